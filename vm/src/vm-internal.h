@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal layout shared by the loader (vm-load.c, vm-decode.c) and the
+ * interpreter (vm-interp.c).
+ *
+ * The loader turns each eBPF instruction into one pre-decoded `struct vm_op`
+ * at the same index: the class/op/source/size/mode bits become one dense
+ * internal opcode, immediates are sign-extended once, jump targets become
+ * absolute indexes, helper ids become function pointers. ld_imm64 keeps two
+ * slots; the second becomes VM_OP_INVALID and can never be reached because
+ * the loader rejects jumps into it.
+ */
+#ifndef BPFTIME_VM_INTERNAL_H
+#define BPFTIME_VM_INTERNAL_H
+
+#include <stdint.h>
+#include <bpftime/vm.h>
+
+/* Opcodes newer than the 6.1 uapi headers this project builds with. */
+#ifndef BPF_MEMSX
+#define BPF_MEMSX 0x80 /* sign-extending loads, Linux 6.6 */
+#endif
+#ifndef BPF_JCOND
+#define BPF_JCOND 0xe0 /* may_goto, Linux 6.9; not supported */
+#endif
+#ifndef BPF_LOAD_ACQ
+#define BPF_LOAD_ACQ 0x100  /* load-acquire, Linux 6.15 */
+#define BPF_STORE_REL 0x110 /* store-release, Linux 6.15 */
+#endif
+
+/*
+ * X-macro of every internal opcode. ALU ops come in four flavours:
+ * 64/32-bit and immediate (K) / register (X) source.
+ */
+#define VM_ALU_OPS(M, W, S)                                                                        \
+	M(ADD##W##S)                                                                               \
+	M(SUB##W##S)                                                                               \
+	M(MUL##W##S)                                                                               \
+	M(DIV##W##S)                                                                               \
+	M(SDIV##W##S)                                                                              \
+	M(MOD##W##S)                                                                               \
+	M(SMOD##W##S)                                                                              \
+	M(OR##W##S)                                                                                \
+	M(AND##W##S)                                                                               \
+	M(XOR##W##S)                                                                               \
+	M(LSH##W##S)                                                                               \
+	M(RSH##W##S)                                                                               \
+	M(ARSH##W##S)                                                                              \
+	M(MOV##W##S)
+
+#define VM_JMP_OPS(M, W, S)                                                                        \
+	M(JEQ##W##S)                                                                               \
+	M(JNE##W##S)                                                                               \
+	M(JGT##W##S)                                                                               \
+	M(JGE##W##S)                                                                               \
+	M(JLT##W##S)                                                                               \
+	M(JLE##W##S)                                                                               \
+	M(JSET##W##S)                                                                              \
+	M(JSGT##W##S)                                                                              \
+	M(JSGE##W##S)                                                                              \
+	M(JSLT##W##S)                                                                              \
+	M(JSLE##W##S)
+
+#define VM_ATOMIC_OPS(M, W)                                                                        \
+	M(AADD##W)                                                                                 \
+	M(AOR##W)                                                                                  \
+	M(AAND##W)                                                                                 \
+	M(AXOR##W)                                                                                 \
+	M(AFADD##W)                                                                                \
+	M(AFOR##W)                                                                                 \
+	M(AFAND##W)                                                                                \
+	M(AFXOR##W)                                                                                \
+	M(AXCHG##W)                                                                                \
+	M(ACMPXCHG##W)
+
+#define VM_OPS(M)                                                                                  \
+	M(INVALID)                                                                                 \
+	VM_ALU_OPS(M, 64, K)                                                                       \
+	VM_ALU_OPS(M, 64, X)                                                                       \
+	VM_ALU_OPS(M, 32, K)                                                                       \
+	VM_ALU_OPS(M, 32, X)                                                                       \
+	M(NEG64)                                                                                   \
+	M(NEG32)                                                                                   \
+	M(MOVSX8_64)                                                                               \
+	M(MOVSX16_64)                                                                              \
+	M(MOVSX32_64)                                                                              \
+	M(MOVSX8_32)                                                                               \
+	M(MOVSX16_32)                                                                              \
+	M(LE16)                                                                                    \
+	M(LE32)                                                                                    \
+	M(LE64)                                                                                    \
+	M(BE16)                                                                                    \
+	M(BE32)                                                                                    \
+	M(BE64)                                                                                    \
+	M(BSWAP16)                                                                                 \
+	M(BSWAP32)                                                                                 \
+	M(BSWAP64)                                                                                 \
+	M(LDDW)                                                                                    \
+	M(LDXB)                                                                                    \
+	M(LDXH)                                                                                    \
+	M(LDXW)                                                                                    \
+	M(LDXDW)                                                                                   \
+	M(LDXSB)                                                                                   \
+	M(LDXSH)                                                                                   \
+	M(LDXSW)                                                                                   \
+	M(STB)                                                                                     \
+	M(STH)                                                                                     \
+	M(STW)                                                                                     \
+	M(STDW)                                                                                    \
+	M(STXB)                                                                                    \
+	M(STXH)                                                                                    \
+	M(STXW)                                                                                    \
+	M(STXDW)                                                                                   \
+	VM_ATOMIC_OPS(M, 32)                                                                       \
+	VM_ATOMIC_OPS(M, 64)                                                                       \
+	M(LDACQB)                                                                                  \
+	M(LDACQH)                                                                                  \
+	M(LDACQW)                                                                                  \
+	M(LDACQDW)                                                                                 \
+	M(STRELB)                                                                                  \
+	M(STRELH)                                                                                  \
+	M(STRELW)                                                                                  \
+	M(STRELDW)                                                                                 \
+	M(JA)                                                                                      \
+	VM_JMP_OPS(M, 64, K)                                                                       \
+	VM_JMP_OPS(M, 64, X)                                                                       \
+	VM_JMP_OPS(M, 32, K)                                                                       \
+	VM_JMP_OPS(M, 32, X)                                                                       \
+	M(CALL_HELPER)                                                                             \
+	M(CALL_LOCAL)                                                                              \
+	M(CALLX)                                                                                   \
+	M(TAIL_CALL)                                                                               \
+	M(EXIT)
+
+enum vm_opcode {
+#define VM_ENUM(name) VM_OP_##name,
+	VM_OPS(VM_ENUM)
+#undef VM_ENUM
+	VM_OP__COUNT
+};
+
+_Static_assert(VM_OP__COUNT <= 256, "internal opcodes must fit in a byte");
+
+/*
+ * One pre-decoded instruction. For jumps and local calls @off holds the
+ * absolute target index; for helper calls @imm holds the function pointer
+ * and @off the helper id; for ld_imm64 @imm holds the resolved value.
+ */
+struct vm_op {
+	uint8_t code; /* enum vm_opcode */
+	uint8_t dst;
+	uint8_t src;
+	uint8_t pad;
+	int32_t off;
+	uint64_t imm;
+};
+_Static_assert(sizeof(struct vm_op) == 16, "vm_op is two words");
+
+struct vm_helper {
+	bpftime_vm_helper_fn fn;
+	char name[32];
+};
+
+struct vm_region {
+	uint64_t base;
+	uint64_t size;
+	unsigned flags;
+};
+
+struct bpftime_vm {
+	struct bpftime_vm_opts opts;
+	struct vm_helper *helpers; /* indexed by id, nr_helpers entries */
+	uint32_t nr_helpers;
+	struct vm_region regions[BPFTIME_VM_MAX_REGIONS];
+	uint32_t nr_regions;
+	struct bpf_insn *insns; /* loaded copy, ld_imm64 values resolved */
+	struct vm_op *ops;
+	uint8_t *is_func; /* 1 at the first instruction of every function */
+	uint32_t cnt;
+	bool loaded;
+	char err[256];
+};
+
+/* The state of one run, handed to helpers as struct bpftime_vm_call. */
+struct bpftime_vm_call {
+	const struct bpftime_vm *vm; /* the vm the run started with */
+	const struct bpftime_vm *cur; /* the program executing now (tail calls) */
+	struct bpftime_vm_run *run;
+	uint64_t stack_lo;  /* [stack_lo, stack_hi): every frame's stack */
+	uint64_t stack_hi;
+	uint64_t insn_left; /* checked mode: instructions left when limited */
+	uint32_t tail_calls;
+	unsigned depth; /* frame of the instruction that called the current helper */
+	int err; /* a fault inside a helper's callback, propagated after return */
+};
+
+/* Total stack: one BPFTIME_VM_STACK_SIZE slot per frame. */
+#define VM_STACK_TOTAL (BPFTIME_VM_STACK_SIZE * BPFTIME_VM_MAX_CALL_FRAMES)
+
+/* vm-interp.c: run from @pc at frame @depth with r1..r5 from @args. */
+int bpftime_vm_interp(struct bpftime_vm_call *call, uint32_t pc, unsigned depth,
+		      const uint64_t args[5], uint64_t *r0);
+
+/* vm-run.c: the op index of a BPF_PSEUDO_FUNC value in @vm, or -1. */
+int64_t bpftime_vm_func_index(const struct bpftime_vm *vm, uint64_t fn);
+
+/* vm-decode.c: fill @op from @insn (index @i); message into vm->err. */
+int bpftime_vm_decode(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
+		      struct vm_op *op);
+
+/* vm.c: printf into vm->err, return @err. */
+int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* vm-access.c: the bounds check of the checked mode. */
+bool bpftime_vm_access_ok(const struct bpftime_vm_call *call, uint64_t addr, uint64_t size,
+			  bool write);
+
+#endif /* BPFTIME_VM_INTERNAL_H */

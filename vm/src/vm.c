@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm object lifecycle: creation from opts, helper registry, bounds-check
+ * regions, error messages. Nothing here is on the run path.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vm-internal.h"
+
+int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vm->err, sizeof(vm->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/*
+ * As libbpf's OPTS_VALID: a caller built against a newer header may pass a
+ * larger struct, which is fine as long as what we do not know is zero.
+ */
+static int opts_valid(const struct bpftime_vm_opts *opts)
+{
+	size_t known = offsetof(struct bpftime_vm_opts, bpftime_vm_opts__last_field) +
+		       sizeof(opts->bpftime_vm_opts__last_field);
+	const unsigned char *p = (const unsigned char *)opts;
+
+	if (opts->sz < sizeof(size_t))
+		return -EINVAL;
+	for (size_t i = known; i < opts->sz; i++)
+		if (p[i])
+			return -E2BIG;
+	return 0;
+}
+
+struct bpftime_vm *bpftime_vm__new(const struct bpftime_vm_opts *opts)
+{
+	struct bpftime_vm *vm;
+	int err;
+
+	if (opts) {
+		err = opts_valid(opts);
+		if (err) {
+			errno = -err;
+			return NULL;
+		}
+		if (opts->engine != BPFTIME_VM_ENGINE_INTERP) {
+			errno = EOPNOTSUPP;
+			return NULL;
+		}
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	if (opts)
+		memcpy(&vm->opts, opts, opts->sz < sizeof(vm->opts) ? opts->sz : sizeof(vm->opts));
+	vm->opts.sz = sizeof(vm->opts);
+	if (!vm->opts.max_insns || vm->opts.max_insns > BPFTIME_VM_MAX_INSNS)
+		vm->opts.max_insns = BPFTIME_VM_MAX_INSNS;
+	return vm;
+}
+
+void bpftime_vm__free(struct bpftime_vm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->helpers);
+	free(vm->insns);
+	free(vm->ops);
+	free(vm->is_func);
+	free(vm);
+}
+
+static int grow_helpers(struct bpftime_vm *vm, uint32_t id)
+{
+	struct vm_helper *h;
+	uint32_t n = id + 1;
+
+	if (n <= vm->nr_helpers)
+		return 0;
+	h = realloc(vm->helpers, n * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	memset(h + vm->nr_helpers, 0, (n - vm->nr_helpers) * sizeof(*h));
+	vm->helpers = h;
+	vm->nr_helpers = n;
+	return 0;
+}
+
+int bpftime_vm__register_helper(struct bpftime_vm *vm, uint32_t id, const char *name,
+				bpftime_vm_helper_fn fn)
+{
+	int err;
+
+	if (!vm || !fn || id == 0 || id > BPFTIME_VM_MAX_HELPER_ID)
+		return -EINVAL;
+	if (vm->loaded)
+		return bpftime_vm_error(vm, -EBUSY, "helper %u: program already loaded", id);
+	err = grow_helpers(vm, id);
+	if (err)
+		return err;
+	vm->helpers[id].fn = fn;
+	snprintf(vm->helpers[id].name, sizeof(vm->helpers[id].name), "%s",
+		 name ? name : "helper");
+	return 0;
+}
+
+int bpftime_vm__add_region(struct bpftime_vm *vm, const void *base, size_t size, unsigned flags)
+{
+	struct vm_region *r;
+	uint64_t b = (uint64_t)(uintptr_t)base;
+
+	if (!vm || size == 0 || b + size < b || !flags ||
+	    (flags & ~(BPFTIME_VM_REGION_READ | BPFTIME_VM_REGION_WRITE)))
+		return -EINVAL;
+	if (vm->nr_regions == BPFTIME_VM_MAX_REGIONS)
+		return bpftime_vm_error(vm, -ENOSPC, "no room for another region (max %d)",
+					BPFTIME_VM_MAX_REGIONS);
+	r = &vm->regions[vm->nr_regions++];
+	r->base = b;
+	r->size = size;
+	r->flags = flags;
+	return 0;
+}
+
+const char *bpftime_vm__last_error(const struct bpftime_vm *vm)
+{
+	return vm ? vm->err : "";
+}
+
+const struct bpf_insn *bpftime_vm__insns(const struct bpftime_vm *vm, size_t *cnt)
+{
+	if (!vm || !vm->loaded)
+		return NULL;
+	if (cnt)
+		*cnt = vm->cnt;
+	return vm->insns;
+}
+
+static const char *fault_reason(int err)
+{
+	switch (err) {
+	case -EFAULT:
+		return "invalid memory access";
+	case -E2BIG:
+		return "call stack too deep";
+	case -EINVAL:
+		return "callx to something that is neither a helper nor a function";
+	case -ELOOP:
+		return "instruction limit reached";
+	case -ENOEXEC:
+		return "program not loaded";
+	}
+	return "stopped";
+}
+
+int bpftime_vm_fault__format(const struct bpftime_vm_fault *f, char *buf, size_t size)
+{
+	if (f->err == -EFAULT && f->size)
+		return snprintf(buf, size, "insn %u: %s: %s of %u bytes at 0x%llx", f->pc,
+				fault_reason(f->err), f->write ? "store" : "load", f->size,
+				(unsigned long long)f->addr);
+	if (f->err == -EFAULT)
+		return snprintf(buf, size, "insn %u: %s at 0x%llx", f->pc, fault_reason(f->err),
+				(unsigned long long)f->addr);
+	return snprintf(buf, size, "insn %u: %s (%s)", f->pc, fault_reason(f->err),
+			strerror(-f->err));
+}
