@@ -1,0 +1,21 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The vm's run path must not call libc, allocate or touch TLS: it runs inside
+# static and musl targets whose libc we cannot rely on. Check the objects:
+# every undefined symbol must be one of ours, and no instruction may address
+# %fs (TLS, stack-protector canaries).
+set -eu
+status=0
+for obj in "$@"; do
+	bad=$(nm -u "$obj" | awk '{print $2}' | grep -v '^bpftime_' || true)
+	if [ -n "$bad" ]; then
+		echo "FAIL: $obj calls outside the vm: $bad"
+		status=1
+	fi
+	if objdump -d "$obj" | grep -q '%fs:'; then
+		echo "FAIL: $obj uses thread-local storage (%fs)"
+		status=1
+	fi
+done
+[ $status -eq 0 ] && echo "run path: $# objects, no libc, no TLS"
+exit $status
