@@ -272,8 +272,12 @@ static int decode_ld(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_
 
 /* Condition index in VM_JMP_OPS order, from BPF_OP(code) >> 4; -1 if none. */
 static const int8_t jmp_cond[16] = {
-	-1, 2 /* JGT */, -1, 3 /* JGE */, 6 /* JSET */, 1 /* JNE */, 7 /* JSGT */, 8 /* JSGE */,
-	-1, -1, 4 /* JLT */, 5 /* JLE */, 9 /* JSLT */, 10 /* JSLE */, -1, -1,
+	[BPF_JEQ >> 4] = 0,  [BPF_JNE >> 4] = 1,  [BPF_JGT >> 4] = 2,  [BPF_JGE >> 4] = 3,
+	[BPF_JLT >> 4] = 4,  [BPF_JLE >> 4] = 5,  [BPF_JSET >> 4] = 6, [BPF_JSGT >> 4] = 7,
+	[BPF_JSGE >> 4] = 8, [BPF_JSLT >> 4] = 9, [BPF_JSLE >> 4] = 10,
+	/* JA, CALL and EXIT are decoded apart; JCOND (may_goto) and 0xf0 are not ours */
+	[BPF_JA >> 4] = -1,  [BPF_CALL >> 4] = -1, [BPF_EXIT >> 4] = -1, [BPF_JCOND >> 4] = -1,
+	[0xf0 >> 4] = -1,
 };
 #define JMP_FLAVOUR_STRIDE (VM_OP_JEQ64X - VM_OP_JEQ64K)
 _Static_assert(VM_OP_JEQ32K - VM_OP_JEQ64K == 2 * JMP_FLAVOUR_STRIDE, "JMP flavour layout");
@@ -329,12 +333,9 @@ static int decode_jmp(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 			return is64 ? reserved(vm, i, "BPF_EXIT") : unknown(vm, i, insn->code);
 		op->code = VM_OP_EXIT;
 		return 0;
-	case BPF_JEQ:
-		cond = 0;
-		break;
 	default:
 		cond = jmp_cond[opc >> 4];
-		if (cond < 0) /* BPF_JCOND (may_goto) and the unused 0xf0 */
+		if (cond < 0)
 			return unknown(vm, i, insn->code);
 	}
 	if ((x && insn->imm != 0) || (!x && insn->src_reg != 0))
