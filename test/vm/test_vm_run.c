@@ -669,6 +669,40 @@ static void test_atomics_are_atomic_across_threads(void **state)
 	bpftime_vm__free(vm);
 }
 
+static void test_fused_pairs_keep_semantics(void **state)
+{
+	/* Pairs the fast mode fuses, checked against the unfused checked mode. */
+	struct bpf_insn movs[] = {
+		LDDW64(1, 0xf0f0f0f0f0f0f0f0ull),
+		MOV64_REG(2, 1), ALU64_IMM(BPF_ADD, 2, -16),
+		MOV64_REG(3, 1), ALU64_IMM(BPF_AND, 3, 0x0ff0),
+		MOV64_REG(4, 1), ALU64_IMM(BPF_OR, 4, 0x0f),
+		MOV64_REG(5, 1), ALU64_IMM(BPF_LSH, 5, 68), /* masked to 4 */
+		MOV64_REG(6, 1), ALU64_IMM(BPF_RSH, 6, 60),
+		MOV64_REG(7, 1), ALU64_IMM(BPF_ARSH, 7, 60),
+		MOV64_REG(1, 1), ALU64_IMM(BPF_ADD, 1, 1), /* same register */
+		MOV64_REG(0, 2), ALU64_REG(BPF_XOR, 0, 3), ALU64_REG(BPF_XOR, 0, 4),
+		ALU64_REG(BPF_XOR, 0, 5), ALU64_REG(BPF_XOR, 0, 6), ALU64_REG(BPF_XOR, 0, 7),
+		ALU64_REG(BPF_XOR, 0, 1), EXIT(),
+	};
+	uint64_t v = 0xf0f0f0f0f0f0f0f0ull;
+	uint64_t want = (v - 16) ^ (v & 0x0ff0) ^ (v | 0x0f) ^ (v << 4) ^ (v >> 60) ^
+			(uint64_t)((int64_t)v >> 60) ^ (v + 1);
+	/* lddw r1, imm; add r1, r1 must double the value, not add the old r1 */
+	struct bpf_insn selfadd[] = {MOV64_IMM(1, 5), LDDW64(1, 100), ALU64_REG(BPF_ADD, 1, 1),
+				     MOV64_REG(0, 1), EXIT()};
+	struct bpf_insn lddwadd[] = {MOV64_IMM(2, 5), LDDW64(1, 100), ALU64_REG(BPF_ADD, 1, 2),
+				     MOV64_REG(0, 1), EXIT()};
+	/* a jump to the second of a pair: the pair must not be fused */
+	struct bpf_insn target[] = {MOV64_IMM(1, 10), MOV64_IMM(0, 1), JMP_IMM(BPF_JEQ, 1, 10, 1),
+				    MOV64_REG(0, 1), ALU64_IMM(BPF_ADD, 0, 7), EXIT()};
+
+	expect_r0(movs, ARRAY_LEN(movs), NULL, 0, want);
+	expect_r0(selfadd, ARRAY_LEN(selfadd), NULL, 0, 200);
+	expect_r0(lddwadd, ARRAY_LEN(lddwadd), NULL, 0, 105);
+	expect_r0(target, ARRAY_LEN(target), NULL, 0, 8);
+}
+
 static void test_run_before_load(void **state)
 {
 	struct bpftime_vm *vm = bpftime_vm__new(NULL);
@@ -707,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_misaligned_atomic_faults_in_both_modes),
 		cmocka_unit_test(test_load_acquire_store_release),
 		cmocka_unit_test(test_atomics_are_atomic_across_threads),
+		cmocka_unit_test(test_fused_pairs_keep_semantics),
 		cmocka_unit_test(test_run_before_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

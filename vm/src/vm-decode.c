@@ -62,7 +62,7 @@ static uint8_t alu_flavour(uint8_t op64k, bool is64, bool x)
 }
 
 static int decode_end(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op)
+		      struct vm_dec *op)
 {
 	bool is64 = BPF_CLASS(insn->code) == BPF_ALU64;
 	bool to_be = BPF_SRC(insn->code) == BPF_TO_BE;
@@ -81,7 +81,7 @@ static int decode_end(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 }
 
 static int decode_mov(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op)
+		      struct vm_dec *op)
 {
 	bool is64 = BPF_CLASS(insn->code) == BPF_ALU64;
 
@@ -115,7 +115,7 @@ static int decode_mov(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 }
 
 static int decode_alu(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op)
+		      struct vm_dec *op)
 {
 	bool is64 = BPF_CLASS(insn->code) == BPF_ALU64;
 	bool x = BPF_SRC(insn->code) == BPF_X;
@@ -153,7 +153,7 @@ static const uint8_t size_index[4] = {
 };
 
 static int decode_ldx(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op)
+		      struct vm_dec *op)
 {
 	unsigned sz = size_index[BPF_SIZE(insn->code) >> 3];
 	int err = check_written(vm, i, insn->dst_reg);
@@ -173,7 +173,7 @@ static int decode_ldx(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 }
 
 static int decode_st(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		     struct vm_op *op)
+		     struct vm_dec *op)
 {
 	if (BPF_MODE(insn->code) != BPF_MEM)
 		return unknown(vm, i, insn->code);
@@ -200,7 +200,7 @@ static int atomic_rmw(int32_t imm)
 }
 
 static int decode_atomic(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-			 struct vm_op *op)
+			 struct vm_dec *op)
 {
 	unsigned sz = size_index[BPF_SIZE(insn->code) >> 3];
 	uint8_t base32 = VM_OP_AADD32, base64 = VM_OP_AADD64;
@@ -242,7 +242,7 @@ static int decode_atomic(struct bpftime_vm *vm, const struct bpf_insn *insn, uin
 }
 
 static int decode_stx(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op)
+		      struct vm_dec *op)
 {
 	if (BPF_MODE(insn->code) == BPF_ATOMIC)
 		return decode_atomic(vm, insn, i, op);
@@ -255,7 +255,7 @@ static int decode_stx(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 }
 
 static int decode_ld(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		     struct vm_op *op)
+		     struct vm_dec *op)
 {
 	if (BPF_MODE(insn->code) == BPF_ABS || BPF_MODE(insn->code) == BPF_IND)
 		return bpftime_vm_error(vm, -EINVAL,
@@ -284,7 +284,7 @@ _Static_assert(VM_OP_JEQ32K - VM_OP_JEQ64K == 2 * JMP_FLAVOUR_STRIDE, "JMP flavo
 _Static_assert(VM_OP_JEQ32X - VM_OP_JEQ64K == 3 * JMP_FLAVOUR_STRIDE, "JMP flavour layout");
 
 static int decode_call(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		       struct vm_op *op)
+		       struct vm_dec *op)
 {
 	if (BPF_CLASS(insn->code) == BPF_JMP32)
 		return unknown(vm, i, insn->code);
@@ -310,7 +310,7 @@ static int decode_call(struct bpftime_vm *vm, const struct bpf_insn *insn, uint3
 }
 
 static int decode_jmp(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op)
+		      struct vm_dec *op)
 {
 	bool is64 = BPF_CLASS(insn->code) == BPF_JMP;
 	bool x = BPF_SRC(insn->code) == BPF_X;
@@ -346,7 +346,7 @@ static int decode_jmp(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 }
 
 int bpftime_vm_decode(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op)
+		      struct vm_dec *op)
 {
 	op->dst = insn->dst_reg;
 	op->src = insn->src_reg;

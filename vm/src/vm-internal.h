@@ -130,7 +130,15 @@
 	M(CALL_LOCAL)                                                                              \
 	M(CALLX)                                                                                   \
 	M(TAIL_CALL)                                                                               \
-	M(EXIT)
+	M(EXIT)                                                                                    \
+	/* superinstructions, fast mode only (see vm-emit.c) */                                    \
+	M(MOVADD64)                                                                                \
+	M(MOVAND64)                                                                                \
+	M(MOVOR64)                                                                                 \
+	M(MOVLSH64)                                                                                \
+	M(MOVRSH64)                                                                                \
+	M(MOVARSH64)                                                                               \
+	M(LDDWADD64)
 
 enum vm_opcode {
 #define VM_ENUM(name) VM_OP_##name,
@@ -142,11 +150,12 @@ enum vm_opcode {
 _Static_assert(VM_OP__COUNT <= 256, "internal opcodes must fit in a byte");
 
 /*
- * One pre-decoded instruction. For jumps and local calls @off holds the
- * absolute target index; for helper calls @imm holds the function pointer
- * and @off the helper id; for ld_imm64 @imm holds the resolved value.
+ * One decoded instruction, the loader's view (vm-decode.c, vm-load.c). For
+ * jumps and local calls @off holds the absolute target index; for helper
+ * calls @imm holds the function pointer and @off the helper id; for ld_imm64
+ * @imm holds the resolved value.
  */
-struct vm_op {
+struct vm_dec {
 	uint8_t code; /* enum vm_opcode */
 	uint8_t dst;
 	uint8_t src;
@@ -154,7 +163,30 @@ struct vm_op {
 	int32_t off;
 	uint64_t imm;
 };
+
+/*
+ * One threaded instruction, the interpreter's view (vm-emit.c): @h is the
+ * address of its handler inside the interpreter of one mode, so dispatch is
+ * a single indirect jump through the op. Jump offsets stay relative to the
+ * next op (16-bit for conditional jumps, 32-bit in @imm for ja, gotol and
+ * local calls). 64-bit values do not fit: ld_imm64 keeps its value in the
+ * second slot's @u64, a helper call its function in its own @u64.
+ */
+struct vm_op {
+	const void *h;
+	union {
+		struct {
+			uint8_t dst;
+			uint8_t src;
+			int16_t off;
+			int32_t imm;
+		};
+		uint64_t u64;
+	};
+};
 _Static_assert(sizeof(struct vm_op) == 16, "vm_op is two words");
+
+enum vm_mode { VM_MODE_FAST, VM_MODE_CHECKED, VM_MODE__COUNT };
 
 struct vm_helper {
 	bpftime_vm_helper_fn fn;
@@ -174,7 +206,10 @@ struct bpftime_vm {
 	struct vm_region regions[BPFTIME_VM_MAX_REGIONS];
 	uint32_t nr_regions;
 	struct bpf_insn *insns; /* loaded copy, ld_imm64 values resolved */
-	struct vm_op *ops;
+	struct vm_dec *dec;
+	/* threaded code for each interpreter: a run uses the ops of its own
+	 * mode in every program it reaches through tail calls */
+	struct vm_op *ops[VM_MODE__COUNT];
 	uint8_t *is_func; /* 1 at the first instruction of every function */
 	uint32_t cnt;
 	bool loaded;
@@ -201,12 +236,26 @@ struct bpftime_vm_call {
 int bpftime_vm_interp(struct bpftime_vm_call *call, uint32_t pc, unsigned depth,
 		      const uint64_t args[5], uint64_t *r0);
 
-/* vm-run.c: the op index of a BPF_PSEUDO_FUNC value in @vm, or -1. */
+/* vm-interp.c: the handler addresses of one interpreter, by vm_opcode. */
+const void *const *bpftime_vm_interp_labels(enum vm_mode mode);
+
+/* vm-load.c: free everything load made; the vm can be loaded again. */
+void bpftime_vm_unload(struct bpftime_vm *vm);
+
+/* vm-emit.c: build vm->ops[] from vm->dec[]. */
+int bpftime_vm_emit(struct bpftime_vm *vm);
+
+/* vm-run.c: call function @idx of the running program one frame deeper. */
+int bpftime_vm_call_func(struct bpftime_vm_call *call, uint32_t idx, const uint64_t args[5],
+			 uint64_t *ret);
+
+/* vm-run.c: the instruction index of a BPF_PSEUDO_FUNC value in @vm, or -1.
+ * Function values are addresses in vm->insns, the same in both modes. */
 int64_t bpftime_vm_func_index(const struct bpftime_vm *vm, uint64_t fn);
 
 /* vm-decode.c: fill @op from @insn (index @i); message into vm->err. */
 int bpftime_vm_decode(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
-		      struct vm_op *op);
+		      struct vm_dec *op);
 
 /* vm.c: printf into vm->err, return @err. */
 int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)

@@ -27,9 +27,9 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 		const struct bpftime_vm *prog;
 		uint64_t saved[4]; /* r6..r9 */
 	} frames[BPFTIME_VM_MAX_CALL_FRAMES];
-	const struct bpftime_vm *prog = call->cur;
-	const struct vm_op *ops = prog->ops;
-	const struct vm_op *op = ops + entry;
+	const struct bpftime_vm *prog;
+	const struct vm_op *ops;
+	const struct vm_op *op;
 	unsigned depth = depth0;
 	uint64_t reg[11];
 	uint64_t fault_addr = 0;
@@ -37,15 +37,26 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 	bool fault_write = false;
 	int err;
 
+	/* bpftime_vm_interp_labels(): the emitter needs our handler addresses */
+	if (__builtin_expect(call == NULL, 0)) {
+		*r0 = (uint64_t)(uintptr_t)labels;
+		return 0;
+	}
+	prog = call->cur;
+	ops = prog->ops[VM_MODE];
+	op = ops + entry;
 	reg[0] = 0;
+	/* One 8-byte load per argument: callers store them one by one, and a
+	 * vectorised copy could not be forwarded from those stores (a stall
+	 * that cost ~4 ns per bpf_loop iteration). */
 	for (int i = 0; i < 5; i++)
-		reg[1 + i] = args[i];
+		reg[1 + i] = ((const volatile uint64_t *)args)[i];
 	reg[6] = reg[7] = reg[8] = reg[9] = 0;
 	reg[10] = call->stack_hi - (uint64_t)depth * BPFTIME_VM_STACK_SIZE;
 
 #define DST reg[op->dst]
 #define SRC reg[op->src]
-#define IMM op->imm
+#define IMM ((uint64_t)(int64_t)op->imm)
 #define ADDR_D (DST + (uint64_t)(int64_t)op->off)
 #define ADDR_S (SRC + (uint64_t)(int64_t)op->off)
 
@@ -88,7 +99,7 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 #define DISPATCH()                                                                                 \
 	do {                                                                                       \
 		COUNT();                                                                           \
-		goto *labels[op->code];                                                            \
+		goto *op->h;                                                                       \
 	} while (0)
 #define NEXT()                                                                                     \
 	do {                                                                                       \
@@ -97,7 +108,7 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 	} while (0)
 #define JUMP()                                                                                     \
 	do {                                                                                       \
-		op = ops + op->off;                                                                \
+		op = op + 1 + op->off;                                                             \
 		DISPATCH();                                                                        \
 	} while (0)
 
@@ -184,8 +195,37 @@ L_BSWAP64:
 	DST = __builtin_bswap64(DST);
 	NEXT();
 L_LDDW:
-	DST = IMM;
+	DST = op[1].u64;
 	op += 2;
+	DISPATCH();
+	/* superinstructions: two (or, for LDDWADD64, three) slots in one */
+L_MOVADD64:
+	DST = SRC + IMM;
+	op += 2;
+	DISPATCH();
+L_MOVAND64:
+	DST = SRC & IMM;
+	op += 2;
+	DISPATCH();
+L_MOVOR64:
+	DST = SRC | IMM;
+	op += 2;
+	DISPATCH();
+L_MOVLSH64:
+	DST = alu_lsh64(SRC, IMM);
+	op += 2;
+	DISPATCH();
+L_MOVRSH64:
+	DST = alu_rsh64(SRC, IMM);
+	op += 2;
+	DISPATCH();
+L_MOVARSH64:
+	DST = alu_arsh64(SRC, IMM);
+	op += 2;
+	DISPATCH();
+L_LDDWADD64:
+	DST = op[1].u64 + SRC;
+	op += 3;
 	DISPATCH();
 
 	/* ---- memory ---- */
@@ -319,7 +359,8 @@ L_LDDW:
 
 	/* ---- jumps ---- */
 L_JA:
-	JUMP();
+	op = op + 1 + op->imm;
+	DISPATCH();
 
 #define JCC(NAME, U64, S64, U32, S32, CMP)                                                         \
 	L_##NAME##64K : if ((U64)DST CMP(S64) IMM) JUMP();                                        \
@@ -346,15 +387,15 @@ L_JA:
 	/* ---- calls ---- */
 L_CALL_HELPER:
 	call->depth = depth;
-	reg[0] = ((bpftime_vm_helper_fn)(uintptr_t)IMM)(reg[1], reg[2], reg[3], reg[4], reg[5],
-							 call);
+	reg[0] = ((bpftime_vm_helper_fn)(uintptr_t)op->u64)(reg[1], reg[2], reg[3], reg[4],
+							    reg[5], call);
 	if (__builtin_expect(call->err != 0, 0))
 		goto helper_failed;
 	NEXT();
 
 L_CALL_LOCAL: {
 	struct vm_frame *f;
-	uint32_t target = (uint32_t)op->off;
+	const struct vm_op *target = op + 1 + op->imm;
 
 do_call_local:
 	if (depth + 1 >= BPFTIME_VM_MAX_CALL_FRAMES) {
@@ -370,7 +411,7 @@ do_call_local:
 	f->saved[3] = reg[9];
 	depth++;
 	reg[10] = call->stack_hi - (uint64_t)depth * BPFTIME_VM_STACK_SIZE;
-	op = ops + target;
+	op = target;
 	DISPATCH();
 
 L_CALLX: {
@@ -379,7 +420,7 @@ L_CALLX: {
 	int64_t idx = bpftime_vm_func_index(prog, v);
 
 	if (idx >= 0) {
-		target = (uint32_t)idx;
+		target = ops + idx;
 		goto do_call_local;
 	}
 	if (v > 0 && v < prog->nr_helpers && prog->helpers[v].fn) {
@@ -406,7 +447,7 @@ L_TAIL_CALL: {
 		NEXT();
 	call->tail_calls++;
 	call->cur = prog = next;
-	ops = prog->ops;
+	ops = prog->ops[VM_MODE];
 	op = ops;
 	DISPATCH();
 }
@@ -426,7 +467,7 @@ L_EXIT: {
 	reg[9] = f->saved[3];
 	reg[10] = call->stack_hi - (uint64_t)depth * BPFTIME_VM_STACK_SIZE;
 	call->cur = prog = f->prog;
-	ops = prog->ops;
+	ops = prog->ops[VM_MODE];
 	op = f->ret;
 	DISPATCH();
 }

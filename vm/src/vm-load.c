@@ -19,7 +19,7 @@
 #include "vm-internal.h"
 
 static int resolve_ldimm64(struct bpftime_vm *vm, struct bpf_insn *insn, uint32_t i,
-			   struct vm_op *op)
+			   struct vm_dec *op)
 {
 	const struct bpf_insn *hi = insn + 1;
 	struct bpftime_vm_ldimm64 req;
@@ -74,7 +74,7 @@ static int resolve_ldimm64(struct bpftime_vm *vm, struct bpf_insn *insn, uint32_
 	return 0;
 }
 
-static int bind_helper(struct bpftime_vm *vm, uint32_t i, struct vm_op *op)
+static int bind_helper(struct bpftime_vm *vm, uint32_t i, struct vm_dec *op)
 {
 	int32_t id = (int32_t)op->imm;
 
@@ -96,7 +96,7 @@ static int decode_all(struct bpftime_vm *vm)
 
 	for (uint32_t i = 0; i < vm->cnt; i++) {
 		struct bpf_insn *insn = &vm->insns[i];
-		struct vm_op *op = &vm->ops[i];
+		struct vm_dec *op = &vm->dec[i];
 		int64_t target;
 
 		err = bpftime_vm_decode(vm, insn, i, op);
@@ -128,7 +128,7 @@ static int decode_all(struct bpftime_vm *vm)
 			break;
 		}
 		if (op->code == VM_OP_LDDW)
-			vm->ops[++i].code = VM_OP_INVALID; /* second half: never executed */
+			vm->dec[++i].code = VM_OP_INVALID; /* second half: never executed */
 	}
 	return 0;
 }
@@ -140,7 +140,7 @@ static bool is_jump(uint8_t code)
 
 static bool is_second_half(const struct bpftime_vm *vm, int64_t t)
 {
-	return t > 0 && vm->ops[t].code == VM_OP_INVALID && vm->ops[t - 1].code == VM_OP_LDDW;
+	return t > 0 && vm->dec[t].code == VM_OP_INVALID && vm->dec[t - 1].code == VM_OP_LDDW;
 }
 
 static int check_target(struct bpftime_vm *vm, uint32_t i, int64_t t, uint32_t fstart,
@@ -162,11 +162,11 @@ static int check_target(struct bpftime_vm *vm, uint32_t i, int64_t t, uint32_t f
 
 static int check_function(struct bpftime_vm *vm, uint32_t start, uint32_t end)
 {
-	uint8_t last = vm->ops[end - 1].code;
+	uint8_t last = vm->dec[end - 1].code;
 	int err;
 
 	for (uint32_t i = start; i < end; i++) {
-		struct vm_op *op = &vm->ops[i];
+		struct vm_dec *op = &vm->dec[i];
 		const struct bpf_insn *insn = &vm->insns[i];
 		int64_t t;
 
@@ -212,26 +212,33 @@ static int check_flow(struct bpftime_vm *vm)
 	return 0;
 }
 
-/* Function addresses (BPF_PSEUDO_FUNC) are pointers to the target op. */
+/*
+ * Function addresses (BPF_PSEUDO_FUNC) point at the function's first
+ * instruction in vm->insns: unique, and the same whichever mode runs it.
+ */
 static void bind_func_addrs(struct bpftime_vm *vm)
 {
 	for (uint32_t i = 0; i < vm->cnt; i++) {
-		struct vm_op *op = &vm->ops[i];
+		struct vm_dec *op = &vm->dec[i];
 
 		if (op->code == VM_OP_LDDW && vm->insns[i].src_reg == BPF_PSEUDO_FUNC)
-			op->imm = (uint64_t)(uintptr_t)&vm->ops[op->off];
+			op->imm = (uint64_t)(uintptr_t)&vm->insns[op->off];
 	}
 }
 
-static void unload(struct bpftime_vm *vm)
+void bpftime_vm_unload(struct bpftime_vm *vm)
 {
 	free(vm->insns);
-	free(vm->ops);
+	free(vm->dec);
+	free(vm->ops[VM_MODE_FAST]);
+	free(vm->ops[VM_MODE_CHECKED]);
 	free(vm->is_func);
 	vm->insns = NULL;
-	vm->ops = NULL;
+	vm->dec = NULL;
+	vm->ops[VM_MODE_FAST] = vm->ops[VM_MODE_CHECKED] = NULL;
 	vm->is_func = NULL;
 	vm->cnt = 0;
+	vm->loaded = false;
 }
 
 int bpftime_vm__load(struct bpftime_vm *vm, const struct bpf_insn *insns, size_t cnt)
@@ -249,9 +256,9 @@ int bpftime_vm__load(struct bpftime_vm *vm, const struct bpf_insn *insns, size_t
 					vm->opts.max_insns);
 	vm->cnt = (uint32_t)cnt;
 	vm->insns = malloc(cnt * sizeof(*insns));
-	vm->ops = calloc(cnt, sizeof(*vm->ops));
+	vm->dec = calloc(cnt, sizeof(*vm->dec));
 	vm->is_func = calloc(cnt, 1);
-	if (!vm->insns || !vm->ops || !vm->is_func) {
+	if (!vm->insns || !vm->dec || !vm->is_func) {
 		err = bpftime_vm_error(vm, -ENOMEM, "out of memory for %zu insns", cnt);
 		goto err_unload;
 	}
@@ -263,11 +270,14 @@ int bpftime_vm__load(struct bpftime_vm *vm, const struct bpf_insn *insns, size_t
 	if (err)
 		goto err_unload;
 	bind_func_addrs(vm);
+	err = bpftime_vm_emit(vm);
+	if (err)
+		goto err_unload;
 	vm->err[0] = '\0';
 	vm->loaded = true;
 	return 0;
 
 err_unload:
-	unload(vm);
+	bpftime_vm_unload(vm);
 	return err;
 }

@@ -88,36 +88,30 @@ bool bpftime_vm_call__access_ok(const struct bpftime_vm_call *call, uint64_t add
 
 int64_t bpftime_vm_func_index(const struct bpftime_vm *vm, uint64_t fn)
 {
-	uint64_t base = (uint64_t)(uintptr_t)vm->ops;
+	uint64_t base = (uint64_t)(uintptr_t)vm->insns;
 	uint64_t idx;
 
-	if (fn < base || (fn - base) % sizeof(struct vm_op))
+	if (fn < base || (fn - base) % sizeof(struct bpf_insn))
 		return -1;
-	idx = (fn - base) / sizeof(struct vm_op);
+	idx = (fn - base) / sizeof(struct bpf_insn);
 	if (idx >= vm->cnt || !vm->is_func[idx])
 		return -1;
 	return (int64_t)idx;
 }
 
-int bpftime_vm_call__callback(const struct bpftime_vm_call *ccall, uint64_t fn, uint64_t a1,
-			      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t *ret)
+int bpftime_vm_call_func(struct bpftime_vm_call *call, uint32_t idx, const uint64_t args[5],
+			 uint64_t *ret)
 {
-	/* The run state is ours: helpers get it const only to keep them honest. */
-	struct bpftime_vm_call *call = (struct bpftime_vm_call *)ccall;
 	const struct bpftime_vm *cur = call->cur;
 	unsigned depth = call->depth;
-	uint64_t args[5] = {a1, a2, a3, a4, a5};
-	int64_t idx = bpftime_vm_func_index(cur, fn);
 	int err;
 
 	if (call->err)
 		return call->err;
-	if (idx < 0)
-		err = -EINVAL;
-	else if (depth + 1 >= BPFTIME_VM_MAX_CALL_FRAMES)
+	if (depth + 1 >= BPFTIME_VM_MAX_CALL_FRAMES)
 		err = -E2BIG;
 	else
-		err = bpftime_vm_interp(call, (uint32_t)idx, depth + 1, args, ret);
+		err = bpftime_vm_interp(call, idx, depth + 1, args, ret);
 	/* A tail call inside the callback must not leak into the caller. */
 	call->cur = cur;
 	call->depth = depth;
@@ -127,4 +121,20 @@ int bpftime_vm_call__callback(const struct bpftime_vm_call *ccall, uint64_t fn, 
 	if (err)
 		call->err = err;
 	return err;
+}
+
+int bpftime_vm_call__callback(const struct bpftime_vm_call *ccall, uint64_t fn, uint64_t a1,
+			      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t *ret)
+{
+	/* The run state is ours: helpers get it const only to keep them honest. */
+	struct bpftime_vm_call *call = (struct bpftime_vm_call *)ccall;
+	uint64_t args[5] = {a1, a2, a3, a4, a5};
+	int64_t idx = bpftime_vm_func_index(call->cur, fn);
+
+	if (idx < 0) {
+		if (!call->err)
+			call->err = -EINVAL;
+		return call->err;
+	}
+	return bpftime_vm_call_func(call, (uint32_t)idx, args, ret);
 }

@@ -69,10 +69,8 @@ void bpftime_vm__free(struct bpftime_vm *vm)
 {
 	if (!vm)
 		return;
+	bpftime_vm_unload(vm);
 	free(vm->helpers);
-	free(vm->insns);
-	free(vm->ops);
-	free(vm->is_func);
 	free(vm);
 }
 
