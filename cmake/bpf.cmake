@@ -9,6 +9,11 @@ function(bpftime_bpf_object target src)
   get_filename_component(name ${src} NAME_WE)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
   set(incs)
+  # <linux/bpf.h> needs <asm/types.h>, which Debian keeps in the multiarch
+  # directory that clang -target bpf does not search.
+  if(CMAKE_LIBRARY_ARCHITECTURE)
+    list(APPEND incs -I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE})
+  endif()
   foreach(dir ${ARG_INCLUDES})
     list(APPEND incs -I${dir})
   endforeach()
@@ -16,8 +21,10 @@ function(bpftime_bpf_object target src)
     OUTPUT ${out}
     COMMAND ${BPFTIME_CLANG} -target bpf -O2 -g -mcpu=v3 -Wall -Werror
             -D__TARGET_ARCH_x86 ${incs} ${ARG_CFLAGS}
+            -MD -MF ${out}.d
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${src} -o ${out}
     DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${src}
+    DEPFILE ${out}.d
     COMMENT "BPF ${name}.bpf.o"
     VERBATIM)
   add_custom_target(${target} ALL DEPENDS ${out})

@@ -21,7 +21,8 @@ static void touch_maps(struct bpftime_obj *obj)
 
 	for (size_t i = 0; i < bpftime_obj__map_cnt(obj); i++) {
 		const struct bpftime_obj_map *m = bpftime_obj__map(obj, i);
-		struct bpftime_vm_ldimm64 req = {.src = BPF_PSEUDO_MAP_IDX_VALUE, .imm = (int32_t)i};
+		struct bpftime_vm_ldimm64 req = {.src = BPF_PSEUDO_MAP_IDX_VALUE,
+						 .imm = (int32_t)i};
 		uint64_t v;
 
 		sink += strlen(m->name) + m->key_size + m->value_size + m->max_entries;
