@@ -244,6 +244,55 @@ static void test_bpf_loop(void **state)
 	expect_r0(sum, ARRAY_LEN(sum), NULL, 0, 7 * 1000 + 21);
 }
 
+static void test_bpf_loop_helper_and_inline_agree(void **state)
+{
+	/* The same loop through callx (the helper function) and call (inlined). */
+	struct bpf_insn p[] = {
+		MOV64_IMM(6, 0),
+		ST(BPF_DW, 10, -8, 0),
+		MOV64_IMM(1, 100),
+		LDDW(2, BPF_PSEUDO_FUNC, 12, 0), /* -> insn 16 */
+		MOV64_REG(3, 10),
+		ALU64_IMM(BPF_ADD, 3, -8),
+		MOV64_IMM(4, 0),
+		MOV64_IMM(5, BPF_FUNC_loop),
+		JMP_IMM(BPF_JEQ, 7, 0, 2),       /* r7 selects the path */
+		CALLX(5),
+		JA(1),
+		CALL_HELPER(BPF_FUNC_loop),
+		LDX(BPF_DW, 1, 10, -8),
+		ALU64_REG(BPF_ADD, 0, 1),
+		EXIT(),
+		/* callback: *ctx += i * i; r6 clobbered (callee-saved for the caller) */
+		MOV64_REG(3, 1),
+		ALU64_REG(BPF_MUL, 3, 1),
+		LDX(BPF_DW, 4, 2, 0),
+		ALU64_REG(BPF_ADD, 4, 3),
+		STX(BPF_DW, 2, 4, 0),
+		MOV64_IMM(6, 12345),
+		MOV64_IMM(0, 0),
+		EXIT(),
+	};
+	/* sum of i*i for i < 100 is 328350; bpf_loop returns 100 */
+	for (int path = 0; path < 2; path++) {
+		struct bpftime_vm_run run = {0};
+		struct bpftime_vm *vm;
+
+		p[0] = (struct bpf_insn)MOV64_IMM(7, path); /* 0: inline call, 1: callx */
+		vm = load_mode(p, ARRAY_LEN(p), true, NULL);
+		assert_int_equal(bpftime_vm__run(vm, &run), 0);
+		assert_int_equal(run.r0, 328350 + 100);
+		/* the checked mode counts the program's instructions only: 13 (or
+		 * 14 with callx and its ja) in the main function, 8 per callback */
+		assert_int_equal(run.insns, (path ? 14 : 13) + 100 * 8);
+		bpftime_vm__free(vm);
+		vm = load_mode(p, ARRAY_LEN(p), false, NULL);
+		assert_int_equal(bpftime_vm__run(vm, &run), 0);
+		assert_int_equal(run.r0, 328350 + 100);
+		bpftime_vm__free(vm);
+	}
+}
+
 static void test_bpf_loop_errors(void **state)
 {
 	struct bpf_insn flags[] = {MOV64_IMM(1, 1), LDDW(2, BPF_PSEUDO_FUNC, 5, 0),
@@ -260,6 +309,39 @@ static void test_bpf_loop_errors(void **state)
 	/* a callback that is not a function stops the run at the helper call */
 	expect_fault(badfn, ARRAY_LEN(badfn), false, NULL, 0, -EINVAL, 4);
 	expect_fault(badfn, ARRAY_LEN(badfn), true, NULL, 0, -EINVAL, 4);
+}
+
+static void test_bpf_loop_callback_counts_as_a_frame(void **state)
+{
+	/* f(n) = n ? f(n - 1) : bpf_loop(1, cb): the callback sits at depth n + 2 */
+	struct bpf_insn p[] = {
+		CALL_LOCAL(1), /* r1 = n (the ctx value) */
+		EXIT(),
+		JMP_IMM(BPF_JEQ, 1, 0, 3),
+		ALU64_IMM(BPF_SUB, 1, 1),
+		CALL_LOCAL(-3),
+		EXIT(),
+		MOV64_IMM(1, 1),
+		LDDW(2, BPF_PSEUDO_FUNC, 5, 0), /* -> insn 13 */
+		MOV64_IMM(3, 0),
+		MOV64_IMM(4, 0),
+		CALL_HELPER(BPF_FUNC_loop), /* insn 11 */
+		EXIT(),
+		MOV64_IMM(0, 0),
+		EXIT(),
+	};
+	for (int checked = 0; checked < 2; checked++) {
+		struct bpftime_vm *vm = load_mode(p, ARRAY_LEN(p), checked, NULL);
+		struct bpftime_vm_run ok = {.ctx = (void *)(uintptr_t)5};
+		struct bpftime_vm_run deep = {.ctx = (void *)(uintptr_t)6};
+
+		/* main, f(5)..f(0), callback: 8 frames */
+		assert_int_equal(bpftime_vm__run(vm, &ok), 0);
+		assert_int_equal(ok.r0, 1);
+		assert_int_equal(bpftime_vm__run(vm, &deep), -E2BIG);
+		assert_int_equal(deep.fault.pc, 11);
+		bpftime_vm__free(vm);
+	}
 }
 
 static void test_fault_inside_callback_stops_run(void **state)
@@ -723,7 +805,9 @@ int main(void)
 		cmocka_unit_test(test_callx_to_garbage_faults),
 		cmocka_unit_test(test_helpers_get_args_and_return),
 		cmocka_unit_test(test_bpf_loop),
+		cmocka_unit_test(test_bpf_loop_helper_and_inline_agree),
 		cmocka_unit_test(test_bpf_loop_errors),
+		cmocka_unit_test(test_bpf_loop_callback_counts_as_a_frame),
 		cmocka_unit_test(test_fault_inside_callback_stops_run),
 		cmocka_unit_test(test_tail_call_chain_limit),
 		cmocka_unit_test(test_tail_call_into_other_program_and_empty_slot),

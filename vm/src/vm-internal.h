@@ -130,6 +130,8 @@
 	M(CALL_LOCAL)                                                                              \
 	M(CALLX)                                                                                   \
 	M(TAIL_CALL)                                                                               \
+	M(LOOP) /* bpf_loop inlined */                                                             \
+	M(LOOP_NEXT) /* not emitted: where a bpf_loop callback returns */                          \
 	M(EXIT)                                                                                    \
 	/* superinstructions, fast mode only (see vm-emit.c) */                                    \
 	M(MOVADD64)                                                                                \

@@ -26,7 +26,12 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 		const struct vm_op *ret;
 		const struct bpftime_vm *prog;
 		uint64_t saved[4]; /* r6..r9 */
+		/* an inlined bpf_loop whose callback runs in the next frame */
+		const struct vm_op *loop_ret, *loop_fn;
+		uint64_t loop_i, loop_nr, loop_ctx;
 	} frames[BPFTIME_VM_MAX_CALL_FRAMES];
+	/* where a bpf_loop callback returns to: L_LOOP_NEXT */
+	static const struct vm_op loop_next = {.h = &&L_LOOP_NEXT};
 	const struct bpftime_vm *prog;
 	const struct vm_op *ops;
 	const struct vm_op *op;
@@ -434,6 +439,75 @@ L_CALLX: {
 	err = -EINVAL;
 	goto fault;
 }
+}
+
+L_LOOP: {
+	/*
+	 * bpf_loop(nr_loops, callback_fn, callback_ctx, flags), run inline as
+	 * the kernel's verifier inlines it: each iteration calls the callback
+	 * one frame deeper, and its exit comes back to L_LOOP_NEXT. Same
+	 * results as bpftime_vm_helper_loop().
+	 */
+	struct vm_frame *f;
+	int64_t idx;
+
+	if (reg[4]) {
+		reg[0] = (uint64_t)-EINVAL;
+		NEXT();
+	}
+	if (reg[1] > (1ull << 23)) { /* BPF_MAX_LOOPS */
+		reg[0] = (uint64_t)-E2BIG;
+		NEXT();
+	}
+	if (reg[1] == 0) {
+		reg[0] = 0;
+		NEXT();
+	}
+	idx = bpftime_vm_func_index(prog, reg[2]);
+	if (idx < 0) {
+		fault_addr = reg[2];
+		err = -EINVAL;
+		goto fault;
+	}
+	f = &frames[depth - depth0];
+	f->loop_ret = op + 1;
+	f->loop_fn = ops + idx;
+	f->loop_i = 0;
+	f->loop_nr = reg[1];
+	f->loop_ctx = reg[3];
+	goto loop_iter;
+
+L_LOOP_NEXT:
+	/* the callback's exit popped its frame: ours is the loop's again */
+	f = &frames[depth - depth0];
+#if VM_CHECKED
+	call->insn_left++; /* this pseudo-op is not an instruction of the program */
+#endif
+	f->loop_i++;
+	if (reg[0] != 0 || f->loop_i == f->loop_nr) {
+		/* 0: continue, 1: stop and return i + 1 */
+		reg[0] = f->loop_i;
+		op = f->loop_ret;
+		DISPATCH();
+	}
+loop_iter:
+	if (depth + 1 >= BPFTIME_VM_MAX_CALL_FRAMES) {
+		op = f->loop_ret - 1;
+		err = -E2BIG;
+		goto fault;
+	}
+	f->ret = &loop_next;
+	f->prog = prog;
+	f->saved[0] = reg[6];
+	f->saved[1] = reg[7];
+	f->saved[2] = reg[8];
+	f->saved[3] = reg[9];
+	depth++;
+	reg[1] = f->loop_i;
+	reg[2] = f->loop_ctx;
+	reg[10] = call->stack_hi - (uint64_t)depth * BPFTIME_VM_STACK_SIZE;
+	op = f->loop_fn;
+	DISPATCH();
 }
 
 L_TAIL_CALL: {

@@ -84,6 +84,11 @@ static int bind_helper(struct bpftime_vm *vm, uint32_t i, struct vm_dec *op)
 	}
 	if (id <= 0 || (uint32_t)id >= vm->nr_helpers || !vm->helpers[id].fn)
 		return bpftime_vm_error(vm, -EINVAL, "insn %u: invalid func unknown#%d", i, id);
+	/* the vm's own bpf_loop runs inline, without leaving the interpreter */
+	if (vm->helpers[id].fn == bpftime_vm_helper_loop) {
+		op->code = VM_OP_LOOP;
+		return 0;
+	}
 	op->off = id;
 	op->imm = (uint64_t)(uintptr_t)vm->helpers[id].fn;
 	return 0;

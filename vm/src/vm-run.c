@@ -27,15 +27,11 @@ int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 	uint64_t args[5], start;
 	int err;
 
-	run->insns = 0;
+	/* run->fault is written only when the run fails, all of it. */
 	run->fault.err = 0;
-	run->fault.pc = 0;
-	run->fault.prog = vm;
-	run->fault.addr = 0;
-	run->fault.size = 0;
-	run->fault.write = false;
+	run->insns = 0;
 	if (!vm->loaded) {
-		run->fault.err = -ENOEXEC;
+		run->fault = (struct bpftime_vm_fault){.err = -ENOEXEC, .prog = vm};
 		return -ENOEXEC;
 	}
 	if (vm->opts.bounds_check)
