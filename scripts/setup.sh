@@ -4,7 +4,7 @@
 # that are missing. Runs apt-get as root, through sudo otherwise.
 set -eu
 
-PACKAGES="gcc make cmake pkg-config clang llvm libclang-rt-14-dev libelf-dev zlib1g-dev
+PACKAGES="gcc make cmake pkg-config clang clang-format llvm libclang-rt-14-dev libelf-dev zlib1g-dev
 libbpf-dev libcmocka-dev python3"
 
 missing=""

@@ -194,9 +194,9 @@ static void test_programs_are_listed_in_section_order(void **state)
 {
 	struct bpftime_obj *obj = open_file("calls.bpf.o");
 	static const char *const want[][2] = {
-		{"add_inputs", "uprobe/calls"},
-		{"sum_of_squares", "uprobe/calls"},
-		{"nested_calls", "xdp"},
+	    {"add_inputs", "uprobe/calls"},
+	    {"sum_of_squares", "uprobe/calls"},
+	    {"nested_calls", "xdp"},
 	};
 
 	assert_int_equal(bpftime_obj__prog_cnt(obj), 3);
@@ -730,28 +730,28 @@ static void test_mutated_objects_never_crash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_programs_are_listed_in_section_order),
-		cmocka_unit_test(test_program_without_calls_is_not_linked_with_text),
-		cmocka_unit_test(test_calls_into_text_are_linked),
-		cmocka_unit_test(test_text_only_object_runs_its_first_function),
-		cmocka_unit_test(test_global_data_maps_mirror_sections),
-		cmocka_unit_test(test_global_data_is_read_and_written),
-		cmocka_unit_test(test_string_literals_and_rodata_arrays),
-		cmocka_unit_test(test_rodata_is_read_only_when_checked),
-		cmocka_unit_test(test_bpf_loop_callbacks_are_linked),
-		cmocka_unit_test(test_btf_maps_are_parsed),
-		cmocka_unit_test(test_btf_map_references_run),
-		cmocka_unit_test(test_resolver_refuses_what_it_cannot_back),
-		cmocka_unit_test(test_not_an_elf_file),
-		cmocka_unit_test(test_wrong_machine_class_and_type),
-		cmocka_unit_test(test_truncated_files),
-		cmocka_unit_test(test_section_beyond_the_file),
-		cmocka_unit_test(test_bad_relocations),
-		cmocka_unit_test(test_bad_call_relocation),
-		cmocka_unit_test(test_legacy_maps_section_is_refused),
-		cmocka_unit_test(test_bad_btf),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_mutated_objects_never_crash),
+	    cmocka_unit_test(test_programs_are_listed_in_section_order),
+	    cmocka_unit_test(test_program_without_calls_is_not_linked_with_text),
+	    cmocka_unit_test(test_calls_into_text_are_linked),
+	    cmocka_unit_test(test_text_only_object_runs_its_first_function),
+	    cmocka_unit_test(test_global_data_maps_mirror_sections),
+	    cmocka_unit_test(test_global_data_is_read_and_written),
+	    cmocka_unit_test(test_string_literals_and_rodata_arrays),
+	    cmocka_unit_test(test_rodata_is_read_only_when_checked),
+	    cmocka_unit_test(test_bpf_loop_callbacks_are_linked),
+	    cmocka_unit_test(test_btf_maps_are_parsed),
+	    cmocka_unit_test(test_btf_map_references_run),
+	    cmocka_unit_test(test_resolver_refuses_what_it_cannot_back),
+	    cmocka_unit_test(test_not_an_elf_file),
+	    cmocka_unit_test(test_wrong_machine_class_and_type),
+	    cmocka_unit_test(test_truncated_files),
+	    cmocka_unit_test(test_section_beyond_the_file),
+	    cmocka_unit_test(test_bad_relocations),
+	    cmocka_unit_test(test_bad_call_relocation),
+	    cmocka_unit_test(test_legacy_maps_section_is_refused),
+	    cmocka_unit_test(test_bad_btf),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_mutated_objects_never_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

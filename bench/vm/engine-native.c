@@ -36,12 +36,9 @@ NATIVE_WORKLOAD(simple)
 #undef NATIVE_WORKLOAD
 
 static const native_fn native_fns[BENCH_WL__COUNT] = {
-	[BENCH_WL_LOG2] = native_log2,
-	[BENCH_WL_PRIME] = native_prime,
-	[BENCH_WL_MEMCPY] = native_memcpy,
-	[BENCH_WL_STRCMP] = native_strcmp,
-	[BENCH_WL_SWITCH] = native_switch,
-	[BENCH_WL_SIMPLE] = native_simple,
+    [BENCH_WL_LOG2] = native_log2,     [BENCH_WL_PRIME] = native_prime,
+    [BENCH_WL_MEMCPY] = native_memcpy, [BENCH_WL_STRCMP] = native_strcmp,
+    [BENCH_WL_SWITCH] = native_switch, [BENCH_WL_SIMPLE] = native_simple,
 };
 
 static int native_measure(void *ctx, enum bench_wl wl, uint64_t repeat, double *ns_per_run,

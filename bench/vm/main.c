@@ -19,18 +19,15 @@
 #include <unistd.h>
 #include "bench-vm.h"
 
-#define BENCH_SAMPLE_NS	 50000000ull /* 50 ms */
-#define BENCH_SAMPLES	 7
+#define BENCH_SAMPLE_NS  50000000ull /* 50 ms */
+#define BENCH_SAMPLES    7
 #define BENCH_MAX_REPEAT 100000000ull
-#define EXIT_SKIP	 77 /* ctest SKIP_RETURN_CODE */
+#define EXIT_SKIP        77 /* ctest SKIP_RETURN_CODE */
 
 const struct bench_workload bpftime_bench_workloads[BENCH_WL__COUNT] = {
-	[BENCH_WL_LOG2] = {"log2", "bench_log2"},
-	[BENCH_WL_PRIME] = {"prime", "bench_prime"},
-	[BENCH_WL_MEMCPY] = {"memcpy", "bench_memcpy"},
-	[BENCH_WL_STRCMP] = {"strcmp", "bench_strcmp"},
-	[BENCH_WL_SWITCH] = {"switch", "bench_switch"},
-	[BENCH_WL_SIMPLE] = {"simple", "bench_simple"},
+    [BENCH_WL_LOG2] = {"log2", "bench_log2"},       [BENCH_WL_PRIME] = {"prime", "bench_prime"},
+    [BENCH_WL_MEMCPY] = {"memcpy", "bench_memcpy"}, [BENCH_WL_STRCMP] = {"strcmp", "bench_strcmp"},
+    [BENCH_WL_SWITCH] = {"switch", "bench_switch"}, [BENCH_WL_SIMPLE] = {"simple", "bench_simple"},
 };
 
 enum { ENG_NATIVE, ENG_KERNEL, ENG_INTERP, ENG__COUNT };
@@ -72,11 +69,11 @@ static void usage(FILE *f, const char *argv0)
 static int parse_args(int argc, char **argv, struct cfg *cfg)
 {
 	static const struct option longopts[] = {
-		{"quick", no_argument, NULL, 'q'},
-		{"filter", required_argument, NULL, 'f'},
-		{"obj", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"quick", no_argument, NULL, 'q'},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"obj", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -200,9 +197,9 @@ static void measure_row(struct bench_engine *engines, enum bench_wl wl, const st
 enum verdict { AGREE, DIFFER, FAILED };
 
 static const char *const verdict_names[] = {
-	[AGREE] = "agree",
-	[DIFFER] = "DIFFER",
-	[FAILED] = "FAILED",
+    [AGREE] = "agree",
+    [DIFFER] = "DIFFER",
+    [FAILED] = "FAILED",
 };
 
 /* Every engine must agree with the native build; so must the checked run.

@@ -85,11 +85,11 @@ static struct span *section_of(struct test_file *t, const char *name, size_t len
 		const char *name;
 		size_t off;
 	} known[] = {
-		{"asm", offsetof(struct test_file, asm_text)},
-		{"mem", offsetof(struct test_file, mem)},
-		{"result", offsetof(struct test_file, result)},
-		{"raw", offsetof(struct test_file, raw)},
-		{"error", offsetof(struct test_file, error)},
+	    {"asm", offsetof(struct test_file, asm_text)},
+	    {"mem", offsetof(struct test_file, mem)},
+	    {"result", offsetof(struct test_file, result)},
+	    {"raw", offsetof(struct test_file, raw)},
+	    {"error", offsetof(struct test_file, error)},
 	};
 
 	/* trailing spaces are not part of the name */

@@ -44,9 +44,8 @@ static struct bpftime_vm *load_mode(const struct bpf_insn *p, size_t n, bool che
 	assert_non_null(vm);
 	assert_int_equal(bpftime_vm__register_helper(vm, 1, "ret1", helper_ret1), 0);
 	assert_int_equal(bpftime_vm__register_helper(vm, 2, "sum", helper_sum), 0);
-	assert_int_equal(bpftime_vm__register_helper(vm, BPF_FUNC_loop, "bpf_loop",
-						     bpftime_vm_helper_loop),
-			 0);
+	assert_int_equal(
+	    bpftime_vm__register_helper(vm, BPF_FUNC_loop, "bpf_loop", bpftime_vm_helper_loop), 0);
 	err = bpftime_vm__load(vm, p, n);
 	if (err)
 		fail_msg("load: %d %s", err, bpftime_vm__last_error(vm));
@@ -95,8 +94,8 @@ static void test_alu_edge_cases(void **state)
 				      INSN(BPF_ALU64 | BPF_DIV | BPF_K, 0, 0, 1, -1), EXIT()};
 	struct bpf_insn smod_min[] = {LDDW64(0, 0x8000000000000000ull),
 				      INSN(BPF_ALU64 | BPF_MOD | BPF_K, 0, 0, 1, -1), EXIT()};
-	struct bpf_insn smod_neg[] = {MOV64_IMM(0, -7), INSN(BPF_ALU64 | BPF_MOD | BPF_K, 0, 0, 1, 2),
-				      EXIT()};
+	struct bpf_insn smod_neg[] = {MOV64_IMM(0, -7),
+				      INSN(BPF_ALU64 | BPF_MOD | BPF_K, 0, 0, 1, 2), EXIT()};
 	struct bpf_insn sdiv32_min[] = {MOV64_IMM(0, INT32_MIN),
 					INSN(BPF_ALU | BPF_DIV | BPF_K, 0, 0, 1, -1), EXIT()};
 	struct bpf_insn shift_mask[] = {MOV64_IMM(0, 1), MOV64_IMM(1, 65), ALU64_REG(BPF_LSH, 0, 1),
@@ -122,21 +121,21 @@ static void test_alu_edge_cases(void **state)
 static void test_local_call_preserves_callee_saved_and_frames(void **state)
 {
 	struct bpf_insn p[] = {
-		MOV64_IMM(6, 66),
-		ST(BPF_DW, 10, -8, 1111),  /* caller's stack slot */
-		MOV64_IMM(1, 5),
-		CALL_LOCAL(5),              /* -> insn 9 */
-		LDX(BPF_DW, 1, 10, -8),     /* the caller's slot is untouched */
-		ALU64_REG(BPF_ADD, 0, 1),
-		ALU64_REG(BPF_ADD, 0, 6),   /* r6 restored */
-		EXIT(),
-		EXIT(),
-		/* callee: clobbers r6 and its own r10-8 */
-		MOV64_IMM(6, 0),
-		ST(BPF_DW, 10, -8, 2222),
-		MOV64_REG(0, 1),
-		ALU64_IMM(BPF_MUL, 0, 10),
-		EXIT(),
+	    MOV64_IMM(6, 66),
+	    ST(BPF_DW, 10, -8, 1111), /* caller's stack slot */
+	    MOV64_IMM(1, 5),
+	    CALL_LOCAL(5),          /* -> insn 9 */
+	    LDX(BPF_DW, 1, 10, -8), /* the caller's slot is untouched */
+	    ALU64_REG(BPF_ADD, 0, 1),
+	    ALU64_REG(BPF_ADD, 0, 6), /* r6 restored */
+	    EXIT(),
+	    EXIT(),
+	    /* callee: clobbers r6 and its own r10-8 */
+	    MOV64_IMM(6, 0),
+	    ST(BPF_DW, 10, -8, 2222),
+	    MOV64_REG(0, 1),
+	    ALU64_IMM(BPF_MUL, 0, 10),
+	    EXIT(),
 	};
 
 	expect_r0(p, ARRAY_LEN(p), NULL, 0, 50 + 1111 + 66);
@@ -146,15 +145,15 @@ static void test_call_depth_limit(void **state)
 {
 	/* f(n) = n ? f(n - 1) + 1 : 0, entered from main: main + n + 1 frames. */
 	struct bpf_insn p[] = {
-		CALL_LOCAL(1), /* r1 = ctx_len = n */
-		EXIT(),
-		JMP_IMM(BPF_JNE, 1, 0, 2),
-		MOV64_IMM(0, 0),
-		EXIT(),
-		ALU64_IMM(BPF_SUB, 1, 1),
-		CALL_LOCAL(-5),
-		ALU64_IMM(BPF_ADD, 0, 1),
-		EXIT(),
+	    CALL_LOCAL(1), /* r1 = ctx_len = n */
+	    EXIT(),
+	    JMP_IMM(BPF_JNE, 1, 0, 2),
+	    MOV64_IMM(0, 0),
+	    EXIT(),
+	    ALU64_IMM(BPF_SUB, 1, 1),
+	    CALL_LOCAL(-5),
+	    ALU64_IMM(BPF_ADD, 0, 1),
+	    EXIT(),
 	};
 	for (int checked = 0; checked < 2; checked++) {
 		struct bpftime_vm *vm = load_mode(p, ARRAY_LEN(p), checked, NULL);
@@ -176,19 +175,19 @@ static void test_call_depth_limit(void **state)
 static void test_callx_function_and_helper(void **state)
 {
 	struct bpf_insn p[] = {
-		LDDW(3, BPF_PSEUDO_FUNC, 10, 0), /* -> insn 11 */
-		MOV64_IMM(1, 20),
-		CALLX(3),                       /* r0 = 20 * 2 */
-		MOV64_REG(6, 0),
-		MOV64_IMM(1, 3),
-		MOV64_IMM(4, 1),                /* helper 1 by id: returns r1 */
-		CALLX(4),
-		ALU64_REG(BPF_ADD, 0, 6),
-		EXIT(),
-		EXIT(),
-		MOV64_REG(0, 1),
-		ALU64_IMM(BPF_LSH, 0, 1),
-		EXIT(),
+	    LDDW(3, BPF_PSEUDO_FUNC, 10, 0), /* -> insn 11 */
+	    MOV64_IMM(1, 20),
+	    CALLX(3), /* r0 = 20 * 2 */
+	    MOV64_REG(6, 0),
+	    MOV64_IMM(1, 3),
+	    MOV64_IMM(4, 1), /* helper 1 by id: returns r1 */
+	    CALLX(4),
+	    ALU64_REG(BPF_ADD, 0, 6),
+	    EXIT(),
+	    EXIT(),
+	    MOV64_REG(0, 1),
+	    ALU64_IMM(BPF_LSH, 0, 1),
+	    EXIT(),
 	};
 
 	expect_r0(p, ARRAY_LEN(p), NULL, 0, 43);
@@ -197,8 +196,12 @@ static void test_callx_function_and_helper(void **state)
 static void test_callx_to_garbage_faults(void **state)
 {
 	struct bpf_insn p[] = {MOV64_IMM(3, 12345), CALLX(3), EXIT()};
-	struct bpf_insn mid[] = {LDDW(3, BPF_PSEUDO_FUNC, 4, 0), ALU64_IMM(BPF_ADD, 3, 16),
-				 CALLX(3), EXIT(), MOV64_IMM(0, 1), EXIT()};
+	struct bpf_insn mid[] = {LDDW(3, BPF_PSEUDO_FUNC, 4, 0),
+				 ALU64_IMM(BPF_ADD, 3, 16),
+				 CALLX(3),
+				 EXIT(),
+				 MOV64_IMM(0, 1),
+				 EXIT()};
 
 	expect_fault(p, ARRAY_LEN(p), false, NULL, 0, -EINVAL, 1);
 	expect_fault(p, ARRAY_LEN(p), true, NULL, 0, -EINVAL, 1);
@@ -208,8 +211,13 @@ static void test_callx_to_garbage_faults(void **state)
 
 static void test_helpers_get_args_and_return(void **state)
 {
-	struct bpf_insn p[] = {MOV64_IMM(1, 1),  MOV64_IMM(2, 20), MOV64_IMM(3, 300),
-			       MOV64_IMM(4, 4000), MOV64_IMM(5, 50000), CALL_HELPER(2), EXIT()};
+	struct bpf_insn p[] = {MOV64_IMM(1, 1),
+			       MOV64_IMM(2, 20),
+			       MOV64_IMM(3, 300),
+			       MOV64_IMM(4, 4000),
+			       MOV64_IMM(5, 50000),
+			       CALL_HELPER(2),
+			       EXIT()};
 
 	expect_r0(p, ARRAY_LEN(p), NULL, 0, 54321);
 }
@@ -218,26 +226,26 @@ static void test_bpf_loop(void **state)
 {
 	/* sum of i for i < 10 into the caller's stack slot, via the callback */
 	struct bpf_insn sum[] = {
-		ST(BPF_DW, 10, -8, 0),
-		MOV64_IMM(1, 10),
-		LDDW(2, BPF_PSEUDO_FUNC, 10, 0), /* -> insn 13 */
-		MOV64_REG(3, 10),
-		ALU64_IMM(BPF_ADD, 3, -8),
-		MOV64_IMM(4, 0),
-		CALL_HELPER(BPF_FUNC_loop),
-		LDX(BPF_DW, 1, 10, -8),
-		ALU64_IMM(BPF_MUL, 0, 1000),  /* iterations * 1000 + sum */
-		ALU64_REG(BPF_ADD, 0, 1),
-		EXIT(),
-		EXIT(),
-		/* callback(i, ctx): *ctx += i; stop after i == 6 by returning 1 */
-		LDX(BPF_DW, 3, 2, 0),
-		ALU64_REG(BPF_ADD, 3, 1),
-		STX(BPF_DW, 2, 3, 0),
-		MOV64_IMM(0, 0),
-		JMP_IMM(BPF_JNE, 1, 6, 1),
-		MOV64_IMM(0, 1),
-		EXIT(),
+	    ST(BPF_DW, 10, -8, 0),
+	    MOV64_IMM(1, 10),
+	    LDDW(2, BPF_PSEUDO_FUNC, 10, 0), /* -> insn 13 */
+	    MOV64_REG(3, 10),
+	    ALU64_IMM(BPF_ADD, 3, -8),
+	    MOV64_IMM(4, 0),
+	    CALL_HELPER(BPF_FUNC_loop),
+	    LDX(BPF_DW, 1, 10, -8),
+	    ALU64_IMM(BPF_MUL, 0, 1000), /* iterations * 1000 + sum */
+	    ALU64_REG(BPF_ADD, 0, 1),
+	    EXIT(),
+	    EXIT(),
+	    /* callback(i, ctx): *ctx += i; stop after i == 6 by returning 1 */
+	    LDX(BPF_DW, 3, 2, 0),
+	    ALU64_REG(BPF_ADD, 3, 1),
+	    STX(BPF_DW, 2, 3, 0),
+	    MOV64_IMM(0, 0),
+	    JMP_IMM(BPF_JNE, 1, 6, 1),
+	    MOV64_IMM(0, 1),
+	    EXIT(),
 	};
 
 	/* kernel semantics: returns i + 1 when the callback stops it */
@@ -248,30 +256,30 @@ static void test_bpf_loop_helper_and_inline_agree(void **state)
 {
 	/* The same loop through callx (the helper function) and call (inlined). */
 	struct bpf_insn p[] = {
-		MOV64_IMM(6, 0),
-		ST(BPF_DW, 10, -8, 0),
-		MOV64_IMM(1, 100),
-		LDDW(2, BPF_PSEUDO_FUNC, 12, 0), /* -> insn 16 */
-		MOV64_REG(3, 10),
-		ALU64_IMM(BPF_ADD, 3, -8),
-		MOV64_IMM(4, 0),
-		MOV64_IMM(5, BPF_FUNC_loop),
-		JMP_IMM(BPF_JEQ, 7, 0, 2),       /* r7 selects the path */
-		CALLX(5),
-		JA(1),
-		CALL_HELPER(BPF_FUNC_loop),
-		LDX(BPF_DW, 1, 10, -8),
-		ALU64_REG(BPF_ADD, 0, 1),
-		EXIT(),
-		/* callback: *ctx += i * i; r6 clobbered (callee-saved for the caller) */
-		MOV64_REG(3, 1),
-		ALU64_REG(BPF_MUL, 3, 1),
-		LDX(BPF_DW, 4, 2, 0),
-		ALU64_REG(BPF_ADD, 4, 3),
-		STX(BPF_DW, 2, 4, 0),
-		MOV64_IMM(6, 12345),
-		MOV64_IMM(0, 0),
-		EXIT(),
+	    MOV64_IMM(6, 0),
+	    ST(BPF_DW, 10, -8, 0),
+	    MOV64_IMM(1, 100),
+	    LDDW(2, BPF_PSEUDO_FUNC, 12, 0), /* -> insn 16 */
+	    MOV64_REG(3, 10),
+	    ALU64_IMM(BPF_ADD, 3, -8),
+	    MOV64_IMM(4, 0),
+	    MOV64_IMM(5, BPF_FUNC_loop),
+	    JMP_IMM(BPF_JEQ, 7, 0, 2), /* r7 selects the path */
+	    CALLX(5),
+	    JA(1),
+	    CALL_HELPER(BPF_FUNC_loop),
+	    LDX(BPF_DW, 1, 10, -8),
+	    ALU64_REG(BPF_ADD, 0, 1),
+	    EXIT(),
+	    /* callback: *ctx += i * i; r6 clobbered (callee-saved for the caller) */
+	    MOV64_REG(3, 1),
+	    ALU64_REG(BPF_MUL, 3, 1),
+	    LDX(BPF_DW, 4, 2, 0),
+	    ALU64_REG(BPF_ADD, 4, 3),
+	    STX(BPF_DW, 2, 4, 0),
+	    MOV64_IMM(6, 12345),
+	    MOV64_IMM(0, 0),
+	    EXIT(),
 	};
 	/* sum of i*i for i < 100 is 328350; bpf_loop returns 100 */
 	for (int path = 0; path < 2; path++) {
@@ -295,13 +303,23 @@ static void test_bpf_loop_helper_and_inline_agree(void **state)
 
 static void test_bpf_loop_errors(void **state)
 {
-	struct bpf_insn flags[] = {MOV64_IMM(1, 1), LDDW(2, BPF_PSEUDO_FUNC, 5, 0),
-				   MOV64_IMM(3, 0), MOV64_IMM(4, 1), CALL_HELPER(BPF_FUNC_loop),
-				   EXIT(), MOV64_IMM(0, 0), EXIT()};
-	struct bpf_insn big[] = {LDDW64(1, (1ull << 23) + 1), LDDW(2, BPF_PSEUDO_FUNC, 5, 0),
-				 MOV64_IMM(3, 0), MOV64_IMM(4, 0), CALL_HELPER(BPF_FUNC_loop),
-				 EXIT(), MOV64_IMM(0, 0), EXIT()};
-	struct bpf_insn badfn[] = {MOV64_IMM(1, 3), MOV64_IMM(2, 77), MOV64_IMM(3, 0),
+	struct bpf_insn flags[] = {MOV64_IMM(1, 1),
+				   LDDW(2, BPF_PSEUDO_FUNC, 5, 0),
+				   MOV64_IMM(3, 0),
+				   MOV64_IMM(4, 1),
+				   CALL_HELPER(BPF_FUNC_loop),
+				   EXIT(),
+				   MOV64_IMM(0, 0),
+				   EXIT()};
+	struct bpf_insn big[] = {LDDW64(1, (1ull << 23) + 1),
+				 LDDW(2, BPF_PSEUDO_FUNC, 5, 0),
+				 MOV64_IMM(3, 0),
+				 MOV64_IMM(4, 0),
+				 CALL_HELPER(BPF_FUNC_loop),
+				 EXIT(),
+				 MOV64_IMM(0, 0),
+				 EXIT()};
+	struct bpf_insn badfn[] = {MOV64_IMM(1, 3), MOV64_IMM(2, 77),           MOV64_IMM(3, 0),
 				   MOV64_IMM(4, 0), CALL_HELPER(BPF_FUNC_loop), EXIT()};
 
 	expect_r0(flags, ARRAY_LEN(flags), NULL, 0, (uint64_t)-EINVAL);
@@ -315,20 +333,20 @@ static void test_bpf_loop_callback_counts_as_a_frame(void **state)
 {
 	/* f(n) = n ? f(n - 1) : bpf_loop(1, cb): the callback sits at depth n + 2 */
 	struct bpf_insn p[] = {
-		CALL_LOCAL(1), /* r1 = n (the ctx value) */
-		EXIT(),
-		JMP_IMM(BPF_JEQ, 1, 0, 3),
-		ALU64_IMM(BPF_SUB, 1, 1),
-		CALL_LOCAL(-3),
-		EXIT(),
-		MOV64_IMM(1, 1),
-		LDDW(2, BPF_PSEUDO_FUNC, 5, 0), /* -> insn 13 */
-		MOV64_IMM(3, 0),
-		MOV64_IMM(4, 0),
-		CALL_HELPER(BPF_FUNC_loop), /* insn 11 */
-		EXIT(),
-		MOV64_IMM(0, 0),
-		EXIT(),
+	    CALL_LOCAL(1), /* r1 = n (the ctx value) */
+	    EXIT(),
+	    JMP_IMM(BPF_JEQ, 1, 0, 3),
+	    ALU64_IMM(BPF_SUB, 1, 1),
+	    CALL_LOCAL(-3),
+	    EXIT(),
+	    MOV64_IMM(1, 1),
+	    LDDW(2, BPF_PSEUDO_FUNC, 5, 0), /* -> insn 13 */
+	    MOV64_IMM(3, 0),
+	    MOV64_IMM(4, 0),
+	    CALL_HELPER(BPF_FUNC_loop), /* insn 11 */
+	    EXIT(),
+	    MOV64_IMM(0, 0),
+	    EXIT(),
 	};
 	for (int checked = 0; checked < 2; checked++) {
 		struct bpftime_vm *vm = load_mode(p, ARRAY_LEN(p), checked, NULL);
@@ -347,17 +365,17 @@ static void test_bpf_loop_callback_counts_as_a_frame(void **state)
 static void test_fault_inside_callback_stops_run(void **state)
 {
 	struct bpf_insn p[] = {
-		MOV64_IMM(1, 4),
-		LDDW(2, BPF_PSEUDO_FUNC, 6, 0), /* -> insn 8 */
-		MOV64_IMM(3, 0),
-		MOV64_IMM(4, 0),
-		CALL_HELPER(BPF_FUNC_loop),
-		MOV64_IMM(0, 99),
-		EXIT(),
-		/* callback: load from NULL + 0 */
-		MOV64_IMM(5, 0),
-		LDX(BPF_W, 0, 5, 0),
-		EXIT(),
+	    MOV64_IMM(1, 4),
+	    LDDW(2, BPF_PSEUDO_FUNC, 6, 0), /* -> insn 8 */
+	    MOV64_IMM(3, 0),
+	    MOV64_IMM(4, 0),
+	    CALL_HELPER(BPF_FUNC_loop),
+	    MOV64_IMM(0, 99),
+	    EXIT(),
+	    /* callback: load from NULL + 0 */
+	    MOV64_IMM(5, 0),
+	    LDX(BPF_W, 0, 5, 0),
+	    EXIT(),
 	};
 	struct bpftime_vm *vm = load_mode(p, ARRAY_LEN(p), true, NULL);
 	struct bpftime_vm_run run = {0};
@@ -399,16 +417,16 @@ static void test_tail_call_chain_limit(void **state)
 {
 	/* Each run of the program counts itself in ctx[0] and tail-calls itself. */
 	struct bpf_insn self[] = {
-		MOV64_REG(6, 1),
-		LDX(BPF_DW, 2, 6, 0),
-		ALU64_IMM(BPF_ADD, 2, 1),
-		STX(BPF_DW, 6, 2, 0),
-		MOV64_REG(1, 6),
-		LDDW64(2, 0xabc),
-		MOV64_IMM(3, 0),
-		CALL_HELPER(BPF_FUNC_tail_call),
-		MOV64_IMM(0, 7), /* reached when the tail call falls through */
-		EXIT(),
+	    MOV64_REG(6, 1),
+	    LDX(BPF_DW, 2, 6, 0),
+	    ALU64_IMM(BPF_ADD, 2, 1),
+	    STX(BPF_DW, 6, 2, 0),
+	    MOV64_REG(1, 6),
+	    LDDW64(2, 0xabc),
+	    MOV64_IMM(3, 0),
+	    CALL_HELPER(BPF_FUNC_tail_call),
+	    MOV64_IMM(0, 7), /* reached when the tail call falls through */
+	    EXIT(),
 	};
 	for (int checked = 0; checked < 2; checked++) {
 		struct tail_env env = {0};
@@ -427,12 +445,12 @@ static void test_tail_call_chain_limit(void **state)
 static void test_tail_call_into_other_program_and_empty_slot(void **state)
 {
 	struct bpf_insn caller[] = {
-		MOV64_REG(6, 1),
-		LDDW64(2, 0xabc),
-		MOV64_REG(3, 6), /* index = ctx value (as a number) */
-		CALL_HELPER(BPF_FUNC_tail_call),
-		MOV64_IMM(0, 1), /* empty slot: fall through */
-		EXIT(),
+	    MOV64_REG(6, 1),
+	    LDDW64(2, 0xabc),
+	    MOV64_REG(3, 6), /* index = ctx value (as a number) */
+	    CALL_HELPER(BPF_FUNC_tail_call),
+	    MOV64_IMM(0, 1), /* empty slot: fall through */
+	    EXIT(),
 	};
 	struct bpf_insn callee[] = {MOV64_REG(0, 1), ALU64_IMM(BPF_ADD, 0, 1000), EXIT()};
 	struct tail_env env = {0};
@@ -455,15 +473,15 @@ static void test_tail_call_into_other_program_and_empty_slot(void **state)
 static void test_tail_call_from_function_returns_to_its_caller(void **state)
 {
 	struct bpf_insn caller[] = {
-		CALL_LOCAL(3),            /* -> insn 4 */
-		ALU64_IMM(BPF_ADD, 0, 5), /* runs after the tail-called program exits */
-		EXIT(),
-		EXIT(),
-		LDDW64(2, 0xabc),
-		MOV64_IMM(3, 1),
-		CALL_HELPER(BPF_FUNC_tail_call),
-		MOV64_IMM(0, -1),
-		EXIT(),
+	    CALL_LOCAL(3),            /* -> insn 4 */
+	    ALU64_IMM(BPF_ADD, 0, 5), /* runs after the tail-called program exits */
+	    EXIT(),
+	    EXIT(),
+	    LDDW64(2, 0xabc),
+	    MOV64_IMM(3, 1),
+	    CALL_HELPER(BPF_FUNC_tail_call),
+	    MOV64_IMM(0, -1),
+	    EXIT(),
 	};
 	struct bpf_insn callee[] = {MOV64_IMM(0, 40), EXIT()};
 	struct tail_env env = {0};
@@ -563,12 +581,12 @@ static void test_checked_regions_and_permissions(void **state)
 {
 	BPFTIME_VM_OPTS(opts, .resolve_ldimm64 = region_resolver, .bounds_check = true);
 	struct bpf_insn p[] = {
-		LDDW(1, BPF_PSEUDO_MAP_VALUE, 0, 8), /* &region_ro[1] */
-		LDDW(2, BPF_PSEUDO_MAP_VALUE, 1, 0), /* &region_rw[0] */
-		LDX(BPF_DW, 0, 1, 0),
-		STX(BPF_DW, 2, 0, 0),  /* rw: allowed */
-		STX(BPF_DW, 1, 0, 0),  /* ro: refused */
-		EXIT(),
+	    LDDW(1, BPF_PSEUDO_MAP_VALUE, 0, 8), /* &region_ro[1] */
+	    LDDW(2, BPF_PSEUDO_MAP_VALUE, 1, 0), /* &region_rw[0] */
+	    LDX(BPF_DW, 0, 1, 0),
+	    STX(BPF_DW, 2, 0, 0), /* rw: allowed */
+	    STX(BPF_DW, 1, 0, 0), /* ro: refused */
+	    EXIT(),
 	};
 	struct bpftime_vm *vm = bpftime_vm__new(&opts);
 	struct bpftime_vm_run run = {0};
@@ -577,9 +595,8 @@ static void test_checked_regions_and_permissions(void **state)
 	/* without regions even the load is refused */
 	assert_int_equal(bpftime_vm__run(vm, &run), -EFAULT);
 	assert_int_equal(run.fault.pc, 4);
-	assert_int_equal(bpftime_vm__add_region(vm, region_ro, sizeof(region_ro),
-						BPFTIME_VM_REGION_READ),
-			 0);
+	assert_int_equal(
+	    bpftime_vm__add_region(vm, region_ro, sizeof(region_ro), BPFTIME_VM_REGION_READ), 0);
 	assert_int_equal(bpftime_vm__add_region(vm, region_rw, sizeof(region_rw),
 						BPFTIME_VM_REGION_READ | BPFTIME_VM_REGION_WRITE),
 			 0);
@@ -637,9 +654,16 @@ static uint64_t helper_check_ptr(uint64_t ptr, uint64_t size, uint64_t c, uint64
 
 static void test_helper_access_ok_follows_mode(void **state)
 {
-	struct bpf_insn p[] = {MOV64_REG(1, 10), ALU64_IMM(BPF_ADD, 1, -16), MOV64_IMM(2, 16),
-			       CALL_HELPER(3), MOV64_REG(6, 0), MOV64_IMM(1, 64), MOV64_IMM(2, 8),
-			       CALL_HELPER(3), ALU64_IMM(BPF_LSH, 6, 1), ALU64_REG(BPF_OR, 0, 6),
+	struct bpf_insn p[] = {MOV64_REG(1, 10),
+			       ALU64_IMM(BPF_ADD, 1, -16),
+			       MOV64_IMM(2, 16),
+			       CALL_HELPER(3),
+			       MOV64_REG(6, 0),
+			       MOV64_IMM(1, 64),
+			       MOV64_IMM(2, 8),
+			       CALL_HELPER(3),
+			       ALU64_IMM(BPF_LSH, 6, 1),
+			       ALU64_REG(BPF_OR, 0, 6),
 			       EXIT()};
 
 	for (int checked = 0; checked < 2; checked++) {
@@ -701,7 +725,7 @@ static void test_load_acquire_store_release(void **state)
 /* ---- atomics across threads ---- */
 
 #define ATOMIC_THREADS 4
-#define ATOMIC_ITERS 20000
+#define ATOMIC_ITERS   20000
 
 struct atomic_job {
 	const struct bpftime_vm *vm;
@@ -722,16 +746,16 @@ static void test_atomics_are_atomic_across_threads(void **state)
 {
 	/* lock add 64 on word 0; a cmpxchg retry loop adding 1 to word 1 (32-bit) */
 	struct bpf_insn p[] = {
-		MOV64_IMM(2, 1),
-		ATOMIC(BPF_DW, BPF_ADD, 1, 2, 0),
-		LDX(BPF_W, 0, 1, 8),
-		MOV64_REG(3, 0),
-		ALU64_IMM(BPF_ADD, 3, 1),
-		ATOMIC(BPF_W, BPF_CMPXCHG, 1, 3, 8), /* r0 = old */
-		MOV64_REG(4, 3),
-		ALU64_IMM(BPF_SUB, 4, 1),
-		JMP_REG(BPF_JNE, 0, 4, -6), /* lost the race: retry with r0 */
-		EXIT(),
+	    MOV64_IMM(2, 1),
+	    ATOMIC(BPF_DW, BPF_ADD, 1, 2, 0),
+	    LDX(BPF_W, 0, 1, 8),
+	    MOV64_REG(3, 0),
+	    ALU64_IMM(BPF_ADD, 3, 1),
+	    ATOMIC(BPF_W, BPF_CMPXCHG, 1, 3, 8), /* r0 = old */
+	    MOV64_REG(4, 3),
+	    ALU64_IMM(BPF_SUB, 4, 1),
+	    JMP_REG(BPF_JNE, 0, 4, -6), /* lost the race: retry with r0 */
+	    EXIT(),
 	};
 	uint64_t shared[2] = {0};
 	pthread_t th[ATOMIC_THREADS];
@@ -755,17 +779,29 @@ static void test_fused_pairs_keep_semantics(void **state)
 {
 	/* Pairs the fast mode fuses, checked against the unfused checked mode. */
 	struct bpf_insn movs[] = {
-		LDDW64(1, 0xf0f0f0f0f0f0f0f0ull),
-		MOV64_REG(2, 1), ALU64_IMM(BPF_ADD, 2, -16),
-		MOV64_REG(3, 1), ALU64_IMM(BPF_AND, 3, 0x0ff0),
-		MOV64_REG(4, 1), ALU64_IMM(BPF_OR, 4, 0x0f),
-		MOV64_REG(5, 1), ALU64_IMM(BPF_LSH, 5, 68), /* masked to 4 */
-		MOV64_REG(6, 1), ALU64_IMM(BPF_RSH, 6, 60),
-		MOV64_REG(7, 1), ALU64_IMM(BPF_ARSH, 7, 60),
-		MOV64_REG(1, 1), ALU64_IMM(BPF_ADD, 1, 1), /* same register */
-		MOV64_REG(0, 2), ALU64_REG(BPF_XOR, 0, 3), ALU64_REG(BPF_XOR, 0, 4),
-		ALU64_REG(BPF_XOR, 0, 5), ALU64_REG(BPF_XOR, 0, 6), ALU64_REG(BPF_XOR, 0, 7),
-		ALU64_REG(BPF_XOR, 0, 1), EXIT(),
+	    LDDW64(1, 0xf0f0f0f0f0f0f0f0ull),
+	    MOV64_REG(2, 1),
+	    ALU64_IMM(BPF_ADD, 2, -16),
+	    MOV64_REG(3, 1),
+	    ALU64_IMM(BPF_AND, 3, 0x0ff0),
+	    MOV64_REG(4, 1),
+	    ALU64_IMM(BPF_OR, 4, 0x0f),
+	    MOV64_REG(5, 1),
+	    ALU64_IMM(BPF_LSH, 5, 68), /* masked to 4 */
+	    MOV64_REG(6, 1),
+	    ALU64_IMM(BPF_RSH, 6, 60),
+	    MOV64_REG(7, 1),
+	    ALU64_IMM(BPF_ARSH, 7, 60),
+	    MOV64_REG(1, 1),
+	    ALU64_IMM(BPF_ADD, 1, 1), /* same register */
+	    MOV64_REG(0, 2),
+	    ALU64_REG(BPF_XOR, 0, 3),
+	    ALU64_REG(BPF_XOR, 0, 4),
+	    ALU64_REG(BPF_XOR, 0, 5),
+	    ALU64_REG(BPF_XOR, 0, 6),
+	    ALU64_REG(BPF_XOR, 0, 7),
+	    ALU64_REG(BPF_XOR, 0, 1),
+	    EXIT(),
 	};
 	uint64_t v = 0xf0f0f0f0f0f0f0f0ull;
 	uint64_t want = (v - 16) ^ (v & 0x0ff0) ^ (v | 0x0f) ^ (v << 4) ^ (v >> 60) ^
@@ -776,8 +812,9 @@ static void test_fused_pairs_keep_semantics(void **state)
 	struct bpf_insn lddwadd[] = {MOV64_IMM(2, 5), LDDW64(1, 100), ALU64_REG(BPF_ADD, 1, 2),
 				     MOV64_REG(0, 1), EXIT()};
 	/* a jump to the second of a pair: the pair must not be fused */
-	struct bpf_insn target[] = {MOV64_IMM(1, 10), MOV64_IMM(0, 1), JMP_IMM(BPF_JEQ, 1, 10, 1),
-				    MOV64_REG(0, 1), ALU64_IMM(BPF_ADD, 0, 7), EXIT()};
+	struct bpf_insn target[] = {MOV64_IMM(1, 10),           MOV64_IMM(0, 1),
+				    JMP_IMM(BPF_JEQ, 1, 10, 1), MOV64_REG(0, 1),
+				    ALU64_IMM(BPF_ADD, 0, 7),   EXIT()};
 
 	expect_r0(movs, ARRAY_LEN(movs), NULL, 0, want);
 	expect_r0(selfadd, ARRAY_LEN(selfadd), NULL, 0, 200);
@@ -798,35 +835,35 @@ static void test_run_before_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alu_edge_cases),
-		cmocka_unit_test(test_local_call_preserves_callee_saved_and_frames),
-		cmocka_unit_test(test_call_depth_limit),
-		cmocka_unit_test(test_callx_function_and_helper),
-		cmocka_unit_test(test_callx_to_garbage_faults),
-		cmocka_unit_test(test_helpers_get_args_and_return),
-		cmocka_unit_test(test_bpf_loop),
-		cmocka_unit_test(test_bpf_loop_helper_and_inline_agree),
-		cmocka_unit_test(test_bpf_loop_errors),
-		cmocka_unit_test(test_bpf_loop_callback_counts_as_a_frame),
-		cmocka_unit_test(test_fault_inside_callback_stops_run),
-		cmocka_unit_test(test_tail_call_chain_limit),
-		cmocka_unit_test(test_tail_call_into_other_program_and_empty_slot),
-		cmocka_unit_test(test_tail_call_from_function_returns_to_its_caller),
-		cmocka_unit_test(test_tail_call_without_hook_needs_helper),
-		cmocka_unit_test(test_checked_load_outside_ctx_faults),
-		cmocka_unit_test(test_checked_stack_bounds),
-		cmocka_unit_test(test_checked_stack_starts_zeroed),
-		cmocka_unit_test(test_checked_ctx_readonly),
-		cmocka_unit_test(test_checked_regions_and_permissions),
-		cmocka_unit_test(test_checked_access_callback),
-		cmocka_unit_test(test_checked_insn_limit),
-		cmocka_unit_test(test_helper_access_ok_follows_mode),
-		cmocka_unit_test(test_helper_sees_cookie_and_host),
-		cmocka_unit_test(test_misaligned_atomic_faults_in_both_modes),
-		cmocka_unit_test(test_load_acquire_store_release),
-		cmocka_unit_test(test_atomics_are_atomic_across_threads),
-		cmocka_unit_test(test_fused_pairs_keep_semantics),
-		cmocka_unit_test(test_run_before_load),
+	    cmocka_unit_test(test_alu_edge_cases),
+	    cmocka_unit_test(test_local_call_preserves_callee_saved_and_frames),
+	    cmocka_unit_test(test_call_depth_limit),
+	    cmocka_unit_test(test_callx_function_and_helper),
+	    cmocka_unit_test(test_callx_to_garbage_faults),
+	    cmocka_unit_test(test_helpers_get_args_and_return),
+	    cmocka_unit_test(test_bpf_loop),
+	    cmocka_unit_test(test_bpf_loop_helper_and_inline_agree),
+	    cmocka_unit_test(test_bpf_loop_errors),
+	    cmocka_unit_test(test_bpf_loop_callback_counts_as_a_frame),
+	    cmocka_unit_test(test_fault_inside_callback_stops_run),
+	    cmocka_unit_test(test_tail_call_chain_limit),
+	    cmocka_unit_test(test_tail_call_into_other_program_and_empty_slot),
+	    cmocka_unit_test(test_tail_call_from_function_returns_to_its_caller),
+	    cmocka_unit_test(test_tail_call_without_hook_needs_helper),
+	    cmocka_unit_test(test_checked_load_outside_ctx_faults),
+	    cmocka_unit_test(test_checked_stack_bounds),
+	    cmocka_unit_test(test_checked_stack_starts_zeroed),
+	    cmocka_unit_test(test_checked_ctx_readonly),
+	    cmocka_unit_test(test_checked_regions_and_permissions),
+	    cmocka_unit_test(test_checked_access_callback),
+	    cmocka_unit_test(test_checked_insn_limit),
+	    cmocka_unit_test(test_helper_access_ok_follows_mode),
+	    cmocka_unit_test(test_helper_sees_cookie_and_host),
+	    cmocka_unit_test(test_misaligned_atomic_faults_in_both_modes),
+	    cmocka_unit_test(test_load_acquire_store_release),
+	    cmocka_unit_test(test_atomics_are_atomic_across_threads),
+	    cmocka_unit_test(test_fused_pairs_keep_semantics),
+	    cmocka_unit_test(test_run_before_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,12 +255,12 @@ int cli_register_helpers(struct bpftime_vm *vm)
 		const char *name;
 		bpftime_vm_helper_fn fn;
 	} helpers[] = {
-		{BPF_FUNC_ktime_get_ns, "bpf_ktime_get_ns", helper_ktime_get_ns},
-		{BPF_FUNC_trace_printk, "bpf_trace_printk", helper_trace_printk},
-		{BPF_FUNC_get_prandom_u32, "bpf_get_prandom_u32", helper_get_prandom_u32},
-		{BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id",
-		 helper_get_smp_processor_id},
-		{BPF_FUNC_loop, "bpf_loop", bpftime_vm_helper_loop},
+	    {BPF_FUNC_ktime_get_ns, "bpf_ktime_get_ns", helper_ktime_get_ns},
+	    {BPF_FUNC_trace_printk, "bpf_trace_printk", helper_trace_printk},
+	    {BPF_FUNC_get_prandom_u32, "bpf_get_prandom_u32", helper_get_prandom_u32},
+	    {BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id",
+	     helper_get_smp_processor_id},
+	    {BPF_FUNC_loop, "bpf_loop", bpftime_vm_helper_loop},
 	};
 	int err;
 

@@ -93,14 +93,14 @@ static int parse_count(const char *s, uint64_t *out)
 enum { OPT_ENGINE = 256, OPT_CHECKED, OPT_MEM, OPT_REPEAT, OPT_SECTION, OPT_RAW };
 
 static const struct option run_options[] = {
-	{"engine", required_argument, NULL, OPT_ENGINE},
-	{"checked", no_argument, NULL, OPT_CHECKED},
-	{"mem", required_argument, NULL, OPT_MEM},
-	{"repeat", required_argument, NULL, OPT_REPEAT},
-	{"section", required_argument, NULL, OPT_SECTION},
-	{"raw", no_argument, NULL, OPT_RAW},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"engine", required_argument, NULL, OPT_ENGINE},
+    {"checked", no_argument, NULL, OPT_CHECKED},
+    {"mem", required_argument, NULL, OPT_MEM},
+    {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"section", required_argument, NULL, OPT_SECTION},
+    {"raw", no_argument, NULL, OPT_RAW},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* One option of run; 0, or an exit code. */

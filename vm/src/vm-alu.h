@@ -29,11 +29,11 @@
 
 VM_ALU_BOTH(alu_add, d + s)
 VM_ALU_BOTH(alu_sub, d - s)
-VM_ALU_BOTH(alu_mul, d * s)
+VM_ALU_BOTH(alu_mul, d *s)
 VM_ALU_BOTH(alu_div, s ? d / s : 0)
 VM_ALU_BOTH(alu_mod, s ? d % s : d)
 VM_ALU_BOTH(alu_or, d | s)
-VM_ALU_BOTH(alu_and, d & s)
+VM_ALU_BOTH(alu_and, d &s)
 VM_ALU_BOTH(alu_xor, d ^ s)
 VM_ALU_BOTH(alu_mov, ((void)d, s))
 #undef VM_ALU_BOTH

@@ -41,9 +41,9 @@ static int check_written(struct bpftime_vm *vm, uint32_t i, unsigned reg)
 
 /* Internal opcode tables indexed by BPF_OP(code) >> 4 (ADD..END). */
 static const uint8_t alu64k[16] = {
-	VM_OP_ADD64K, VM_OP_SUB64K, VM_OP_MUL64K, VM_OP_DIV64K, VM_OP_OR64K, VM_OP_AND64K,
-	VM_OP_LSH64K, VM_OP_RSH64K, VM_OP_NEG64,  VM_OP_MOD64K, VM_OP_XOR64K, VM_OP_MOV64K,
-	VM_OP_ARSH64K,
+    VM_OP_ADD64K, VM_OP_SUB64K, VM_OP_MUL64K,  VM_OP_DIV64K, VM_OP_OR64K,
+    VM_OP_AND64K, VM_OP_LSH64K, VM_OP_RSH64K,  VM_OP_NEG64,  VM_OP_MOD64K,
+    VM_OP_XOR64K, VM_OP_MOV64K, VM_OP_ARSH64K,
 };
 
 /*
@@ -58,7 +58,8 @@ _Static_assert(VM_OP_SDIV64K == VM_OP_DIV64K + 1 && VM_OP_SMOD64K == VM_OP_MOD64
 
 static uint8_t alu_flavour(uint8_t op64k, bool is64, bool x)
 {
-	return (uint8_t)(op64k + (is64 ? 0 : 2 * ALU_FLAVOUR_STRIDE) + (x ? ALU_FLAVOUR_STRIDE : 0));
+	return (uint8_t)(op64k + (is64 ? 0 : 2 * ALU_FLAVOUR_STRIDE) +
+			 (x ? ALU_FLAVOUR_STRIDE : 0));
 }
 
 static int decode_end(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
@@ -146,10 +147,10 @@ static int decode_alu(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 }
 
 static const uint8_t size_index[4] = {
-	[BPF_W >> 3] = 2,
-	[BPF_H >> 3] = 1,
-	[BPF_B >> 3] = 0,
-	[BPF_DW >> 3] = 3,
+    [BPF_W >> 3] = 2,
+    [BPF_H >> 3] = 1,
+    [BPF_B >> 3] = 0,
+    [BPF_DW >> 3] = 3,
 };
 
 static int decode_ldx(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_t i,
@@ -223,9 +224,9 @@ static int decode_atomic(struct bpftime_vm *vm, const struct bpf_insn *insn, uin
 	} else {
 		idx = atomic_rmw(insn->imm);
 		if (idx < 0)
-			return bpftime_vm_error(vm, -EINVAL,
-						"insn %u: BPF_ATOMIC uses invalid atomic opcode %02x", i,
-						(unsigned)insn->imm);
+			return bpftime_vm_error(
+			    vm, -EINVAL, "insn %u: BPF_ATOMIC uses invalid atomic opcode %02x", i,
+			    (unsigned)insn->imm);
 		if (insn->imm & BPF_FETCH)
 			idx += 4;
 	}
@@ -272,12 +273,23 @@ static int decode_ld(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32_
 
 /* Condition index in VM_JMP_OPS order, from BPF_OP(code) >> 4; -1 if none. */
 static const int8_t jmp_cond[16] = {
-	[BPF_JEQ >> 4] = 0,  [BPF_JNE >> 4] = 1,  [BPF_JGT >> 4] = 2,  [BPF_JGE >> 4] = 3,
-	[BPF_JLT >> 4] = 4,  [BPF_JLE >> 4] = 5,  [BPF_JSET >> 4] = 6, [BPF_JSGT >> 4] = 7,
-	[BPF_JSGE >> 4] = 8, [BPF_JSLT >> 4] = 9, [BPF_JSLE >> 4] = 10,
-	/* JA, CALL and EXIT are decoded apart; JCOND (may_goto) and 0xf0 are not ours */
-	[BPF_JA >> 4] = -1,  [BPF_CALL >> 4] = -1, [BPF_EXIT >> 4] = -1, [BPF_JCOND >> 4] = -1,
-	[0xf0 >> 4] = -1,
+    [BPF_JEQ >> 4] = 0,
+    [BPF_JNE >> 4] = 1,
+    [BPF_JGT >> 4] = 2,
+    [BPF_JGE >> 4] = 3,
+    [BPF_JLT >> 4] = 4,
+    [BPF_JLE >> 4] = 5,
+    [BPF_JSET >> 4] = 6,
+    [BPF_JSGT >> 4] = 7,
+    [BPF_JSGE >> 4] = 8,
+    [BPF_JSLT >> 4] = 9,
+    [BPF_JSLE >> 4] = 10,
+    /* JA, CALL and EXIT are decoded apart; JCOND (may_goto) and 0xf0 are not ours */
+    [BPF_JA >> 4] = -1,
+    [BPF_CALL >> 4] = -1,
+    [BPF_EXIT >> 4] = -1,
+    [BPF_JCOND >> 4] = -1,
+    [0xf0 >> 4] = -1,
 };
 #define JMP_FLAVOUR_STRIDE (VM_OP_JEQ64X - VM_OP_JEQ64K)
 _Static_assert(VM_OP_JEQ32K - VM_OP_JEQ64K == 2 * JMP_FLAVOUR_STRIDE, "JMP flavour layout");

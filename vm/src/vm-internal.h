@@ -24,7 +24,7 @@
 #define BPF_JCOND 0xe0 /* may_goto, Linux 6.9; not supported */
 #endif
 #ifndef BPF_LOAD_ACQ
-#define BPF_LOAD_ACQ 0x100  /* load-acquire, Linux 6.15 */
+#define BPF_LOAD_ACQ  0x100 /* load-acquire, Linux 6.15 */
 #define BPF_STORE_REL 0x110 /* store-release, Linux 6.15 */
 #endif
 
@@ -130,7 +130,7 @@
 	M(CALL_LOCAL)                                                                              \
 	M(CALLX)                                                                                   \
 	M(TAIL_CALL)                                                                               \
-	M(LOOP) /* bpf_loop inlined */                                                             \
+	M(LOOP)      /* bpf_loop inlined */                                                        \
 	M(LOOP_NEXT) /* not emitted: where a bpf_loop callback returns */                          \
 	M(EXIT)                                                                                    \
 	/* superinstructions, fast mode only (see vm-emit.c) */                                    \
@@ -146,7 +146,7 @@ enum vm_opcode {
 #define VM_ENUM(name) VM_OP_##name,
 	VM_OPS(VM_ENUM)
 #undef VM_ENUM
-	VM_OP__COUNT
+	    VM_OP__COUNT
 };
 
 _Static_assert(VM_OP__COUNT <= 256, "internal opcodes must fit in a byte");
@@ -220,15 +220,15 @@ struct bpftime_vm {
 
 /* The state of one run, handed to helpers as struct bpftime_vm_call. */
 struct bpftime_vm_call {
-	const struct bpftime_vm *vm; /* the vm the run started with */
+	const struct bpftime_vm *vm;  /* the vm the run started with */
 	const struct bpftime_vm *cur; /* the program executing now (tail calls) */
 	struct bpftime_vm_run *run;
-	uint64_t stack_lo;  /* [stack_lo, stack_hi): every frame's stack */
+	uint64_t stack_lo; /* [stack_lo, stack_hi): every frame's stack */
 	uint64_t stack_hi;
 	uint64_t insn_left; /* checked mode: instructions left when limited */
 	uint32_t tail_calls;
 	unsigned depth; /* frame of the instruction that called the current helper */
-	int err; /* a fault inside a helper's callback, propagated after return */
+	int err;        /* a fault inside a helper's callback, propagated after return */
 };
 
 /* Total stack: one BPFTIME_VM_STACK_SIZE slot per frame. */
@@ -261,7 +261,7 @@ int bpftime_vm_decode(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 
 /* vm.c: printf into vm->err, return @err. */
 int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* vm-access.c: the bounds check of the checked mode. */
 bool bpftime_vm_access_ok(const struct bpftime_vm_call *call, uint64_t addr, uint64_t size,

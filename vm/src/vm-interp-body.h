@@ -59,9 +59,9 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 	reg[6] = reg[7] = reg[8] = reg[9] = 0;
 	reg[10] = call->stack_hi - (uint64_t)depth * BPFTIME_VM_STACK_SIZE;
 
-#define DST reg[op->dst]
-#define SRC reg[op->src]
-#define IMM ((uint64_t)(int64_t)op->imm)
+#define DST    reg[op->dst]
+#define SRC    reg[op->src]
+#define IMM    ((uint64_t)(int64_t)op->imm)
 #define ADDR_D (DST + (uint64_t)(int64_t)op->off)
 #define ADDR_S (SRC + (uint64_t)(int64_t)op->off)
 
@@ -84,7 +84,7 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 		}                                                                                  \
 	} while (0)
 #else
-#define COUNT() ((void)0)
+#define COUNT()               ((void)0)
 #define CHECK(addr, size, wr) ((void)0)
 #endif
 /* Atomics must be naturally aligned in both modes (the kernel refuses
@@ -104,7 +104,7 @@ static int VM_INTERP_FN(struct bpftime_vm_call *call, uint32_t entry, unsigned d
 #define DISPATCH()                                                                                 \
 	do {                                                                                       \
 		COUNT();                                                                           \
-		goto *op->h;                                                                       \
+		goto * op->h;                                                                      \
 	} while (0)
 #define NEXT()                                                                                     \
 	do {                                                                                       \
@@ -237,7 +237,8 @@ L_LDDWADD64:
 
 	/* ---- memory ---- */
 #define LOAD(NAME, T, CAST)                                                                        \
-	L_##NAME : {                                                                               \
+	L_##NAME:                                                                                  \
+	{                                                                                          \
 		uint64_t a = ADDR_S;                                                               \
 		CHECK(a, sizeof(T), false);                                                        \
 		DST = (uint64_t)(CAST)(*(const T *)(uintptr_t)a);                                  \
@@ -253,7 +254,8 @@ L_LDDWADD64:
 #undef LOAD
 
 #define STORE(NAME, T, VAL)                                                                        \
-	L_##NAME : {                                                                               \
+	L_##NAME:                                                                                  \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK(a, sizeof(T), true);                                                         \
 		*(T *)(uintptr_t)a = (T)(VAL);                                                     \
@@ -271,66 +273,76 @@ L_LDDWADD64:
 
 	/* ---- atomics: *(dst + off) op= src; FETCH forms return the old value in src ---- */
 #define ATOMIC(W, T)                                                                               \
-	L_AADD##W : {                                                                              \
+	L_AADD##W:                                                                                 \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		__atomic_fetch_add((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                   \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AOR##W : {                                                                               \
+	L_AOR##W:                                                                                  \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		__atomic_fetch_or((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                    \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AAND##W : {                                                                              \
+	L_AAND##W:                                                                                 \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		__atomic_fetch_and((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                   \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AXOR##W : {                                                                              \
+	L_AXOR##W:                                                                                 \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		__atomic_fetch_xor((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                   \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AFADD##W : {                                                                             \
+	L_AFADD##W:                                                                                \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		SRC = __atomic_fetch_add((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);             \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AFOR##W : {                                                                              \
+	L_AFOR##W:                                                                                 \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		SRC = __atomic_fetch_or((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);              \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AFAND##W : {                                                                             \
+	L_AFAND##W:                                                                                \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		SRC = __atomic_fetch_and((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);             \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AFXOR##W : {                                                                             \
+	L_AFXOR##W:                                                                                \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		SRC = __atomic_fetch_xor((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);             \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_AXCHG##W : {                                                                             \
+	L_AXCHG##W:                                                                                \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		SRC = __atomic_exchange_n((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);            \
 	}                                                                                          \
 	NEXT();                                                                                    \
-	L_ACMPXCHG##W : {                                                                          \
+	L_ACMPXCHG##W:                                                                             \
+	{                                                                                          \
 		/* r0 = cmpxchg(dst + off, r0, src): r0 always gets the old value */               \
 		uint64_t a = ADDR_D;                                                               \
 		T expected = (T)reg[0];                                                            \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		__atomic_compare_exchange_n((T *)(uintptr_t)a, &expected, (T)SRC, false,          \
+		__atomic_compare_exchange_n((T *)(uintptr_t)a, &expected, (T)SRC, false,           \
 					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                   \
 		reg[0] = (uint64_t)expected;                                                       \
 	}                                                                                          \
@@ -340,14 +352,16 @@ L_LDDWADD64:
 #undef ATOMIC
 
 #define LOAD_ACQ(NAME, T)                                                                          \
-	L_##NAME : {                                                                               \
+	L_##NAME:                                                                                  \
+	{                                                                                          \
 		uint64_t a = ADDR_S;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), false);                                                \
-		DST = (uint64_t)__atomic_load_n((const T *)(uintptr_t)a, __ATOMIC_ACQUIRE);         \
+		DST = (uint64_t)__atomic_load_n((const T *)(uintptr_t)a, __ATOMIC_ACQUIRE);        \
 	}                                                                                          \
 	NEXT();
 #define STORE_REL(NAME, T)                                                                         \
-	L_##NAME : {                                                                               \
+	L_##NAME:                                                                                  \
+	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
 		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
 		__atomic_store_n((T *)(uintptr_t)a, (T)SRC, __ATOMIC_RELEASE);                     \
@@ -370,13 +384,13 @@ L_JA:
 	DISPATCH();
 
 #define JCC(NAME, U64, S64, U32, S32, CMP)                                                         \
-	L_##NAME##64K : if ((U64)DST CMP(S64) IMM) JUMP();                                        \
+	L_##NAME##64K : if ((U64)DST CMP(S64) IMM) JUMP();                                         \
 	NEXT();                                                                                    \
-	L_##NAME##64X : if ((U64)DST CMP(S64) SRC) JUMP();                                        \
+	L_##NAME##64X : if ((U64)DST CMP(S64) SRC) JUMP();                                         \
 	NEXT();                                                                                    \
-	L_##NAME##32K : if ((U32)DST CMP(S32) IMM) JUMP();                                        \
+	L_##NAME##32K : if ((U32)DST CMP(S32) IMM) JUMP();                                         \
 	NEXT();                                                                                    \
-	L_##NAME##32X : if ((U32)DST CMP(S32) SRC) JUMP();                                        \
+	L_##NAME##32X : if ((U32)DST CMP(S32) SRC) JUMP();                                         \
 	NEXT();
 	JCC(JEQ, uint64_t, uint64_t, uint32_t, uint32_t, ==)
 	JCC(JNE, uint64_t, uint64_t, uint32_t, uint32_t, !=)
@@ -394,13 +408,13 @@ L_JA:
 	/* ---- calls ---- */
 L_CALL_HELPER:
 	call->depth = depth;
-	reg[0] = ((bpftime_vm_helper_fn)(uintptr_t)op->u64)(reg[1], reg[2], reg[3], reg[4],
-							    reg[5], call);
+	reg[0] = ((bpftime_vm_helper_fn)(uintptr_t)op->u64)(reg[1], reg[2], reg[3], reg[4], reg[5],
+							    call);
 	if (__builtin_expect(call->err != 0, 0))
 		goto helper_failed;
 	NEXT();
 
-L_CALL_LOCAL: {
+L_CALL_LOCAL : {
 	struct vm_frame *f;
 	const struct vm_op *target = op + 1 + op->imm;
 
@@ -421,7 +435,7 @@ do_call_local:
 	op = target;
 	DISPATCH();
 
-L_CALLX: {
+L_CALLX : {
 	/* callx: the register holds a BPF_PSEUDO_FUNC value or a helper id */
 	uint64_t v = DST;
 	int64_t idx = bpftime_vm_func_index(prog, v);
@@ -443,7 +457,7 @@ L_CALLX: {
 }
 }
 
-L_LOOP: {
+L_LOOP : {
 	/*
 	 * bpf_loop(nr_loops, callback_fn, callback_ctx, flags), run inline as
 	 * the kernel's verifier inlines it: each iteration calls the callback
@@ -512,7 +526,7 @@ loop_iter:
 	DISPATCH();
 }
 
-L_TAIL_CALL: {
+L_TAIL_CALL : {
 	/* bpf_tail_call(ctx, map, index): on success never returns here */
 	const struct bpftime_vm *next;
 
@@ -528,7 +542,7 @@ L_TAIL_CALL: {
 	DISPATCH();
 }
 
-L_EXIT: {
+L_EXIT : {
 	struct vm_frame *f;
 
 	if (depth == depth0) {

@@ -18,16 +18,16 @@ static inline bool access_ok_inline(const struct bpftime_vm_call *call, uint64_t
 	return bpftime_vm_access_ok(call, addr, size, write);
 }
 
-#define VM_CHECKED 0
-#define VM_MODE VM_MODE_FAST
+#define VM_CHECKED   0
+#define VM_MODE      VM_MODE_FAST
 #define VM_INTERP_FN interp_fast
 #include "vm-interp-body.h"
 #undef VM_CHECKED
 #undef VM_MODE
 #undef VM_INTERP_FN
 
-#define VM_CHECKED 1
-#define VM_MODE VM_MODE_CHECKED
+#define VM_CHECKED   1
+#define VM_MODE      VM_MODE_CHECKED
 #define VM_INTERP_FN interp_checked
 #include "vm-interp-body.h"
 #undef VM_CHECKED

@@ -28,8 +28,8 @@ static int resolve_ldimm64(struct bpftime_vm *vm, struct bpf_insn *insn, uint32_
 
 	/* The second half carries only the upper 32 bits (check_ld_imm). */
 	if (i + 1 >= vm->cnt)
-		return bpftime_vm_error(vm, -EINVAL, "insn %u: incomplete ld_imm64 (no second half)",
-					i);
+		return bpftime_vm_error(vm, -EINVAL,
+					"insn %u: incomplete ld_imm64 (no second half)", i);
 	if (hi->code != 0 || hi->dst_reg != 0 || hi->src_reg != 0 || hi->off != 0)
 		return bpftime_vm_error(vm, -EINVAL, "insn %u: invalid bpf_ld_imm64 insn", i);
 	switch (insn->src_reg) {
@@ -39,7 +39,8 @@ static int resolve_ldimm64(struct bpftime_vm *vm, struct bpf_insn *insn, uint32_
 	case BPF_PSEUDO_FUNC:
 		/* Resolved to a function address once the functions are known. */
 		if (hi->imm != 0)
-			return bpftime_vm_error(vm, -EINVAL, "insn %u: invalid bpf_ld_imm64 insn", i);
+			return bpftime_vm_error(vm, -EINVAL, "insn %u: invalid bpf_ld_imm64 insn",
+						i);
 		return 0;
 	case BPF_PSEUDO_MAP_FD:
 	case BPF_PSEUDO_MAP_VALUE:
@@ -160,8 +161,9 @@ static int check_target(struct bpftime_vm *vm, uint32_t i, int64_t t, uint32_t f
 					(long long)t);
 	/* check_subprogs(): jumps never leave their function */
 	if (t < fstart || t >= fend)
-		return bpftime_vm_error(vm, -EINVAL, "insn %u: jump out of range from insn %u to %lld",
-					i, i, (long long)t);
+		return bpftime_vm_error(vm, -EINVAL,
+					"insn %u: jump out of range from insn %u to %lld", i, i,
+					(long long)t);
 	return 0;
 }
 

@@ -103,8 +103,7 @@ int bpftime_vm__register_helper(struct bpftime_vm *vm, uint32_t id, const char *
 	if (err)
 		return err;
 	vm->helpers[id].fn = fn;
-	snprintf(vm->helpers[id].name, sizeof(vm->helpers[id].name), "%s",
-		 name ? name : "helper");
+	snprintf(vm->helpers[id].name, sizeof(vm->helpers[id].name), "%s", name ? name : "helper");
 	return 0;
 }
 

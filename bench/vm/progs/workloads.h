@@ -31,10 +31,10 @@
 #endif
 
 #ifdef __bpf__
-#define BENCH_INLINE	       static __always_inline
+#define BENCH_INLINE           static __always_inline
 #define BENCH_LOOP(n, fn, ctx) bpf_loop((n), (fn), (ctx), 0)
 #else
-#define BENCH_INLINE	       static inline __attribute__((always_inline))
+#define BENCH_INLINE           static inline __attribute__((always_inline))
 /* bpf_loop() semantics: stop when fn returns 1, return the iterations run. */
 BENCH_INLINE long bench_loop(__u32 n, long (*fn)(__u64, void *), void *ctx)
 {

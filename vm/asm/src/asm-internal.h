@@ -71,7 +71,7 @@ struct bpftime_asm_line {
 
 /* Format "line N: <reason>" into the line's message buffer; returns -EINVAL. */
 int bpftime_asm_error(struct bpftime_asm_line *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 void bpftime_asm_skip_space(struct bpftime_asm_line *l);
 bool bpftime_asm_at_end(struct bpftime_asm_line *l);

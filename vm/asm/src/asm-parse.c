@@ -314,11 +314,11 @@ static int parse_raw(struct asm_ctx *ctx, struct bpftime_asm_line *l)
 		const char *what;
 		int64_t min, max;
 	} fields[] = {
-		{"opcode", 0, 0xff},
-		{"dst_reg", 0, 0xf},
-		{"src_reg", 0, 0xf},
-		{"offset", INT16_MIN, UINT16_MAX},
-		{"immediate", INT32_MIN, UINT32_MAX},
+	    {"opcode", 0, 0xff},
+	    {"dst_reg", 0, 0xf},
+	    {"src_reg", 0, 0xf},
+	    {"offset", INT16_MIN, UINT16_MAX},
+	    {"immediate", INT32_MIN, UINT32_MAX},
 	};
 	int64_t v[5];
 	int err;
@@ -411,12 +411,12 @@ static int try_mem(struct asm_ctx *ctx, struct bpftime_asm_line *l, const char *
 		const char *prefix;
 		enum mem_kind kind;
 	} prefixes[] = {
-		{"ldxs", MEM_LDXS},
-		{"ldx", MEM_LDX},
-		{"stx", MEM_STX},
-		{"st", MEM_ST},
-		{"load_acquire", MEM_LDACQ},
-		{"store_release", MEM_STREL},
+	    {"ldxs", MEM_LDXS},
+	    {"ldx", MEM_LDX},
+	    {"stx", MEM_STX},
+	    {"st", MEM_ST},
+	    {"load_acquire", MEM_LDACQ},
+	    {"store_release", MEM_STREL},
 	};
 	const struct bpftime_asm_op *size;
 	size_t n;

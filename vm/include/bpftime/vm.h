@@ -81,7 +81,7 @@ typedef uint64_t (*bpftime_vm_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3, 
  * slot is empty. Called on the run path: must not allocate.
  */
 typedef const struct bpftime_vm *(*bpftime_vm_tail_call_fn)(void *host, uint64_t map,
-							     uint64_t index);
+							    uint64_t index);
 
 /*
  * Bounds-checked mode: the last word on an access that no registered region
@@ -154,7 +154,7 @@ void bpftime_vm__free(struct bpftime_vm *vm);
 int bpftime_vm__register_helper(struct bpftime_vm *vm, uint32_t id, const char *name,
 				bpftime_vm_helper_fn fn);
 
-#define BPFTIME_VM_REGION_READ (1u << 0)
+#define BPFTIME_VM_REGION_READ  (1u << 0)
 #define BPFTIME_VM_REGION_WRITE (1u << 1)
 
 /**

@@ -101,7 +101,7 @@ struct obj_ctx {
 
 /* obj.c: write "<file>: <message>" once (the innermost failure wins). */
 int obj_error(struct obj_ctx *ctx, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* obj-elf.c */
 int obj_elf_open(struct obj_ctx *ctx);

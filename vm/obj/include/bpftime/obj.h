@@ -44,15 +44,15 @@ struct bpftime_obj;
  * or .bss* section, in section order.
  */
 struct bpftime_obj_map {
-	const char *name;      /* "counts", or ".data", ".rodata", ".bss", ".rodata.str1.1" */
-	uint32_t type;         /* BPF_MAP_TYPE_*; ARRAY for global data */
+	const char *name; /* "counts", or ".data", ".rodata", ".bss", ".rodata.str1.1" */
+	uint32_t type;    /* BPF_MAP_TYPE_*; ARRAY for global data */
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t max_entries;
-	uint32_t map_flags;    /* BPF_F_RDONLY_PROG for .rodata */
-	bool global_data;      /* a .data/.rodata/.bss section */
-	const void *init;      /* global data: the section's bytes (NULL for .bss) */
-	size_t init_size;      /* == value_size when init is set */
+	uint32_t map_flags; /* BPF_F_RDONLY_PROG for .rodata */
+	bool global_data;   /* a .data/.rodata/.bss section */
+	const void *init;   /* global data: the section's bytes (NULL for .bss) */
+	size_t init_size;   /* == value_size when init is set */
 };
 
 /**
@@ -73,8 +73,7 @@ struct bpftime_obj *bpftime_obj__open(const char *path, char *err, size_t err_si
  * @brief As bpftime_obj__open, from @size bytes at @buf (copied; the caller
  * keeps @buf). Messages name the input "(memory)". Fuzzable.
  */
-struct bpftime_obj *bpftime_obj__open_mem(const void *buf, size_t size, char *err,
-					  size_t err_size);
+struct bpftime_obj *bpftime_obj__open_mem(const void *buf, size_t size, char *err, size_t err_size);
 
 /** @brief Free @obj and every buffer it handed out; NULL is accepted. */
 void bpftime_obj__free(struct bpftime_obj *obj);
@@ -115,8 +114,7 @@ const struct bpftime_obj_map *bpftime_obj__map(const struct bpftime_obj *obj, si
  * @return 0; -EINVAL for an index or offset out of range (as the kernel's
  * array_map_direct_value_addr), -EOPNOTSUPP, -ENOMEM. Not thread-safe.
  */
-int bpftime_obj__resolve_ldimm64(void *obj, const struct bpftime_vm_ldimm64 *req,
-				 uint64_t *value);
+int bpftime_obj__resolve_ldimm64(void *obj, const struct bpftime_vm_ldimm64 *req, uint64_t *value);
 
 /**
  * @brief Register the obj's global data copies as regions of @vm for the
