@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for the vm's loader and its bounds-checked interpreter.
+ * libFuzzer target for the vm: the loader, the bounds-checked interpreter,
+ * and the fast interpreter against it.
  *
  * Input: up to 64 bytes of ctx memory (the first byte says how many), then
- * raw instructions. Every program that loads is run in the checked mode with
- * an instruction limit; helpers, pseudo ld_imm64 values, bpf_loop callbacks
- * and tail calls all resolve to something real so that those paths are
- * reached. A crash or a sanitizer report is a bug: the checked mode must
- * keep any program inside the stack, the ctx and the registered map.
+ * raw instructions. Every program that loads runs first in the checked mode
+ * with an instruction limit; helpers, pseudo ld_imm64 values, bpf_loop
+ * callbacks and tail calls all resolve to something real so that those
+ * paths are reached. A crash or a sanitizer report there is a bug: the
+ * checked mode must keep any program inside the stack, the ctx and the map.
+ *
+ * When the checked run completes, the same program has shown that it stays
+ * in bounds on this input, so it runs again in the fast mode (threaded
+ * code with superinstructions, stack cleared like the checked mode's) from
+ * the same initial memory; r0, the ctx and the map must come out the same.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +23,8 @@
 #include <bpftime/vm.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define INSN_LIMIT 100000
 
 static uint8_t map_value[256] __attribute__((aligned(8)));
 
@@ -25,12 +34,38 @@ static uint64_t helper_ret1(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint
 	return a;
 }
 
-/* Like bpf_probe_read: copies only what the run may access. */
+/*
+ * Like bpf_probe_read: copies only what the run may access. The fast mode
+ * trusts every address (bpftime_vm_call__access_ok is true there), so the
+ * checked run records each decision and the fast run replays them: both
+ * runs must make the same calls in the same order.
+ */
+#define MAX_DECISIONS 4096
+static bool decisions[MAX_DECISIONS];
+static unsigned nr_decisions, replay_pos;
+static bool replaying;
+
+static bool copy_allowed(const struct bpftime_vm_call *call, uint64_t dst, uint64_t size,
+			 uint64_t src)
+{
+	bool ok;
+
+	if (replaying) {
+		if (replay_pos >= nr_decisions)
+			abort(); /* the fast run made a call the checked run did not */
+		return decisions[replay_pos++];
+	}
+	ok = size <= 64 && bpftime_vm_call__access_ok(call, dst, size, true) &&
+	     bpftime_vm_call__access_ok(call, src, size, false);
+	if (nr_decisions < MAX_DECISIONS)
+		decisions[nr_decisions++] = ok;
+	return ok;
+}
+
 static uint64_t helper_copy(uint64_t dst, uint64_t size, uint64_t src, uint64_t d, uint64_t e,
 			    const struct bpftime_vm_call *call)
 {
-	if (size > 64 || !bpftime_vm_call__access_ok(call, dst, size, true) ||
-	    !bpftime_vm_call__access_ok(call, src, size, false))
+	if (!copy_allowed(call, dst, size, src))
 		return (uint64_t)-14;
 	memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, size);
 	return 0;
@@ -58,43 +93,92 @@ static const struct bpftime_vm *self_tail_call(void *host, uint64_t map, uint64_
 	return index == 0 ? running_vm : NULL;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static struct bpftime_vm *load(const struct bpf_insn *insns, size_t cnt, bool checked)
 {
-	uint8_t ctx[64] __attribute__((aligned(8))) = {0};
-	struct bpftime_vm_run run = {.ctx = ctx};
-	struct bpftime_vm *vm;
-	struct bpf_insn *insns = NULL;
-	size_t ctx_len;
-
-	if (size < 1)
-		return 0;
-	ctx_len = data[0] % (sizeof(ctx) + 1);
-	data++;
-	size--;
-	if (size < ctx_len)
-		return 0;
-	memcpy(ctx, data, ctx_len);
-	run.ctx_len = ctx_len;
-	data += ctx_len;
-	size -= ctx_len;
-
-	BPFTIME_VM_OPTS(opts, .bounds_check = true, .insn_limit = 100000,
+	BPFTIME_VM_OPTS(opts, .bounds_check = checked, .zero_stack = true, .insn_limit = INSN_LIMIT,
 			.resolve_ldimm64 = resolve, .tail_call = self_tail_call);
-	vm = bpftime_vm__new(&opts);
-	insns = malloc(size ? size : 1); /* bpf_insn needs 4-byte alignment */
-	if (!vm || !insns)
-		goto out;
-	memcpy(insns, data, size);
+	struct bpftime_vm *vm = bpftime_vm__new(&opts);
+
+	if (!vm)
+		return NULL;
 	bpftime_vm__register_helper(vm, 1, "ret1", helper_ret1);
 	bpftime_vm__register_helper(vm, 4, "copy", helper_copy);
 	bpftime_vm__register_helper(vm, BPF_FUNC_loop, "bpf_loop", bpftime_vm_helper_loop);
 	bpftime_vm__add_region(vm, map_value, sizeof(map_value),
 			       BPFTIME_VM_REGION_READ | BPFTIME_VM_REGION_WRITE);
+	if (bpftime_vm__load(vm, insns, cnt)) {
+		bpftime_vm__free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+struct outcome {
+	int err;
+	uint64_t r0;
+	uint8_t ctx[64];
+	uint8_t map[sizeof(map_value)];
+};
+
+static void run(const struct bpftime_vm *vm, const uint8_t *ctx0, size_t ctx_len,
+		struct outcome *out)
+{
+	uint8_t ctx[64] __attribute__((aligned(8))) = {0};
+	struct bpftime_vm_run r = {.ctx = ctx, .ctx_len = ctx_len};
+
+	memcpy(ctx, ctx0, ctx_len);
+	memset(map_value, 0, sizeof(map_value));
 	running_vm = vm;
-	if (bpftime_vm__load(vm, insns, size / sizeof(struct bpf_insn)) == 0)
-		bpftime_vm__run(vm, &run);
-out:
+	out->err = bpftime_vm__run(vm, &r);
+	out->r0 = r.r0;
+	memcpy(out->ctx, ctx, sizeof(ctx));
+	memcpy(out->map, map_value, sizeof(map_value));
+}
+
+static void differential(const struct bpf_insn *insns, size_t cnt, const uint8_t *ctx,
+			 size_t ctx_len)
+{
+	struct bpftime_vm *checked = load(insns, cnt, true), *fast = NULL;
+	struct outcome a, b;
+
+	if (!checked)
+		return;
+	replaying = false;
+	nr_decisions = 0;
+	run(checked, ctx, ctx_len, &a);
+	/* only a completed run proves the program stays in bounds on this input;
+	 * past MAX_DECISIONS helper calls the replay would not be exact */
+	if (a.err == 0 && nr_decisions < MAX_DECISIONS)
+		fast = load(insns, cnt, false);
+	if (fast) {
+		replaying = true;
+		replay_pos = 0;
+		run(fast, ctx, ctx_len, &b);
+		if (b.err != 0 || a.r0 != b.r0 || replay_pos != nr_decisions ||
+		    memcmp(a.ctx, b.ctx, sizeof(a.ctx)) || memcmp(a.map, b.map, sizeof(a.map)))
+			abort(); /* the two interpreters disagree */
+	}
+	bpftime_vm__free(fast);
+	bpftime_vm__free(checked);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct bpf_insn *insns;
+	size_t ctx_len;
+
+	if (size < 1)
+		return 0;
+	ctx_len = data[0] % 65;
+	data++;
+	size--;
+	if (size < ctx_len)
+		return 0;
+	insns = malloc(size ? size : 1); /* bpf_insn needs 4-byte alignment */
+	if (!insns)
+		return 0;
+	memcpy(insns, data + ctx_len, size - ctx_len);
+	differential(insns, (size - ctx_len) / sizeof(struct bpf_insn), data, ctx_len);
 	free(insns);
-	bpftime_vm__free(vm);
 	return 0;
 }

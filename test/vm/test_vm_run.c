@@ -33,12 +33,12 @@ static uint64_t helper_sum(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint6
 static struct bpftime_vm *load_mode(const struct bpf_insn *p, size_t n, bool checked,
 				    const struct bpftime_vm_opts *base)
 {
-	struct bpftime_vm_opts opts = {.sz = sizeof(opts)};
+	BPFTIME_VM_OPTS(opts);
 	struct bpftime_vm *vm;
 	int err;
 
 	if (base)
-		opts = *base;
+		memcpy(&opts, base, sizeof(opts));
 	opts.bounds_check = checked;
 	vm = bpftime_vm__new(&opts);
 	assert_non_null(vm);

@@ -34,7 +34,7 @@ int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 		run->fault = (struct bpftime_vm_fault){.err = -ENOEXEC, .prog = vm};
 		return -ENOEXEC;
 	}
-	if (vm->opts.bounds_check)
+	if (vm->opts.bounds_check || vm->opts.zero_stack)
 		zero_stack(stack, VM_STACK_TOTAL / sizeof(uint64_t));
 	call.vm = vm;
 	call.cur = vm;

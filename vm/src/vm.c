@@ -24,6 +24,13 @@ int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)
  * As libbpf's OPTS_VALID: a caller built against a newer header may pass a
  * larger struct, which is fine as long as what we do not know is zero.
  */
+/* No trailing padding after the last field: callers that fill opts without
+ * BPFTIME_VM_OPTS would otherwise fail the zero-tail check at random. */
+_Static_assert(sizeof(struct bpftime_vm_opts) ==
+		   offsetof(struct bpftime_vm_opts, bpftime_vm_opts__last_field) +
+		       sizeof(((struct bpftime_vm_opts *)0)->bpftime_vm_opts__last_field),
+	       "bpftime_vm_opts must end with its last field");
+
 static int opts_valid(const struct bpftime_vm_opts *opts)
 {
 	size_t known = offsetof(struct bpftime_vm_opts, bpftime_vm_opts__last_field) +

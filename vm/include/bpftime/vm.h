@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/bpf.h>
 
 #ifdef __cplusplus
@@ -95,6 +96,9 @@ struct bpftime_vm_opts {
 	enum bpftime_vm_engine engine;
 	/* check every load and store against stack, ctx and regions */
 	bool bounds_check;
+	/* clear the stack before every run in the fast mode too (the checked
+	 * mode always does): 4 KiB per run, for differential testing */
+	bool zero_stack;
 	/* 0 means BPFTIME_VM_MAX_INSNS */
 	uint32_t max_insns;
 	/* bounds-checked mode only: stop after this many instructions (0: no limit) */
@@ -104,13 +108,23 @@ struct bpftime_vm_opts {
 	bpftime_vm_ldimm64_fn resolve_ldimm64;
 	bpftime_vm_tail_call_fn tail_call;
 	bpftime_vm_access_fn access;
+	/* New fields go here, and become the last field. Bytes past the last
+	 * field must be zero, trailing padding included: declare opts with
+	 * BPFTIME_VM_OPTS, which clears them. */
 	size_t : 0;
 };
 #define bpftime_vm_opts__last_field access
 
-/* Declare and zero-fill opts with the size set, as LIBBPF_OPTS. */
+/*
+ * Declare opts with the size set and every other byte zero, padding
+ * included (a designated initializer alone leaves padding unspecified, and
+ * clang does leave garbage there), as LIBBPF_OPTS does.
+ */
 #define BPFTIME_VM_OPTS(NAME, ...)                                                                 \
-	struct bpftime_vm_opts NAME = {.sz = sizeof(struct bpftime_vm_opts), __VA_ARGS__}
+	struct bpftime_vm_opts NAME = ({                                                           \
+		memset(&NAME, 0, sizeof(struct bpftime_vm_opts));                                  \
+		(struct bpftime_vm_opts){.sz = sizeof(struct bpftime_vm_opts), __VA_ARGS__};       \
+	})
 
 /** @brief Where and why a run stopped early. */
 struct bpftime_vm_fault {
