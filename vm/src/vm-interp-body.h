@@ -272,63 +272,27 @@ L_LDDWADD64:
 #undef STORE
 
 	/* ---- atomics: *(dst + off) op= src; FETCH forms return the old value in src ---- */
+/* A read-modify-write atomic and its FETCH form, which returns the old value in src. */
+#define ATOMIC_RMW(W, T, OP, BUILTIN)                                                              \
+	L_A##OP##W:                                                                                \
+	{                                                                                          \
+		uint64_t a = ADDR_D;                                                               \
+		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
+		BUILTIN((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                              \
+	}                                                                                          \
+	NEXT();                                                                                    \
+	L_AF##OP##W:                                                                               \
+	{                                                                                          \
+		uint64_t a = ADDR_D;                                                               \
+		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
+		SRC = BUILTIN((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                        \
+	}                                                                                          \
+	NEXT();
 #define ATOMIC(W, T)                                                                               \
-	L_AADD##W:                                                                                 \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		__atomic_fetch_add((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                   \
-	}                                                                                          \
-	NEXT();                                                                                    \
-	L_AOR##W:                                                                                  \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		__atomic_fetch_or((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                    \
-	}                                                                                          \
-	NEXT();                                                                                    \
-	L_AAND##W:                                                                                 \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		__atomic_fetch_and((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                   \
-	}                                                                                          \
-	NEXT();                                                                                    \
-	L_AXOR##W:                                                                                 \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		__atomic_fetch_xor((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);                   \
-	}                                                                                          \
-	NEXT();                                                                                    \
-	L_AFADD##W:                                                                                \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		SRC = __atomic_fetch_add((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);             \
-	}                                                                                          \
-	NEXT();                                                                                    \
-	L_AFOR##W:                                                                                 \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		SRC = __atomic_fetch_or((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);              \
-	}                                                                                          \
-	NEXT();                                                                                    \
-	L_AFAND##W:                                                                                \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		SRC = __atomic_fetch_and((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);             \
-	}                                                                                          \
-	NEXT();                                                                                    \
-	L_AFXOR##W:                                                                                \
-	{                                                                                          \
-		uint64_t a = ADDR_D;                                                               \
-		CHECK_ALIGNED(a, sizeof(T), true);                                                 \
-		SRC = __atomic_fetch_xor((T *)(uintptr_t)a, (T)SRC, __ATOMIC_SEQ_CST);             \
-	}                                                                                          \
-	NEXT();                                                                                    \
+	ATOMIC_RMW(W, T, ADD, __atomic_fetch_add)                                                  \
+	ATOMIC_RMW(W, T, OR, __atomic_fetch_or)                                                    \
+	ATOMIC_RMW(W, T, AND, __atomic_fetch_and)                                                  \
+	ATOMIC_RMW(W, T, XOR, __atomic_fetch_xor)                                                  \
 	L_AXCHG##W:                                                                                \
 	{                                                                                          \
 		uint64_t a = ADDR_D;                                                               \
@@ -350,6 +314,7 @@ L_LDDWADD64:
 	ATOMIC(32, uint32_t)
 	ATOMIC(64, uint64_t)
 #undef ATOMIC
+#undef ATOMIC_RMW
 
 #define LOAD_ACQ(NAME, T)                                                                          \
 	L_##NAME:                                                                                  \
