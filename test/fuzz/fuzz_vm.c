@@ -14,6 +14,9 @@
  * in bounds on this input, so it runs again in the fast mode (threaded
  * code with superinstructions, stack cleared like the checked mode's) from
  * the same initial memory; r0, the ctx and the map must come out the same.
+ * Both runs use one vm (the checked one through BPFTIME_VM_RUN_CHECKED),
+ * from the same call site, so that every address a program can observe
+ * (function values, stack, ctx, map) is the same in both.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -93,9 +96,9 @@ static const struct bpftime_vm *self_tail_call(void *host, uint64_t map, uint64_
 	return index == 0 ? running_vm : NULL;
 }
 
-static struct bpftime_vm *load(const struct bpf_insn *insns, size_t cnt, bool checked)
+static struct bpftime_vm *load(const struct bpf_insn *insns, size_t cnt)
 {
-	BPFTIME_VM_OPTS(opts, .bounds_check = checked, .zero_stack = true, .insn_limit = INSN_LIMIT,
+	BPFTIME_VM_OPTS(opts, .zero_stack = true, .insn_limit = INSN_LIMIT,
 			.resolve_ldimm64 = resolve, .tail_call = self_tail_call);
 	struct bpftime_vm *vm = bpftime_vm__new(&opts);
 
@@ -120,11 +123,12 @@ struct outcome {
 	uint8_t map[sizeof(map_value)];
 };
 
-static void run(const struct bpftime_vm *vm, const uint8_t *ctx0, size_t ctx_len,
+static void run(const struct bpftime_vm *vm, bool checked, const uint8_t *ctx0, size_t ctx_len,
 		struct outcome *out)
 {
 	uint8_t ctx[64] __attribute__((aligned(8))) = {0};
-	struct bpftime_vm_run r = {.ctx = ctx, .ctx_len = ctx_len};
+	struct bpftime_vm_run r = {
+	    .ctx = ctx, .ctx_len = ctx_len, .flags = checked ? BPFTIME_VM_RUN_CHECKED : 0};
 
 	memcpy(ctx, ctx0, ctx_len);
 	memset(map_value, 0, sizeof(map_value));
@@ -138,28 +142,27 @@ static void run(const struct bpftime_vm *vm, const uint8_t *ctx0, size_t ctx_len
 static void differential(const struct bpf_insn *insns, size_t cnt, const uint8_t *ctx,
 			 size_t ctx_len)
 {
-	struct bpftime_vm *checked = load(insns, cnt, true), *fast = NULL;
+	struct bpftime_vm *vm = load(insns, cnt);
 	struct outcome a, b;
 
-	if (!checked)
+	if (!vm)
 		return;
-	replaying = false;
-	nr_decisions = 0;
-	run(checked, ctx, ctx_len, &a);
-	/* only a completed run proves the program stays in bounds on this input;
-	 * past MAX_DECISIONS helper calls the replay would not be exact */
-	if (a.err == 0 && nr_decisions < MAX_DECISIONS)
-		fast = load(insns, cnt, false);
-	if (fast) {
-		replaying = true;
+	for (int checked = 1; checked >= 0; checked--) {
+		replaying = !checked;
 		replay_pos = 0;
-		run(fast, ctx, ctx_len, &b);
-		if (b.err != 0 || a.r0 != b.r0 || replay_pos != nr_decisions ||
-		    memcmp(a.ctx, b.ctx, sizeof(a.ctx)) || memcmp(a.map, b.map, sizeof(a.map)))
+		if (checked)
+			nr_decisions = 0;
+		run(vm, checked, ctx, ctx_len, checked ? &a : &b);
+		/* only a completed run proves the program stays in bounds on this
+		 * input; past MAX_DECISIONS helper calls the replay is not exact */
+		if (checked && (a.err != 0 || nr_decisions >= MAX_DECISIONS))
+			break;
+		if (!checked &&
+		    (b.err != 0 || a.r0 != b.r0 || replay_pos != nr_decisions ||
+		     memcmp(a.ctx, b.ctx, sizeof(a.ctx)) || memcmp(a.map, b.map, sizeof(a.map))))
 			abort(); /* the two interpreters disagree */
 	}
-	bpftime_vm__free(fast);
-	bpftime_vm__free(checked);
+	bpftime_vm__free(vm);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

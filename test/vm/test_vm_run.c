@@ -526,6 +526,29 @@ static void test_checked_load_outside_ctx_faults(void **state)
 	bpftime_vm__free(vm);
 }
 
+static void test_fast_vm_checked_per_run(void **state)
+{
+	uint8_t mem[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct bpf_insn p[] = {LDX(BPF_W, 0, 1, 4), LDX(BPF_W, 0, 1, 5), EXIT()};
+	struct bpf_insn ok[] = {LDX(BPF_W, 0, 1, 4), EXIT()};
+	struct bpftime_vm *vm = load_mode(p, ARRAY_LEN(p), false, NULL);
+	struct bpftime_vm *vm_ok = load_mode(ok, ARRAY_LEN(ok), false, NULL);
+	struct bpftime_vm_run run = {
+	    .ctx = mem, .ctx_len = sizeof(mem), .flags = BPFTIME_VM_RUN_CHECKED};
+
+	/* a vm created fast can still run one invocation checked */
+	assert_int_equal(bpftime_vm__run(vm, &run), -EFAULT);
+	assert_int_equal(run.fault.pc, 1);
+	assert_int_equal(bpftime_vm__run(vm_ok, &run), 0);
+	assert_int_equal(run.r0, 0x08070605);
+	assert_int_equal(run.insns, 2);
+	run.flags = 0;
+	assert_int_equal(bpftime_vm__run(vm_ok, &run), 0);
+	assert_int_equal(run.insns, 0); /* counted in the checked mode only */
+	bpftime_vm__free(vm);
+	bpftime_vm__free(vm_ok);
+}
+
 static void test_checked_stack_bounds(void **state)
 {
 	/* r10 - 512 is the bottom of the main frame; 4096 below is outside. */

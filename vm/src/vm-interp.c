@@ -48,7 +48,7 @@ const void *const *bpftime_vm_interp_labels(enum vm_mode mode)
 int bpftime_vm_interp(struct bpftime_vm_call *call, uint32_t pc, unsigned depth,
 		      const uint64_t args[5], uint64_t *r0)
 {
-	if (call->vm->opts.bounds_check)
+	if (call->checked)
 		return interp_checked(call, pc, depth, args, r0);
 	return interp_fast(call, pc, depth, args, r0);
 }

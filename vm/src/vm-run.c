@@ -34,7 +34,8 @@ int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 		run->fault = (struct bpftime_vm_fault){.err = -ENOEXEC, .prog = vm};
 		return -ENOEXEC;
 	}
-	if (vm->opts.bounds_check || vm->opts.zero_stack)
+	call.checked = vm->opts.bounds_check || (run->flags & BPFTIME_VM_RUN_CHECKED);
+	if (call.checked || vm->opts.zero_stack)
 		zero_stack(stack, VM_STACK_TOTAL / sizeof(uint64_t));
 	call.vm = vm;
 	call.cur = vm;
@@ -50,7 +51,7 @@ int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 	args[1] = run->ctx_len;
 	args[2] = args[3] = args[4] = 0;
 	err = bpftime_vm_interp(&call, 0, 0, args, &run->r0);
-	run->insns = vm->opts.bounds_check ? start - call.insn_left : 0;
+	run->insns = call.checked ? start - call.insn_left : 0;
 	return err;
 }
 
@@ -77,7 +78,7 @@ void *bpftime_vm_call__cookie(const struct bpftime_vm_call *call)
 bool bpftime_vm_call__access_ok(const struct bpftime_vm_call *call, uint64_t addr, uint64_t size,
 				bool write)
 {
-	if (!call->vm->opts.bounds_check)
+	if (!call->checked)
 		return true;
 	return bpftime_vm_access_ok(call, addr, size, write);
 }

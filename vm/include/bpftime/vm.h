@@ -137,6 +137,9 @@ struct bpftime_vm_fault {
 };
 
 #define BPFTIME_VM_RUN_CTX_RDONLY (1u << 0) /* bounds-checked mode: ctx is read-only */
+/* Run this one in the bounds-checked mode even if the vm was created fast
+ * (checking can be added per run, never removed). */
+#define BPFTIME_VM_RUN_CHECKED (1u << 1)
 
 /** @brief One run: inputs, and r0 or the fault as outputs. */
 struct bpftime_vm_run {
