@@ -874,6 +874,7 @@ int main(void)
 	    cmocka_unit_test(test_tail_call_from_function_returns_to_its_caller),
 	    cmocka_unit_test(test_tail_call_without_hook_needs_helper),
 	    cmocka_unit_test(test_checked_load_outside_ctx_faults),
+	    cmocka_unit_test(test_fast_vm_checked_per_run),
 	    cmocka_unit_test(test_checked_stack_bounds),
 	    cmocka_unit_test(test_checked_stack_starts_zeroed),
 	    cmocka_unit_test(test_checked_ctx_readonly),

@@ -227,7 +227,7 @@ struct bpftime_vm_call {
 	uint64_t stack_hi;
 	uint64_t insn_left; /* checked mode: instructions left when limited */
 	uint32_t tail_calls;
-	bool checked; /* the mode of this run: the vm's, or BPFTIME_VM_RUN_CHECKED */
+	bool checked;   /* the mode of this run: the vm's, or BPFTIME_VM_RUN_CHECKED */
 	unsigned depth; /* frame of the instruction that called the current helper */
 	int err;        /* a fault inside a helper's callback, propagated after return */
 };
