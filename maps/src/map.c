@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Maps: the table of ids, creation and destruction, handles, and the
+ * syscall-side entry points with the checks the kernel makes before it
+ * reaches a map type (kernel/bpf/syscall.c), then dispatch to the type's ops.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "map-internal.h"
+#include "map-sys.h"
+
+/* The kernel's ENOTSUPP (524): what bpf(2) returns for a missing map op. */
+#define MAP_ENOTSUPP 524
+
+/* ---- creation ---- */
+
+/* The checks map_create() makes for every type before the type's own. */
+static int check_common(const struct bpftime_map_attr *a)
+{
+	size_t n = strnlen(a->map_name, sizeof(a->map_name));
+
+	/* bpf_get_file_flag(): read-only and write-only at once */
+	if ((a->map_flags & BPF_F_RDONLY) && (a->map_flags & BPF_F_WRONLY))
+		return -EINVAL;
+	/* map_extra means something to bloom filters only */
+	if (a->map_type != BPF_MAP_TYPE_BLOOM_FILTER && a->map_extra != 0)
+		return -EINVAL;
+	/* names are [A-Za-z0-9_.] and NUL-terminated (bpf_obj_name_cpy) */
+	if (n == sizeof(a->map_name))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = a->map_name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int take_id(struct bpftime_map_region *r, uint64_t desc_off, uint32_t *id)
+{
+	struct region_hdr *h = r->hdr;
+	int err = -ENOSPC;
+
+	bpftime_map_lock(&h->table_lock, map_sys_gettid());
+	for (uint32_t i = 0; i < BPFTIME_MAP_MAX_MAPS - 1; i++) {
+		uint32_t cand = (h->next_id + i - 1) % (BPFTIME_MAP_MAX_MAPS - 1) + 1;
+
+		if (h->maps[cand])
+			continue;
+		*id = cand;
+		h->next_id = cand % (BPFTIME_MAP_MAX_MAPS - 1) + 1;
+		/* Publishes the descriptor: pairs with the acquire in bpftime_map__get. */
+		__atomic_store_n(&h->maps[cand], desc_off, __ATOMIC_RELEASE);
+		err = 0;
+		break;
+	}
+	bpftime_map_unlock(&h->table_lock);
+	return err;
+}
+
+int bpftime_map_file_path(const struct bpftime_map_region *r, const struct map_desc *d, char *buf,
+			  size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s", r->dir, d->file);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Create and size the map's own data file (what a tool mmaps). */
+static int create_file(struct bpftime_map_region *r, struct map_desc *d, uint64_t size)
+{
+	char path[PATH_MAX];
+	uint32_t gen = __atomic_add_fetch(&r->hdr->generation, 1, __ATOMIC_RELAXED);
+	int fd;
+
+	snprintf(d->file, sizeof(d->file), "map-%u-%s", gen,
+		 bpftime_map_ops_of(d->attr.map_type)->name);
+	if (bpftime_map_file_path(r, d, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bpftime_map_err(-errno, "map '%s': cannot create %s: %s", d->attr.map_name,
+				       path, strerror(errno));
+	if (ftruncate(fd, (off_t)size) || fallocate(fd, 0, 0, (off_t)size)) {
+		int e = errno;
+
+		close(fd);
+		unlink(path);
+		d->file[0] = '\0';
+		return bpftime_map_err(-ENOMEM, "map '%s': cannot commit %llu bytes for %s: %s",
+				       d->attr.map_name, (unsigned long long)size, path,
+				       strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static void destroy_desc(struct bpftime_map_region *r, uint64_t desc_off)
+{
+	struct map_desc *d = (struct map_desc *)(r->base + desc_off);
+	char path[PATH_MAX];
+
+	if (d->file[0] && !bpftime_map_file_path(r, d, path, sizeof(path)))
+		unlink(path);
+	if (d->data_off)
+		bpftime_region_free(r, d->data_off);
+	bpftime_region_free(r, desc_off);
+}
+
+static int alloc_map(struct bpftime_map_region *r, const struct map_ops *ops,
+		     const struct bpftime_map_attr *attr, uint64_t *desc_off)
+{
+	uint64_t data_size = ops->data_size ? ops->data_size(attr, r->nr_cpus) : 0;
+	uint64_t file_size = ops->file_size ? ops->file_size(attr, r->nr_cpus) : 0;
+	int64_t off = bpftime_region_alloc(r, sizeof(struct map_desc));
+	struct map_desc *d;
+	int err = 0;
+
+	if (off < 0)
+		return (int)off;
+	d = (struct map_desc *)(r->base + off);
+	d->size = sizeof(*d);
+	d->attr = *attr;
+	d->nr_cpus = r->nr_cpus;
+	if (data_size) {
+		int64_t doff = bpftime_region_alloc(r, data_size);
+
+		if (doff < 0)
+			err = (int)doff;
+		else {
+			d->data_off = (uint64_t)doff;
+			d->data_size = data_size;
+		}
+	}
+	if (!err && file_size)
+		err = create_file(r, d, file_size);
+	if (err) {
+		destroy_desc(r, (uint64_t)off);
+		return err;
+	}
+	*desc_off = (uint64_t)off;
+	return 0;
+}
+
+int bpftime_map__create(struct bpftime_map_region *r, const struct bpftime_map_attr *attr,
+			uint32_t *id)
+{
+	const struct map_ops *ops = bpftime_map_ops_of(attr->map_type);
+	struct bpftime_map *m;
+	uint64_t desc_off = 0;
+	int err;
+
+	if (!ops)
+		/* find_and_alloc_map(): an unknown type is -EINVAL */
+		return bpftime_map_err(-EINVAL, "map '%.16s': map type %u is not supported",
+				       attr->map_name, attr->map_type);
+	err = check_common(attr);
+	if (!err)
+		err = ops->check(attr, r->nr_cpus);
+	if (err) {
+		bpftime_map_log(BPFTIME_MAP_INFO,
+				"map '%.16s' (%s): key_size %u value_size %u max_entries %u "
+				"flags 0x%x refused: %s",
+				attr->map_name, ops->name, attr->key_size, attr->value_size,
+				attr->max_entries, attr->map_flags, strerror(-err));
+		return err;
+	}
+	err = alloc_map(r, ops, attr, &desc_off);
+	if (err)
+		return err;
+	err = take_id(r, desc_off, id);
+	if (err) {
+		destroy_desc(r, desc_off);
+		return bpftime_map_err(err, "map '%.16s': no free map id (%d maps)", attr->map_name,
+				       BPFTIME_MAP_MAX_MAPS - 1);
+	}
+	((struct map_desc *)(r->base + desc_off))->id = *id;
+	m = bpftime_map__get(r, *id);
+	err = m ? (ops->init ? ops->init(m) : 0) : -errno;
+	if (err) {
+		bpftime_map__destroy(r, *id);
+		return err;
+	}
+	return 0;
+}
+
+int bpftime_map__destroy(struct bpftime_map_region *r, uint32_t id)
+{
+	struct bpftime_map *m = bpftime_map__get(r, id);
+	uint64_t off;
+
+	if (!m)
+		return -ENOENT;
+	if (m->ops->release)
+		m->ops->release(m);
+	bpftime_map_lock(&r->hdr->table_lock, map_sys_gettid());
+	off = r->hdr->maps[id];
+	__atomic_store_n(&r->hdr->maps[id], 0, __ATOMIC_RELEASE);
+	bpftime_map_unlock(&r->hdr->table_lock);
+	if (m->file_mem)
+		munmap(m->file_mem, m->file_size);
+	memset(m, 0, sizeof(*m));
+	if (off)
+		destroy_desc(r, off);
+	return 0;
+}
+
+/* ---- handles ---- */
+
+static int map_file(struct bpftime_map *m)
+{
+	uint64_t size = m->ops->file_size(&m->d->attr, m->d->nr_cpus);
+	int fd;
+	void *p;
+
+	if (bpftime_map_file_path(m->r, m->d, m->file_path, sizeof(m->file_path)))
+		return -ENAMETOOLONG;
+	fd = open(m->file_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return bpftime_map_err(-errno, "map %u: %s: %s", m->d->id, m->file_path,
+				       strerror(errno));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return bpftime_map_err(-ENOMEM, "map %u: cannot map %s: %s", m->d->id, m->file_path,
+				       strerror(errno));
+	m->file_mem = p;
+	m->file_size = size;
+	return 0;
+}
+
+static int setup_handle(struct bpftime_map_region *r, struct bpftime_map *m, uint64_t off)
+{
+	struct map_desc *d;
+	int err;
+
+	err = bpftime_region_ensure(r, off + sizeof(*d));
+	if (err)
+		return err;
+	d = (struct map_desc *)(r->base + off);
+	/* The descriptor comes from another process: check before use. */
+	if (d->size != sizeof(*d) || !bpftime_map_ops_of(d->attr.map_type) ||
+	    d->nr_cpus != r->nr_cpus)
+		return -EINVAL;
+	err = bpftime_region_ensure(r, d->data_off + d->data_size);
+	if (err)
+		return err;
+	m->r = r;
+	m->d = d;
+	m->ops = bpftime_map_ops_of(d->attr.map_type);
+	m->data = d->data_off ? r->base + d->data_off : NULL;
+	m->desc_off = off;
+	if (d->file[0] && !m->file_mem)
+		return map_file(m);
+	return 0;
+}
+
+struct bpftime_map *bpftime_map__get(struct bpftime_map_region *r, uint32_t id)
+{
+	struct bpftime_map *m;
+	uint32_t state;
+	uint64_t off;
+	int err;
+
+	if (id == 0 || id >= BPFTIME_MAP_MAX_MAPS) {
+		errno = ENOENT;
+		return NULL;
+	}
+	m = &r->handles[id];
+	/* Pairs with the release store that published the descriptor. */
+	off = __atomic_load_n(&r->hdr->maps[id], __ATOMIC_ACQUIRE);
+	if (!off) {
+		errno = ENOENT;
+		return NULL;
+	}
+	/* state: 0 empty, 1 being set up by one thread, 2 ready for desc_off */
+	for (;;) {
+		state = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
+		if (state == 2 && m->desc_off == off)
+			return m;
+		if (state != 1 && __atomic_compare_exchange_n(&m->state, &state, 1, false,
+							      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+		map_cpu_relax();
+	}
+	/* ours to set up: first use in this process, or the id was reused */
+	if (m->file_mem) {
+		munmap(m->file_mem, m->file_size);
+		m->file_mem = NULL;
+	}
+	err = setup_handle(r, m, off);
+	/* Pairs with the acquire loads above: the handle is complete. */
+	__atomic_store_n(&m->state, err ? 0 : 2, __ATOMIC_RELEASE);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return m;
+}
+
+uint32_t bpftime_map__id(const struct bpftime_map *m)
+{
+	return m->d->id;
+}
+
+const struct bpftime_map_attr *bpftime_map__attr(const struct bpftime_map *m)
+{
+	return &m->d->attr;
+}
+
+const char *bpftime_map__file(const struct bpftime_map *m)
+{
+	return m->file_mem ? m->file_path : NULL;
+}
+
+static bool is_percpu(uint32_t type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+uint32_t bpftime_map__value_size(const struct bpftime_map *m)
+{
+	/* bpf_map_value_size(): per-CPU values come as one 8-aligned slot per CPU */
+	if (is_percpu(m->d->attr.map_type))
+		return map_round8(m->d->attr.value_size) * m->d->nr_cpus;
+	return m->d->attr.value_size;
+}
+
+/* ---- syscall side ---- */
+
+bool bpftime_map__frozen(const struct bpftime_map *m)
+{
+	return __atomic_load_n(&m->d->frozen, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* BPF_F_LOCK needs a bpf_spin_lock in the value's BTF, which we never see. */
+static int check_lock_flag(uint64_t flags)
+{
+	return (flags & BPF_F_LOCK) ? -EINVAL : 0;
+}
+
+int bpftime_map__lookup_elem(struct bpftime_map *m, const void *key, void *value, uint64_t flags)
+{
+	/* map_lookup_elem(): only BPF_F_LOCK is a valid flag */
+	if (flags & ~(uint64_t)BPF_F_LOCK)
+		return -EINVAL;
+	if (check_lock_flag(flags))
+		return -EINVAL;
+	if (!m->ops->lookup)
+		return -MAP_ENOTSUPP;
+	return m->ops->lookup(m, key, value, flags);
+}
+
+int bpftime_map__update_elem(struct bpftime_map *m, const void *key, const void *value,
+			     uint64_t flags)
+{
+	if (check_lock_flag(flags))
+		return -EINVAL;
+	/* a frozen map is read-only for the syscall side (map_get_sys_perms) */
+	if (bpftime_map__frozen(m))
+		return -EPERM;
+	if (!m->ops->update)
+		return -MAP_ENOTSUPP;
+	return m->ops->update(m, key, value, flags);
+}
+
+int bpftime_map__delete_elem(struct bpftime_map *m, const void *key)
+{
+	if (bpftime_map__frozen(m))
+		return -EPERM;
+	if (!m->ops->delete)
+		return -MAP_ENOTSUPP;
+	return m->ops->delete (m, key);
+}
+
+int bpftime_map__get_next_key(struct bpftime_map *m, const void *key, void *next_key)
+{
+	if (!m->ops->get_next_key)
+		return -MAP_ENOTSUPP;
+	return m->ops->get_next_key(m, key, next_key);
+}
+
+int bpftime_map__lookup_and_delete_elem(struct bpftime_map *m, const void *key, void *value,
+					uint64_t flags)
+{
+	/* map_lookup_and_delete_elem(): flags are BPF_F_LOCK or nothing, and
+	 * nothing at all for queues and stacks */
+	if (flags & ~(uint64_t)BPF_F_LOCK)
+		return -EINVAL;
+	if (flags && (m->d->attr.map_type == BPF_MAP_TYPE_QUEUE ||
+		      m->d->attr.map_type == BPF_MAP_TYPE_STACK))
+		return -EINVAL;
+	if (check_lock_flag(flags))
+		return -EINVAL;
+	if (bpftime_map__frozen(m))
+		return -EPERM;
+	if (!m->ops->lookup_and_delete)
+		return -MAP_ENOTSUPP;
+	return m->ops->lookup_and_delete(m, key, value, flags);
+}
+
+int bpftime_map__freeze(struct bpftime_map *m)
+{
+	uint32_t expected = 0;
+
+	/* map_freeze(): -EBUSY when writable mmaps exist or already frozen */
+	if (__atomic_load_n(&m->d->writable_maps, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	if (!__atomic_compare_exchange_n(&m->d->frozen, &expected, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	return 0;
+}
+
+/* ---- batches ---- */
+
+uint32_t bpftime_map__batch_token_size(const struct bpftime_map *m)
+{
+	return m->ops->batch_token_size ? m->ops->batch_token_size : m->d->attr.key_size;
+}
+
+/* As generic_map_lookup_batch(): walk with get_next_key, token = last key. */
+static int generic_lookup_batch(struct bpftime_map *m, const void *in_batch, void *out_batch,
+				void *keys, void *values, uint32_t *count)
+{
+	uint32_t ks = m->d->attr.key_size, vs = bpftime_map__value_size(m);
+	uint32_t max = *count, cp = 0;
+	const uint8_t *prev = in_batch;
+	uint8_t *k = keys, *v = values;
+	int err = 0;
+
+	for (; cp < max; cp++) {
+		err = m->ops->get_next_key(m, prev, k + (uint64_t)cp * ks);
+		if (err)
+			break;
+		err = m->ops->lookup(m, k + (uint64_t)cp * ks, v + (uint64_t)cp * vs, 0);
+		if (err)
+			break;
+		prev = k + (uint64_t)cp * ks;
+	}
+	*count = cp;
+	if (cp)
+		map_copy(out_batch, prev, ks);
+	return err;
+}
+
+int bpftime_map__lookup_batch(struct bpftime_map *m, const void *in_batch, void *out_batch,
+			      void *keys, void *values, uint32_t *count, uint64_t elem_flags,
+			      bool and_delete)
+{
+	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
+		return -EINVAL;
+	if (check_lock_flag(elem_flags))
+		return -EINVAL;
+	if (and_delete && bpftime_map__frozen(m))
+		return -EPERM;
+	if (m->ops->lookup_batch)
+		return m->ops->lookup_batch(m, in_batch, out_batch, keys, values, count, elem_flags,
+					    and_delete);
+	/* the kernel has no generic lookup_and_delete batch */
+	if (and_delete || !m->ops->get_next_key || !m->ops->lookup)
+		return -MAP_ENOTSUPP;
+	if (*count == 0)
+		return 0;
+	return generic_lookup_batch(m, in_batch, out_batch, keys, values, count);
+}
+
+/* As generic_map_update_batch(): stop at the first error; *count = done. */
+int bpftime_map__update_batch(struct bpftime_map *m, const void *keys, const void *values,
+			      uint32_t *count, uint64_t elem_flags)
+{
+	uint32_t ks = m->d->attr.key_size, vs = bpftime_map__value_size(m), cp;
+	int err = 0;
+
+	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
+		return -EINVAL;
+	if (check_lock_flag(elem_flags))
+		return -EINVAL;
+	if (bpftime_map__frozen(m))
+		return -EPERM;
+	if (!m->ops->update)
+		return -MAP_ENOTSUPP;
+	for (cp = 0; cp < *count; cp++) {
+		err = m->ops->update(m, (const uint8_t *)keys + (uint64_t)cp * ks,
+				     (const uint8_t *)values + (uint64_t)cp * vs, elem_flags);
+		if (err)
+			break;
+	}
+	*count = cp;
+	return err;
+}
+
+/* As generic_map_delete_batch(). */
+int bpftime_map__delete_batch(struct bpftime_map *m, const void *keys, uint32_t *count,
+			      uint64_t elem_flags)
+{
+	uint32_t ks = m->d->attr.key_size, cp;
+	int err = 0;
+
+	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
+		return -EINVAL;
+	if (check_lock_flag(elem_flags))
+		return -EINVAL;
+	if (bpftime_map__frozen(m))
+		return -EPERM;
+	if (!m->ops->delete)
+		return -MAP_ENOTSUPP;
+	for (cp = 0; cp < *count; cp++) {
+		err = m->ops->delete (m, (const uint8_t *)keys + (uint64_t)cp * ks);
+		if (err)
+			break;
+	}
+	*count = cp;
+	return err;
+}
+
+/* ---- program side ---- */
+
+void *bpftime_map__prog_lookup(struct bpftime_map *m, const void *key, uint32_t cpu)
+{
+	return m->ops->prog_lookup ? m->ops->prog_lookup(m, key, cpu) : NULL;
+}
+
+long bpftime_map__prog_update(struct bpftime_map *m, const void *key, const void *value,
+			      uint64_t flags, uint32_t cpu)
+{
+	return m->ops->prog_update ? m->ops->prog_update(m, key, value, flags, cpu) : -MAP_ENOTSUPP;
+}
+
+long bpftime_map__prog_delete(struct bpftime_map *m, const void *key, uint32_t cpu)
+{
+	return m->ops->prog_delete ? m->ops->prog_delete(m, key, cpu) : -MAP_ENOTSUPP;
+}
+
+long bpftime_map__prog_push(struct bpftime_map *m, const void *value, uint64_t flags)
+{
+	return m->ops->push ? m->ops->push(m, value, flags) : -MAP_ENOTSUPP;
+}
+
+long bpftime_map__prog_pop(struct bpftime_map *m, void *value)
+{
+	return m->ops->pop ? m->ops->pop(m, value) : -MAP_ENOTSUPP;
+}
+
+long bpftime_map__prog_peek(struct bpftime_map *m, void *value)
+{
+	return m->ops->peek ? m->ops->peek(m, value) : -MAP_ENOTSUPP;
+}
