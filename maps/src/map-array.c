@@ -27,7 +27,7 @@ static bool percpu(const struct bpftime_map_attr *a)
 /* As array_map_alloc_check(). */
 static int array_check(const struct bpftime_map_attr *a, uint32_t nr_cpus)
 {
-	bool numa = a->map_flags & BPF_F_NUMA_NODE;
+	bool numa = map_numa_pinned(a);
 
 	if (a->max_entries == 0 || a->key_size != 4 || a->value_size == 0 ||
 	    (a->map_flags & ~ARRAY_CREATE_FLAG_MASK) ||
@@ -43,9 +43,9 @@ static int array_check(const struct bpftime_map_attr *a, uint32_t nr_cpus)
 		return -E2BIG;
 	if (percpu(a) && map_round8(a->value_size) > PCPU_MIN_UNIT_SIZE)
 		return -E2BIG;
-	/* array_map_alloc(): the whole array must stay addressable by u32 */
-	if ((uint64_t)a->max_entries * map_round8(a->value_size) >= UINT32_MAX - MAP_PAGE_SIZE)
-		return -ENOMEM;
+	/* No limit on the total size: since the memlock accounting went (5.11)
+	 * array_map_alloc() allocates arrays of 4 GiB and more (checked on
+	 * 6.18); a size the region cannot hold fails there with -ENOMEM. */
 	return 0;
 }
 
@@ -192,6 +192,7 @@ static long array_prog_delete(struct bpftime_map *m, const void *key, uint32_t c
 		.delete = array_delete, .get_next_key = array_get_next_key,                        \
 		.prog_lookup = array_prog_lookup, .prog_update = array_prog_update,                \
 		.prog_delete = array_prog_delete,                                                  \
+		.no_batch = MAP_NO_DELETE_BATCH, /* array_map_ops: no map_delete_batch */          \
 	}
 
 const struct map_ops bpftime_map_array_ops = ARRAY_OPS("array");

@@ -81,7 +81,8 @@ struct map_desc {
 	uint64_t data_off;
 	uint64_t data_size;
 	char file[MAP_FILE_NAME_LEN]; /* data file name in the region's directory, or "" */
-	uint64_t reserved[8];
+	uint64_t gen;                 /* unique per creation: a handle is stale if it differs */
+	uint64_t reserved[7];
 };
 _Static_assert(sizeof(struct map_desc) == 8 + 72 + 16 + 16 + MAP_FILE_NAME_LEN + 64,
 	       "map_desc has no hidden padding");
@@ -97,6 +98,7 @@ struct bpftime_map {
 	uint8_t *file_mem; /* maps with a data file: this process's mapping of it */
 	uint64_t file_size;
 	uint64_t desc_off;   /* the table entry this handle was made from */
+	uint64_t gen;        /* ... and the generation of that descriptor */
 	uint32_t state;      /* 0 empty, 1 being set up, 2 ready (release) */
 	char file_path[272]; /* dir (<= 200) + "/" + file name (< 64) */
 };
@@ -123,6 +125,9 @@ struct map_ops {
 	const char *name;
 	/* create-time checks: attr alone decides, as map_alloc_check() */
 	int (*check)(const struct bpftime_map_attr *attr, uint32_t nr_cpus);
+	/* optional, after check: checks that need other maps of the region
+	 * (map-in-map: the template named by inner_map_id, as map_alloc) */
+	int (*check_region)(struct bpftime_map_region *r, const struct bpftime_map_attr *attr);
 	/* bytes of region data, and of the data file (0: none) */
 	uint64_t (*data_size)(const struct bpftime_map_attr *attr, uint32_t nr_cpus);
 	uint64_t (*file_size)(const struct bpftime_map_attr *attr, uint32_t nr_cpus);
@@ -140,6 +145,9 @@ struct map_ops {
 	/* batches: NULL means the generic get_next_key-based one (as the kernel's
 	 * generic_map_*_batch); hash maps bring their own, bucket-based */
 	uint32_t batch_token_size;
+	/* MAP_NO_*_BATCH: batch commands whose kernel op is NULL for this type,
+	 * answered -ENOTSUPP after the permission check (bpf_map_do_batch) */
+	uint32_t no_batch;
 	int (*lookup_batch)(struct bpftime_map *m, const void *in_batch, void *out_batch,
 			    void *keys, void *values, uint32_t *count, uint64_t elem_flags,
 			    bool and_delete);
@@ -153,14 +161,32 @@ struct map_ops {
 	long (*peek)(struct bpftime_map *m, void *value);
 };
 
+#define MAP_NO_LOOKUP_BATCH (1u << 0) /* lookup and lookup_and_delete batches */
+#define MAP_NO_UPDATE_BATCH (1u << 1)
+#define MAP_NO_DELETE_BATCH (1u << 2)
+#define MAP_NO_BATCH        (MAP_NO_LOOKUP_BATCH | MAP_NO_UPDATE_BATCH | MAP_NO_DELETE_BATCH)
+
 /* map.c: the ops of @map_type, NULL when unknown. */
 const struct map_ops *bpftime_map_ops_of(uint32_t map_type);
+
+/* A table entry naming an id taken by a map still being created: never a
+ * descriptor offset (those are 64-byte aligned). */
+#define MAP_ID_RESERVED 1ull
+
+/* map-handle.c (run path): the descriptor offset of map @id, 0 if none. */
+uint64_t bpftime_map_table_off(const struct bpftime_map_region *r, uint32_t id);
+/* map-handle.c (run path): this process's handle of map @id, set up with
+ * raw syscalls on first use; 0 or -ENOENT, -EINVAL (corrupt descriptor),
+ * the errno of opening or mapping its file. */
+int bpftime_map_handle(struct bpftime_map_region *r, uint32_t id, struct bpftime_map **out);
+/* map-handle.c: set up @m from the descriptor at @off (no table involved) */
+int bpftime_map_setup_handle(struct bpftime_map_region *r, struct bpftime_map *m, uint64_t off);
 
 /* region.c: allocate @size zeroed bytes (64-byte aligned) in the region;
  * the offset, or -ENOMEM with a message. Control plane. */
 int64_t bpftime_region_alloc(struct bpftime_map_region *r, uint64_t size);
 void bpftime_region_free(struct bpftime_map_region *r, uint64_t off);
-/* make [0, end) of the file mapped in this process */
+/* map-handle.c (run path): make [0, end) of the file mapped in this process */
 int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end);
 
 /* map.c: the path of the data file of @d into @buf; -ENAMETOOLONG */
@@ -174,6 +200,15 @@ void bpftime_map_log(enum bpftime_map_log_level level, const char *fmt, ...)
 int bpftime_map_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Helpers for types. */
+
+/* bpf_map_attr_numa_node(): whether the map is pinned to a node. With
+ * BPF_F_NUMA_NODE, numa_node -1 is still NUMA_NO_NODE, so per-CPU types
+ * (which refuse a node) accept it. */
+static inline bool map_numa_pinned(const struct bpftime_map_attr *a)
+{
+	return (a->map_flags & BPF_F_NUMA_NODE) && a->numa_node != UINT32_MAX;
+}
+
 static inline uint32_t map_round8(uint32_t v)
 {
 	return (v + 7u) & ~7u;

@@ -18,18 +18,63 @@
 
 /* ---- creation ---- */
 
-/* The checks map_create() makes for every type before the type's own. */
+/* map_create() refuses nodes that are not online: is @node in node/online
+ * (a list like cpu/possible)? Control plane. */
+static bool node_online(uint32_t node)
+{
+	FILE *f = fopen("/sys/devices/system/node/online", "re");
+	unsigned a, b;
+	bool found = false;
+	int c = ',';
+
+	if (!f)
+		return node == 0; /* no NUMA: node 0 only */
+	while (!found && c == ',' && fscanf(f, "%u", &a) == 1) {
+		b = a;
+		c = fgetc(f);
+		if (c == '-' && fscanf(f, "%u", &b) == 1)
+			c = fgetc(f);
+		found = node >= a && node <= b;
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The checks map_create() makes for every type before the type's own, in
+ * its order (the first failing check decides the errno).
+ */
 static int check_common(const struct bpftime_map_attr *a)
 {
-	size_t n = strnlen(a->map_name, sizeof(a->map_name));
-
-	/* bpf_get_file_flag(): read-only and write-only at once */
-	if ((a->map_flags & BPF_F_RDONLY) && (a->map_flags & BPF_F_WRONLY))
+	/* BTF ids: a vmlinux value type is for struct_ops only, and a key type
+	 * needs a value type */
+	if (a->btf_vmlinux_value_type_id) {
+		if (a->map_type != BPF_MAP_TYPE_STRUCT_OPS || a->btf_key_type_id ||
+		    a->btf_value_type_id)
+			return -EINVAL;
+	} else if (a->btf_key_type_id && !a->btf_value_type_id) {
 		return -EINVAL;
+	}
 	/* map_extra means something to bloom filters only */
 	if (a->map_type != BPF_MAP_TYPE_BLOOM_FILTER && a->map_extra != 0)
 		return -EINVAL;
-	/* names are [A-Za-z0-9_.] and NUL-terminated (bpf_obj_name_cpy) */
+	/* bpf_get_file_flag(): read-only and write-only at once */
+	if ((a->map_flags & BPF_F_RDONLY) && (a->map_flags & BPF_F_WRONLY))
+		return -EINVAL;
+	/* a NUMA node must exist and be online; -1 (NUMA_NO_NODE) is none */
+	if ((a->map_flags & BPF_F_NUMA_NODE) && a->numa_node != UINT32_MAX &&
+	    !node_online(a->numa_node))
+		return -EINVAL;
+	return 0;
+}
+
+/* bpf_obj_name_cpy(): [A-Za-z0-9_.], NUL-terminated. map_create() checks the
+ * name after the type has allocated the map, so a size the type refuses
+ * (-E2BIG, -ENOMEM) wins over a bad name. */
+static int check_name(const struct bpftime_map_attr *a)
+{
+	size_t n = strnlen(a->map_name, sizeof(a->map_name));
+
 	if (n == sizeof(a->map_name))
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
@@ -42,7 +87,8 @@ static int check_common(const struct bpftime_map_attr *a)
 	return 0;
 }
 
-static int take_id(struct bpftime_map_region *r, uint64_t desc_off, uint32_t *id)
+/* Reserve a free id (the table entry says so, but names no map yet). */
+static int take_id(struct bpftime_map_region *r, uint32_t *id)
 {
 	struct region_hdr *h = r->hdr;
 	int err = -ENOSPC;
@@ -55,13 +101,20 @@ static int take_id(struct bpftime_map_region *r, uint64_t desc_off, uint32_t *id
 			continue;
 		*id = cand;
 		h->next_id = cand % (BPFTIME_MAP_MAX_MAPS - 1) + 1;
-		/* Publishes the descriptor: pairs with the acquire in bpftime_map__get. */
-		__atomic_store_n(&h->maps[cand], desc_off, __ATOMIC_RELEASE);
+		__atomic_store_n(&h->maps[cand], MAP_ID_RESERVED, __ATOMIC_RELAXED);
 		err = 0;
 		break;
 	}
 	bpftime_map_unlock(&h->table_lock);
 	return err;
+}
+
+/* Publish a complete map under its id, or give a reserved id back (@off 0). */
+static void publish_id(struct bpftime_map_region *r, uint32_t id, uint64_t off)
+{
+	/* Pairs with the acquire load in bpftime_map_table_off(): whoever sees
+	 * the offset sees the initialised map. */
+	__atomic_store_n(&r->hdr->maps[id], off, __ATOMIC_RELEASE);
 }
 
 int bpftime_map_file_path(const struct bpftime_map_region *r, const struct map_desc *d, char *buf,
@@ -76,10 +129,9 @@ int bpftime_map_file_path(const struct bpftime_map_region *r, const struct map_d
 static int create_file(struct bpftime_map_region *r, struct map_desc *d, uint64_t size)
 {
 	char path[PATH_MAX];
-	uint32_t gen = __atomic_add_fetch(&r->hdr->generation, 1, __ATOMIC_RELAXED);
 	int fd;
 
-	snprintf(d->file, sizeof(d->file), "map-%u-%s", gen,
+	snprintf(d->file, sizeof(d->file), "map-%llu-%s", (unsigned long long)d->gen,
 		 bpftime_map_ops_of(d->attr.map_type)->name);
 	if (bpftime_map_file_path(r, d, path, sizeof(path)))
 		return -ENAMETOOLONG;
@@ -128,6 +180,7 @@ static int alloc_map(struct bpftime_map_region *r, const struct map_ops *ops,
 	d->size = sizeof(*d);
 	d->attr = *attr;
 	d->nr_cpus = r->nr_cpus;
+	d->gen = __atomic_add_fetch(&r->hdr->generation, 1, __ATOMIC_RELAXED);
 	if (data_size) {
 		int64_t doff = bpftime_region_alloc(r, data_size);
 
@@ -148,45 +201,63 @@ static int alloc_map(struct bpftime_map_region *r, const struct map_ops *ops,
 	return 0;
 }
 
+/* Initialise the new map through a private handle, before anyone can see it. */
+static int init_map(struct bpftime_map_region *r, const struct map_ops *ops, uint64_t desc_off,
+		    uint32_t id)
+{
+	struct bpftime_map tmp = {0};
+	int err;
+
+	((struct map_desc *)(r->base + desc_off))->id = id;
+	err = bpftime_map_setup_handle(r, &tmp, desc_off);
+	if (!err && ops->init)
+		err = ops->init(&tmp);
+	if (tmp.file_mem)
+		munmap(tmp.file_mem, tmp.file_size);
+	return err;
+}
+
 int bpftime_map__create(struct bpftime_map_region *r, const struct bpftime_map_attr *attr,
 			uint32_t *id)
 {
 	const struct map_ops *ops = bpftime_map_ops_of(attr->map_type);
-	struct bpftime_map *m;
 	uint64_t desc_off = 0;
 	int err;
 
-	if (!ops)
-		/* find_and_alloc_map(): an unknown type is -EINVAL */
+	err = check_common(attr);
+	if (!err && !ops)
+		/* map_create(): an unknown type is -EINVAL */
 		return bpftime_map_err(-EINVAL, "map '%.16s': map type %u is not supported",
 				       attr->map_name, attr->map_type);
-	err = check_common(attr);
 	if (!err)
 		err = ops->check(attr, r->nr_cpus);
+	if (!err && ops->check_region)
+		err = ops->check_region(r, attr);
+	if (!err)
+		err = check_name(attr);
 	if (err) {
 		bpftime_map_log(BPFTIME_MAP_INFO,
 				"map '%.16s' (%s): key_size %u value_size %u max_entries %u "
 				"flags 0x%x refused: %s",
-				attr->map_name, ops->name, attr->key_size, attr->value_size,
-				attr->max_entries, attr->map_flags, strerror(-err));
+				attr->map_name, ops ? ops->name : "?", attr->key_size,
+				attr->value_size, attr->max_entries, attr->map_flags,
+				strerror(-err));
 		return err;
 	}
-	err = alloc_map(r, ops, attr, &desc_off);
+	err = take_id(r, id);
 	if (err)
-		return err;
-	err = take_id(r, desc_off, id);
-	if (err) {
-		destroy_desc(r, desc_off);
 		return bpftime_map_err(err, "map '%.16s': no free map id (%d maps)", attr->map_name,
 				       BPFTIME_MAP_MAX_MAPS - 1);
-	}
-	((struct map_desc *)(r->base + desc_off))->id = *id;
-	m = bpftime_map__get(r, *id);
-	err = m ? (ops->init ? ops->init(m) : 0) : -errno;
+	err = alloc_map(r, ops, attr, &desc_off);
+	if (!err)
+		err = init_map(r, ops, desc_off, *id);
 	if (err) {
-		bpftime_map__destroy(r, *id);
+		if (desc_off)
+			destroy_desc(r, desc_off);
+		publish_id(r, *id, 0);
 		return err;
 	}
+	publish_id(r, *id, desc_off);
 	return 0;
 }
 
@@ -213,91 +284,15 @@ int bpftime_map__destroy(struct bpftime_map_region *r, uint32_t id)
 
 /* ---- handles ---- */
 
-static int map_file(struct bpftime_map *m)
-{
-	uint64_t size = m->ops->file_size(&m->d->attr, m->d->nr_cpus);
-	int fd;
-	void *p;
-
-	if (bpftime_map_file_path(m->r, m->d, m->file_path, sizeof(m->file_path)))
-		return -ENAMETOOLONG;
-	fd = open(m->file_path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return bpftime_map_err(-errno, "map %u: %s: %s", m->d->id, m->file_path,
-				       strerror(errno));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return bpftime_map_err(-ENOMEM, "map %u: cannot map %s: %s", m->d->id, m->file_path,
-				       strerror(errno));
-	m->file_mem = p;
-	m->file_size = size;
-	return 0;
-}
-
-static int setup_handle(struct bpftime_map_region *r, struct bpftime_map *m, uint64_t off)
-{
-	struct map_desc *d;
-	int err;
-
-	err = bpftime_region_ensure(r, off + sizeof(*d));
-	if (err)
-		return err;
-	d = (struct map_desc *)(r->base + off);
-	/* The descriptor comes from another process: check before use. */
-	if (d->size != sizeof(*d) || !bpftime_map_ops_of(d->attr.map_type) ||
-	    d->nr_cpus != r->nr_cpus)
-		return -EINVAL;
-	err = bpftime_region_ensure(r, d->data_off + d->data_size);
-	if (err)
-		return err;
-	m->r = r;
-	m->d = d;
-	m->ops = bpftime_map_ops_of(d->attr.map_type);
-	m->data = d->data_off ? r->base + d->data_off : NULL;
-	m->desc_off = off;
-	if (d->file[0] && !m->file_mem)
-		return map_file(m);
-	return 0;
-}
-
 struct bpftime_map *bpftime_map__get(struct bpftime_map_region *r, uint32_t id)
 {
-	struct bpftime_map *m;
-	uint32_t state;
-	uint64_t off;
-	int err;
+	struct bpftime_map *m = NULL;
+	int err = bpftime_map_handle(r, id, &m);
 
-	if (id == 0 || id >= BPFTIME_MAP_MAX_MAPS) {
-		errno = ENOENT;
-		return NULL;
-	}
-	m = &r->handles[id];
-	/* Pairs with the release store that published the descriptor. */
-	off = __atomic_load_n(&r->hdr->maps[id], __ATOMIC_ACQUIRE);
-	if (!off) {
-		errno = ENOENT;
-		return NULL;
-	}
-	/* state: 0 empty, 1 being set up by one thread, 2 ready for desc_off */
-	for (;;) {
-		state = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
-		if (state == 2 && m->desc_off == off)
-			return m;
-		if (state != 1 && __atomic_compare_exchange_n(&m->state, &state, 1, false,
-							      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			break;
-		map_cpu_relax();
-	}
-	/* ours to set up: first use in this process, or the id was reused */
-	if (m->file_mem) {
-		munmap(m->file_mem, m->file_size);
-		m->file_mem = NULL;
-	}
-	err = setup_handle(r, m, off);
-	/* Pairs with the acquire loads above: the handle is complete. */
-	__atomic_store_n(&m->state, err ? 0 : 2, __ATOMIC_RELEASE);
 	if (err) {
+		if (err != -ENOENT)
+			bpftime_map_log(BPFTIME_MAP_WARN, "map %u: cannot set up a handle: %s", id,
+					strerror(-err));
 		errno = -err;
 		return NULL;
 	}
@@ -335,6 +330,13 @@ uint32_t bpftime_map__value_size(const struct bpftime_map *m)
 
 /* ---- syscall side ---- */
 
+/*
+ * The checks below follow kernel/bpf/syscall.c (Linux 6.18), in its order,
+ * because the first failing check decides the errno: the fd's permissions
+ * (a frozen map is read-only for the syscall side: map_get_sys_perms), then
+ * BPF_F_LOCK, then the key copy (__bpf_copy_key), then the type's operation.
+ */
+
 bool bpftime_map__frozen(const struct bpftime_map *m)
 {
 	return __atomic_load_n(&m->d->frozen, __ATOMIC_ACQUIRE) != 0;
@@ -346,13 +348,27 @@ static int check_lock_flag(uint64_t flags)
 	return (flags & BPF_F_LOCK) ? -EINVAL : 0;
 }
 
+/* __bpf_copy_key(): key-less maps take no key pointer; the others need one
+ * (NULL stands for the bad user pointer copy_from_user() refuses). */
+static int check_key(const struct bpftime_map *m, const void *key)
+{
+	if (!m->d->attr.key_size)
+		return key ? -EINVAL : 0;
+	return key ? 0 : -EFAULT;
+}
+
 int bpftime_map__lookup_elem(struct bpftime_map *m, const void *key, void *value, uint64_t flags)
 {
+	int err;
+
 	/* map_lookup_elem(): only BPF_F_LOCK is a valid flag */
 	if (flags & ~(uint64_t)BPF_F_LOCK)
 		return -EINVAL;
-	if (check_lock_flag(flags))
-		return -EINVAL;
+	err = check_lock_flag(flags);
+	if (!err)
+		err = check_key(m, key);
+	if (err)
+		return err;
 	if (!m->ops->lookup)
 		return -MAP_ENOTSUPP;
 	return m->ops->lookup(m, key, value, flags);
@@ -361,11 +377,15 @@ int bpftime_map__lookup_elem(struct bpftime_map *m, const void *key, void *value
 int bpftime_map__update_elem(struct bpftime_map *m, const void *key, const void *value,
 			     uint64_t flags)
 {
-	if (check_lock_flag(flags))
-		return -EINVAL;
-	/* a frozen map is read-only for the syscall side (map_get_sys_perms) */
+	int err;
+
 	if (bpftime_map__frozen(m))
 		return -EPERM;
+	err = check_lock_flag(flags);
+	if (!err)
+		err = check_key(m, key);
+	if (err)
+		return err;
 	if (!m->ops->update)
 		return -MAP_ENOTSUPP;
 	return m->ops->update(m, key, value, flags);
@@ -373,8 +393,13 @@ int bpftime_map__update_elem(struct bpftime_map *m, const void *key, const void 
 
 int bpftime_map__delete_elem(struct bpftime_map *m, const void *key)
 {
+	int err;
+
 	if (bpftime_map__frozen(m))
 		return -EPERM;
+	err = check_key(m, key);
+	if (err)
+		return err;
 	if (!m->ops->delete)
 		return -MAP_ENOTSUPP;
 	return m->ops->delete (m, key);
@@ -382,6 +407,9 @@ int bpftime_map__delete_elem(struct bpftime_map *m, const void *key)
 
 int bpftime_map__get_next_key(struct bpftime_map *m, const void *key, void *next_key)
 {
+	/* map_get_next_key(): a NULL key asks for the first one */
+	if (key && !m->d->attr.key_size)
+		return -EINVAL;
 	if (!m->ops->get_next_key)
 		return -MAP_ENOTSUPP;
 	return m->ops->get_next_key(m, key, next_key);
@@ -390,17 +418,22 @@ int bpftime_map__get_next_key(struct bpftime_map *m, const void *key, void *next
 int bpftime_map__lookup_and_delete_elem(struct bpftime_map *m, const void *key, void *value,
 					uint64_t flags)
 {
+	int err;
+
 	/* map_lookup_and_delete_elem(): flags are BPF_F_LOCK or nothing, and
 	 * nothing at all for queues and stacks */
 	if (flags & ~(uint64_t)BPF_F_LOCK)
 		return -EINVAL;
+	if (bpftime_map__frozen(m))
+		return -EPERM;
 	if (flags && (m->d->attr.map_type == BPF_MAP_TYPE_QUEUE ||
 		      m->d->attr.map_type == BPF_MAP_TYPE_STACK))
 		return -EINVAL;
-	if (check_lock_flag(flags))
-		return -EINVAL;
-	if (bpftime_map__frozen(m))
-		return -EPERM;
+	err = check_lock_flag(flags);
+	if (!err)
+		err = check_key(m, key);
+	if (err)
+		return err;
 	if (!m->ops->lookup_and_delete)
 		return -MAP_ENOTSUPP;
 	return m->ops->lookup_and_delete(m, key, value, flags);
@@ -410,16 +443,42 @@ int bpftime_map__freeze(struct bpftime_map *m)
 {
 	uint32_t expected = 0;
 
-	/* map_freeze(): -EBUSY when writable mmaps exist or already frozen */
+	/* map_freeze(): a frozen map's fd has lost its write permission
+	 * (map_get_sys_perms), so a second freeze is -EPERM, not -EBUSY */
+	if (bpftime_map__frozen(m))
+		return -EPERM;
+	/* writable mmaps exist (bpf_map_write_active) */
 	if (__atomic_load_n(&m->d->writable_maps, __ATOMIC_ACQUIRE))
 		return -EBUSY;
 	if (!__atomic_compare_exchange_n(&m->d->frozen, &expected, 1, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
-		return -EBUSY;
+		return -EPERM; /* frozen meanwhile by another thread */
 	return 0;
 }
 
 /* ---- batches ---- */
+
+/*
+ * bpf_map_do_batch(): writers need write permission, then the command must
+ * exist for the type (map->ops->map_*_batch, else -ENOTSUPP), and only then
+ * come the command's own checks. @no is the type's MAP_NO_*_BATCH bit.
+ */
+static int batch_allowed(const struct bpftime_map *m, uint32_t no, bool writes)
+{
+	if (writes && bpftime_map__frozen(m))
+		return -EPERM;
+	if (m->ops->no_batch & no)
+		return -MAP_ENOTSUPP;
+	return 0;
+}
+
+/* The elem_flags every batch command accepts: BPF_F_LOCK alone, refused. */
+static int check_elem_flags(uint64_t elem_flags)
+{
+	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
+		return -EINVAL;
+	return check_lock_flag(elem_flags);
+}
 
 uint32_t bpftime_map__batch_token_size(const struct bpftime_map *m)
 {
@@ -455,17 +514,19 @@ int bpftime_map__lookup_batch(struct bpftime_map *m, const void *in_batch, void 
 			      void *keys, void *values, uint32_t *count, uint64_t elem_flags,
 			      bool and_delete)
 {
-	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
-		return -EINVAL;
-	if (check_lock_flag(elem_flags))
-		return -EINVAL;
-	if (and_delete && bpftime_map__frozen(m))
-		return -EPERM;
+	int err = batch_allowed(m, MAP_NO_LOOKUP_BATCH, and_delete);
+
+	/* the kernel has no generic lookup_and_delete batch */
+	if (!err && and_delete && !m->ops->lookup_batch)
+		err = -MAP_ENOTSUPP;
+	if (!err)
+		err = check_elem_flags(elem_flags);
+	if (err)
+		return err;
 	if (m->ops->lookup_batch)
 		return m->ops->lookup_batch(m, in_batch, out_batch, keys, values, count, elem_flags,
 					    and_delete);
-	/* the kernel has no generic lookup_and_delete batch */
-	if (and_delete || !m->ops->get_next_key || !m->ops->lookup)
+	if (!m->ops->get_next_key || !m->ops->lookup)
 		return -MAP_ENOTSUPP;
 	if (*count == 0)
 		return 0;
@@ -477,14 +538,12 @@ int bpftime_map__update_batch(struct bpftime_map *m, const void *keys, const voi
 			      uint32_t *count, uint64_t elem_flags)
 {
 	uint32_t ks = m->d->attr.key_size, vs = bpftime_map__value_size(m), cp;
-	int err = 0;
+	int err = batch_allowed(m, MAP_NO_UPDATE_BATCH, true);
 
-	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
-		return -EINVAL;
-	if (check_lock_flag(elem_flags))
-		return -EINVAL;
-	if (bpftime_map__frozen(m))
-		return -EPERM;
+	if (!err)
+		err = check_elem_flags(elem_flags);
+	if (err)
+		return err;
 	if (!m->ops->update)
 		return -MAP_ENOTSUPP;
 	for (cp = 0; cp < *count; cp++) {
@@ -502,14 +561,12 @@ int bpftime_map__delete_batch(struct bpftime_map *m, const void *keys, uint32_t 
 			      uint64_t elem_flags)
 {
 	uint32_t ks = m->d->attr.key_size, cp;
-	int err = 0;
+	int err = batch_allowed(m, MAP_NO_DELETE_BATCH, true);
 
-	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
-		return -EINVAL;
-	if (check_lock_flag(elem_flags))
-		return -EINVAL;
-	if (bpftime_map__frozen(m))
-		return -EPERM;
+	if (!err)
+		err = check_elem_flags(elem_flags);
+	if (err)
+		return err;
 	if (!m->ops->delete)
 		return -MAP_ENOTSUPP;
 	for (cp = 0; cp < *count; cp++) {

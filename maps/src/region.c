@@ -88,6 +88,7 @@ static int region_paths(struct bpftime_map_region *r, const struct bpftime_map_r
 /* Reserve the address space, then map [0, size) of the file over it. */
 static int region_map(struct bpftime_map_region *r, uint64_t size)
 {
+	int err;
 	void *base =
 	    mmap(NULL, r->max_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
@@ -99,32 +100,10 @@ static int region_map(struct bpftime_map_region *r, uint64_t size)
 	r->base = base;
 	r->mapped = 0;
 	r->hdr = base;
-	return bpftime_region_ensure(r, size);
-}
-
-int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end)
-{
-	uint64_t mapped = __atomic_load_n(&r->mapped, __ATOMIC_ACQUIRE);
-	uint64_t size;
-	void *p;
-
-	if (end <= mapped)
-		return 0;
-	/* Pairs with the release store of the size in grow(). */
-	size = r->mapped ? __atomic_load_n(&r->hdr->size, __ATOMIC_ACQUIRE) : end;
-	if (end > size || size > r->max_size)
-		return -EFAULT; /* an offset beyond the file: a corrupt descriptor */
-	/* Two threads may both map the same range: MAP_FIXED of the same file
-	 * pages at the same place is harmless. */
-	p = mmap(r->base + mapped, size - mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		 r->fd, (off_t)mapped);
-	if (p == MAP_FAILED)
-		return bpftime_map_err(-ENOMEM, "region %s: cannot map %llu bytes: %s", r->path,
-				       (unsigned long long)(size - mapped), strerror(errno));
-	for (uint64_t cur = mapped;
-	     cur < size && !__atomic_compare_exchange_n(&r->mapped, &cur, size, false,
-							__ATOMIC_RELEASE, __ATOMIC_RELAXED);)
-		;
+	err = bpftime_region_ensure(r, size);
+	if (err)
+		return bpftime_map_err(err, "region %s: cannot map %llu bytes: %s", r->path,
+				       (unsigned long long)size, strerror(-err));
 	return 0;
 }
 
@@ -261,7 +240,10 @@ int bpftime_map_region__unlink(struct bpftime_map_region *r)
 	char path[PATH_MAX];
 
 	for (uint32_t id = 1; id < BPFTIME_MAP_MAX_MAPS; id++) {
-		struct bpftime_map *m = r->hdr->maps[id] ? bpftime_map__get(r, id) : NULL;
+		struct bpftime_map *m = NULL;
+
+		if (bpftime_map_table_off(r, id))
+			bpftime_map_handle(r, id, &m);
 
 		if (m && m->d->file[0] && !bpftime_map_file_path(r, m->d, path, sizeof(path)))
 			unlink(path);
@@ -296,6 +278,7 @@ static unsigned class_of(uint64_t need)
 static int grow(struct bpftime_map_region *r, uint64_t end)
 {
 	uint64_t size = round_up(end, REGION_GROW_STEP);
+	int err;
 
 	if (end <= r->hdr->size)
 		return 0;
@@ -310,7 +293,11 @@ static int grow(struct bpftime_map_region *r, uint64_t end)
 				       (unsigned long long)size, strerror(errno));
 	/* Pairs with the acquire load in bpftime_region_ensure(). */
 	__atomic_store_n(&r->hdr->size, size, __ATOMIC_RELEASE);
-	return bpftime_region_ensure(r, size);
+	err = bpftime_region_ensure(r, size);
+	if (err)
+		return bpftime_map_err(-ENOMEM, "region %s: cannot map %llu bytes: %s", r->path,
+				       (unsigned long long)size, strerror(-err));
+	return 0;
 }
 
 static int64_t take_block(struct bpftime_map_region *r, unsigned cls)

@@ -154,6 +154,12 @@ int bpftime_map__delete_elem(struct bpftime_map *m, const void *key);
 int bpftime_map__get_next_key(struct bpftime_map *m, const void *key, void *next_key);
 int bpftime_map__lookup_and_delete_elem(struct bpftime_map *m, const void *key, void *value,
 					uint64_t flags);
+/**
+ * @brief BPF_MAP_FREEZE: the map becomes read-only for the syscall side;
+ * programs still write. @return 0; -EPERM when already frozen (a frozen
+ * map's fd has lost write permission: map_get_sys_perms), -EBUSY while a
+ * writable mmap of it exists.
+ */
 int bpftime_map__freeze(struct bpftime_map *m);
 bool bpftime_map__frozen(const struct bpftime_map *m);
 
@@ -183,6 +189,236 @@ long bpftime_map__prog_delete(struct bpftime_map *m, const void *key, uint32_t c
 long bpftime_map__prog_push(struct bpftime_map *m, const void *value, uint64_t flags);
 long bpftime_map__prog_pop(struct bpftime_map *m, void *value);
 long bpftime_map__prog_peek(struct bpftime_map *m, void *value);
+
+/* ==== ring buffers and perf buffers (map-ringbuf.c, map-perf.c) ==== */
+
+/*
+ * BPF_MAP_TYPE_RINGBUF. The map's data file has the layout a tool sees
+ * through mmap of a kernel ring buffer fd: consumer page (consumer_pos) at
+ * 0, producer page (producer_pos, then pending_pos) at PAGE_SIZE, data at
+ * 2 * PAGE_SIZE, followed by a second copy of the data area for records
+ * that wrap (the kernel maps the data pages twice). libbpf's ring_buffer
+ * reads it unchanged. Producer state, the lock and the wake-up word live in
+ * the region, which tools never map.
+ *
+ * Program side (run path: no libc, no allocation; raw syscalls only to wake
+ * a consumer that waits, and kill(tid, 0) when a full ring may be held up
+ * by a dead producer). @tid is the caller's TID (cached, as
+ * for bpftime_map_region__cpu_get), or 0 to have it looked up (a syscall):
+ * it names the owner of a reserved record, so that a record whose producer
+ * died before submitting is discarded instead of blocking the consumer
+ * forever (the kernel has no such case; see map-ringbuf.c). It must be the
+ * caller's own TID: a cache that survived fork() names the parent, whose
+ * death would get the child's live record discarded. A thread must not
+ * reserve or output from inside a signal handler that interrupted an
+ * operation on the same ring or perf buffer (the kernel runs no program
+ * nested on one CPU; the producer lock is not recursive).
+ */
+
+/**
+ * @brief bpf_ringbuf_reserve(): room for @size bytes, contiguous even when
+ * the record wraps. Thread-safe across threads and processes.
+ * @return the sample, to pass to submit or discard; NULL when @flags is
+ * not 0, @size is too big for the ring, or the ring is full.
+ */
+void *bpftime_map__ringbuf_reserve(struct bpftime_map *m, uint64_t size, uint64_t flags,
+				   uint32_t tid);
+
+/**
+ * @brief bpf_ringbuf_reserve_dynptr(): as reserve, with the helper's errors.
+ * @return 0 with *@sample set; -EINVAL (flags, or no room: what 6.18
+ * answers), -E2BIG (@size above the dynptr limit, 16 MiB - 1); *@sample is
+ * NULL on error. The caller builds the dynptr.
+ */
+long bpftime_map__ringbuf_reserve_dynptr(struct bpftime_map *m, uint64_t size, uint64_t flags,
+					 uint32_t tid, void **sample);
+
+/**
+ * @brief bpf_ringbuf_submit() / bpf_ringbuf_discard() of a reserved
+ * @sample of ring @m (the kernel finds the ring from the record; the caller
+ * knows which ring it reserved from, see bpftime_map__ringbuf_owns).
+ * @flags: BPF_RB_NO_WAKEUP, BPF_RB_FORCE_WAKEUP, else a consumer that has
+ * caught up with this record is woken; other bits are ignored, as there.
+ * @return 0, or -EINVAL when @sample is not a record of @m.
+ */
+long bpftime_map__ringbuf_submit(struct bpftime_map *m, void *sample, uint64_t flags);
+long bpftime_map__ringbuf_discard(struct bpftime_map *m, void *sample, uint64_t flags);
+
+/**
+ * @brief bpf_ringbuf_output(): copy @size bytes of @data as one record.
+ * @return 0; -EINVAL (flags other than the two wake-up flags), -EAGAIN
+ * (no room, or @size too big for the ring).
+ */
+long bpftime_map__ringbuf_output(struct bpftime_map *m, const void *data, uint64_t size,
+				 uint64_t flags, uint32_t tid);
+
+/**
+ * @brief bpf_ringbuf_query(): BPF_RB_AVAIL_DATA, BPF_RB_RING_SIZE,
+ * BPF_RB_CONS_POS, BPF_RB_PROD_POS; 0 for anything else. Lock-free.
+ */
+uint64_t bpftime_map__ringbuf_query(const struct bpftime_map *m, uint64_t flags);
+
+/** @brief Whether @sample is the start of a record's sample in ring @m. */
+bool bpftime_map__ringbuf_owns(const struct bpftime_map *m, const void *sample);
+
+/*
+ * Consumer side: the process that stands for the tool's epoll on the ring
+ * (the supervisor) waits here; the tool itself reads the file. No libc.
+ */
+
+/**
+ * @brief Whether a consumer would make progress now: a record that is
+ * submitted or discarded waits at consumer_pos. A busy record there whose
+ * producer is gone is discarded first (and logged at INFO). Non-blocking.
+ * @return 1 or 0; -EINVAL when @m is not a ring buffer.
+ */
+int bpftime_map__ringbuf_ready(struct bpftime_map *m);
+
+/**
+ * @brief Block until bpftime_map__ringbuf_ready() would answer 1, or for
+ * @timeout_ms (< 0: no limit). Woken by producers through a futex, per the
+ * wake-up flags, with no polling; every 50 ms it looks again for a dead
+ * producer blocking the ring. Thread-safe; any number of waiters.
+ * @return 1 when ready, 0 on timeout, -EINVAL when @m is not a ring buffer.
+ * (The kernel's EPOLLIN condition is query(BPF_RB_AVAIL_DATA) != 0, which a
+ * busy record at consumer_pos also satisfies.)
+ */
+int bpftime_map__ringbuf_wait(struct bpftime_map *m, int timeout_ms);
+
+/*
+ * Perf buffers: what perf_event_open(PERF_TYPE_SOFTWARE,
+ * PERF_COUNT_SW_BPF_OUTPUT, sample_type PERF_SAMPLE_RAW) and its mmap give
+ * a tool. Each is an internal object of the map table (a map of type
+ * BPFTIME_MAP_TYPE_PERF_BUFFER, which bpftime_map__create refuses: bpf-emul
+ * hides it from map listings) whose data file is what the tool mmaps: page 0
+ * a struct perf_event_mmap_page (data_head, data_tail, data_offset =
+ * PAGE_SIZE, data_size), then page_cnt data pages. Its id stands for the
+ * perf event fd: bpf-emul stores ids in PERF_EVENT_ARRAY maps, answers
+ * PERF_EVENT_IOC_ID with it, and creates the buffer when the tool's mmap
+ * tells the page count. Records: PERF_RECORD_SAMPLE with the raw data, and
+ * PERF_RECORD_LOST (id = the buffer's id) once samples were dropped.
+ *
+ * Destroy a perf buffer with bpftime_map__destroy, and only once no
+ * PERF_EVENT_ARRAY slot names it (the kernel's array holds a reference on
+ * the perf event): a stale id makes outputs fail with -ENOENT, or reach a
+ * new buffer that got the id.
+ */
+#define BPFTIME_MAP_TYPE_PERF_BUFFER 0x80000001u
+#define BPFTIME_PERFBUF_ANY_CPU      UINT32_MAX
+
+struct bpftime_map_perfbuf_opts {
+	size_t sz; /* sizeof(struct bpftime_map_perfbuf_opts) */
+	/* data pages: 0 (output fails with -ENOSPC) or a power of 2 */
+	uint32_t page_cnt;
+	/* perf_event_open()'s cpu: outputs from other CPU slots fail with
+	 * -EOPNOTSUPP; BPFTIME_PERFBUF_ANY_CPU accepts every slot */
+	uint32_t cpu;
+	/* attr.wakeup_events, or attr.wakeup_watermark (bytes) with @watermark */
+	uint32_t wakeup;
+	bool watermark;
+	/* attr.disabled: outputs fail with -EOPNOTSUPP until enabled */
+	bool disabled;
+	size_t : 0;
+};
+#define bpftime_map_perfbuf_opts__last_field disabled
+
+/**
+ * @brief Create a perf buffer. Uses libc (control plane).
+ * @return 0 with *@id set; -EINVAL (page_cnt not a power of 2, cpu not a
+ * CPU slot, bad opts), -E2BIG (non-zero opts bytes we do not know), -ENOMEM
+ * (more than 2^20 pages, or no memory), -ENOSPC (no free id).
+ */
+int bpftime_map__perfbuf_create(struct bpftime_map_region *r,
+				const struct bpftime_map_perfbuf_opts *opts, uint32_t *id);
+
+/** @brief PERF_EVENT_IOC_ENABLE / _DISABLE. 0, or -EINVAL if not a perf buffer. */
+int bpftime_map__perfbuf_enable(struct bpftime_map *pb, bool enable);
+
+/** @brief PERF_EVENT_IOC_PAUSE_OUTPUT: outputs are lost (counted) while paused. */
+int bpftime_map__perfbuf_pause(struct bpftime_map *pb, bool pause);
+
+/** @brief Samples dropped so far (what PERF_FORMAT_LOST reads). */
+uint64_t bpftime_map__perfbuf_lost_samples(const struct bpftime_map *pb);
+
+/**
+ * @brief perf_poll(): 1 if a wake-up (per wakeup_events or the watermark)
+ * happened since the previous poll or wait, which this consumes; else 0.
+ * -EINVAL if @pb is not a perf buffer. Non-blocking, no libc.
+ */
+int bpftime_map__perfbuf_poll(struct bpftime_map *pb);
+
+/**
+ * @brief Block until bpftime_map__perfbuf_poll() would answer 1 (and
+ * consume it), or for @timeout_ms (< 0: no limit). Futex-based, no polling.
+ * @return 1, 0 on timeout, -EINVAL if @pb is not a perf buffer.
+ */
+int bpftime_map__perfbuf_wait(struct bpftime_map *pb, int timeout_ms);
+
+/*
+ * BPF_MAP_TYPE_PERF_EVENT_ARRAY: key and value 4 bytes; values are perf
+ * buffer ids (update: -EBADF for an id that is not a perf buffer, flags
+ * other than BPF_ANY -EINVAL, index -E2BIG; delete: -ENOENT for an empty
+ * slot; lookup -ENOTSUPP), as the kernel's array of perf event fds.
+ */
+
+/**
+ * @brief bpf_perf_event_output(): one PERF_RECORD_SAMPLE with @size bytes
+ * of @data into the perf buffer at index (@flags & BPF_F_INDEX_MASK), or at
+ * @cpu (the caller's CPU slot) for BPF_F_CURRENT_CPU. Run path.
+ * @return 0; -EINVAL (other flag bits), -E2BIG (index >= max_entries, or a
+ * sample too big for a record's u16 size, which the kernel corrupts its
+ * buffer with), -ENOENT (empty slot), -EOPNOTSUPP (buffer disabled, or for
+ * another CPU), -ENOSPC (no room: counted, reported by PERF_RECORD_LOST;
+ * paused; no data pages). The first output to a buffer in a process maps
+ * its file (raw openat + mmap).
+ */
+long bpftime_map__perf_event_output(struct bpftime_map *m, uint32_t cpu, uint64_t flags,
+				    const void *data, uint64_t size, uint32_t tid);
+
+/* ==== end of ring buffers and perf buffers ==== */
+
+/* ==== stack traces, program arrays, maps of maps (map-stack-trace.c,
+ * map-prog-array.c, map-of-maps.c) ==== */
+
+/**
+ * @brief bpf_get_stackid() on a BPF_MAP_TYPE_STACK_TRACE map, over the
+ * stack the caller collected: @ips[0] is the innermost frame, @nr frames.
+ * As the kernel: at most value_size / 8 (build-id maps: / 32) + skip frames
+ * count, capped by kernel.perf_event_max_stack; the low 8 bits of @flags
+ * (BPF_F_SKIP_FIELD_MASK) skip frames off the top; the id is the jhash of
+ * the remaining ips masked to roundup_pow_of_two(max_entries) buckets, as
+ * on Linux. An equal stack in the bucket gives its id (with
+ * BPF_F_FAST_STACK_CMP an equal hash is enough); a different one -EEXIST,
+ * unless BPF_F_REUSE_STACKID replaces it. Build-id maps store each frame as
+ * BPF_STACK_BUILD_ID_IP with its ip (what the kernel stores when it cannot
+ * read a build id). Run path; thread- and process-safe.
+ * @return the stack id; -EINVAL (other flags, BPF_F_USER_BUILD_ID included,
+ * or @m not a stack map), -EFAULT (no frame left after the skip), -EEXIST,
+ * -ENOMEM (every element in use).
+ */
+long bpftime_map__stackid(struct bpftime_map *m, const uint64_t *ips, uint32_t nr, uint64_t flags);
+
+/**
+ * @brief The value at @index of a BPF_MAP_TYPE_PROG_ARRAY (the program id
+ * to tail-call) or BPF_MAP_TYPE_CGROUP_ARRAY (the u32 bpf-emul stored).
+ * Lock-free, run path.
+ * @return the value, or 0 for an empty slot, an index past the end or
+ * another map type (a cgroup array slot holding 0 reads as empty).
+ */
+uint32_t bpftime_map__prog_array_get(struct bpftime_map *m, uint32_t index);
+
+/*
+ * BPF_MAP_TYPE_ARRAY_OF_MAPS / HASH_OF_MAPS: attr.inner_map_id names the
+ * template map at creation (-EBADF when no map has that id); values given
+ * to bpftime_map__update_elem are inner map ids, which must be equal to the
+ * template as the kernel's bpf_map_meta_equal() decides (-EINVAL
+ * otherwise). The syscall lookup returns the inner map's id; the program
+ * side (bpftime_map__prog_lookup) returns its struct bpftime_map *, which
+ * programs hand on to the other map helpers. bpf-emul keeps inner maps
+ * alive while an outer map holds them (the kernel's reference).
+ */
+
+/* ==== end of stack traces, program arrays, maps of maps ==== */
 
 /* ---- logging ---- */
 

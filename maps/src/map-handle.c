@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Handles: this process's view of a map, set up on first use. Run path:
+ * agents meet a map for the first time while a program runs, inside targets
+ * whose libc we cannot rely on, so everything here is raw syscalls and
+ * -errno returns.
+ *
+ * The handle table has one slot per map id. A slot's state is 0 (empty),
+ * 1 (one thread is setting it up) or 2 (ready for the descriptor at
+ * desc_off with generation gen). A slot is stale when the table names
+ * another descriptor, or the same offset reused by a later map (the
+ * generation differs): the next user sets it up again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "map-internal.h"
+#include "map-sys.h"
+
+static bool mmap_failed(long p)
+{
+	return p < 0 && p > -4096;
+}
+
+int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end)
+{
+	uint64_t mapped = __atomic_load_n(&r->mapped, __ATOMIC_ACQUIRE), size;
+	long p;
+
+	if (end <= mapped)
+		return 0;
+	/* the first mapping of a region is sized by the caller, from the header
+	 * it read; later ones by the size the growing process published
+	 * (release store in region.c's grow, pairs with this acquire) */
+	size = mapped ? __atomic_load_n(&r->hdr->size, __ATOMIC_ACQUIRE) : end;
+	if (end > size || size > r->max_size)
+		return -EFAULT; /* an offset beyond the file: a corrupt descriptor */
+	/* Two threads may map the same range: MAP_FIXED of the same file pages
+	 * at the same place is harmless. */
+	p = map_syscall6(SYS_mmap, (long)(r->base + mapped), (long)(size - mapped),
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->fd, (long)mapped);
+	if (mmap_failed(p))
+		return (int)p;
+	for (uint64_t cur = mapped;
+	     cur < size && !__atomic_compare_exchange_n(&r->mapped, &cur, size, false,
+							__ATOMIC_RELEASE, __ATOMIC_RELAXED);)
+		;
+	return 0;
+}
+
+uint64_t bpftime_map_table_off(const struct bpftime_map_region *r, uint32_t id)
+{
+	uint64_t off;
+
+	if (id == 0 || id >= BPFTIME_MAP_MAX_MAPS)
+		return 0;
+	/* Pairs with the release store that published the descriptor. */
+	off = __atomic_load_n(&r->hdr->maps[id], __ATOMIC_ACQUIRE);
+	return off == MAP_ID_RESERVED ? 0 : off;
+}
+
+/* dir + "/" + name into @buf; false when it does not fit. */
+static bool join_path(char *buf, size_t size, const char *dir, const char *name, size_t name_max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; dir[i]; i++) {
+		if (n + 1 >= size)
+			return false;
+		buf[n++] = dir[i];
+	}
+	if (n + 1 >= size)
+		return false;
+	buf[n++] = '/';
+	for (size_t i = 0; i < name_max && name[i]; i++) {
+		if (n + 1 >= size)
+			return false;
+		buf[n++] = name[i];
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+/* Map the map's own data file into @m. */
+static int map_file(struct bpftime_map *m)
+{
+	uint64_t size = m->ops->file_size(&m->d->attr, m->d->nr_cpus);
+	long fd, p;
+
+	if (!join_path(m->file_path, sizeof(m->file_path), m->r->dir, m->d->file,
+		       sizeof(m->d->file)))
+		return -ENAMETOOLONG;
+	fd = map_syscall6(SYS_openat, AT_FDCWD, (long)m->file_path, O_RDWR | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return (int)fd;
+	p = map_syscall6(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map_syscall1(SYS_close, fd);
+	if (mmap_failed(p))
+		return (int)p;
+	m->file_mem = (uint8_t *)p;
+	m->file_size = size;
+	return 0;
+}
+
+int bpftime_map_setup_handle(struct bpftime_map_region *r, struct bpftime_map *m, uint64_t off)
+{
+	const struct map_ops *ops;
+	struct map_desc *d;
+	int err;
+
+	if (m->file_mem) {
+		map_syscall2(SYS_munmap, (long)m->file_mem, (long)m->file_size);
+		m->file_mem = NULL;
+	}
+	err = bpftime_region_ensure(r, off + sizeof(*d));
+	if (err)
+		return err;
+	d = (struct map_desc *)(r->base + off);
+	ops = bpftime_map_ops_of(d->attr.map_type);
+	/* The descriptor comes from another process: check before use. */
+	if (d->size != sizeof(*d) || !ops || d->nr_cpus != r->nr_cpus ||
+	    d->data_off + d->data_size < d->data_off)
+		return -EINVAL;
+	err = bpftime_region_ensure(r, d->data_off + d->data_size);
+	if (err)
+		return err;
+	m->r = r;
+	m->d = d;
+	m->ops = ops;
+	m->data = d->data_off ? r->base + d->data_off : NULL;
+	m->desc_off = off;
+	m->gen = d->gen;
+	return d->file[0] ? map_file(m) : 0;
+}
+
+static bool handle_current(const struct bpftime_map *m, uint64_t off)
+{
+	return m->desc_off == off && m->gen == m->d->gen;
+}
+
+int bpftime_map_handle(struct bpftime_map_region *r, uint32_t id, struct bpftime_map **out)
+{
+	uint64_t off = bpftime_map_table_off(r, id);
+	struct bpftime_map *m;
+	uint32_t state;
+	int err;
+
+	if (!off)
+		return -ENOENT;
+	m = &r->handles[id];
+	for (;;) {
+		/* Pairs with the release store of the state below. */
+		state = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
+		if (state == 2 && handle_current(m, off)) {
+			*out = m;
+			return 0;
+		}
+		if (state != 1 && __atomic_compare_exchange_n(&m->state, &state, 1, false,
+							      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+		/* another thread of this process sets it up: an open and an mmap */
+		map_sys_yield();
+	}
+	err = bpftime_map_setup_handle(r, m, off);
+	/* Publishes the handle: pairs with the acquire loads of the state. */
+	__atomic_store_n(&m->state, err ? 0 : 2, __ATOMIC_RELEASE);
+	if (err)
+		return err;
+	*out = m;
+	return 0;
+}
