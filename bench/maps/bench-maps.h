@@ -46,4 +46,7 @@ struct bench_target *bench_ours_open(const struct bench_map *m, bool prog_side, 
 				     unsigned why_len);
 struct bench_target *bench_kernel_open(const struct bench_map *m, char *why, unsigned why_len);
 
+/* ringbuf.c: the ring buffer rows; failures of our side */
+int bench_ringbuf(const char *obj_path, bool quick);
+
 #endif

@@ -220,5 +220,6 @@ int main(int argc, char **argv)
 	printf("|---|---|--:|--:|--:|--:|--:|\n");
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		failures += bench_map(&maps[i], quick);
+	failures += bench_ringbuf(BENCH_RINGBUF_OBJ, quick);
 	return failures ? 1 : 0;
 }
