@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+/* PLACEHOLDER: being written. */
+#include "emul-internal.h"
+
+void bpftime_emul__dump(struct bpftime_emul *e, FILE *out)
+{
+}
