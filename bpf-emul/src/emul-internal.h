@@ -116,6 +116,12 @@ struct emul_obj {
 	int fd;      /* our fd for the object's file: what callers get */
 	dev_t dev;   /* identity of that file */
 	ino_t ino;
+	/* emul-lifetime.c: descriptions of the file open outside ours */
+	int wd;         /* inotify watch, -1 if none */
+	int opens;      /* IN_OPEN - IN_CLOSE seen */
+	bool installed; /* a caller got an fd of it at least once */
+	bool in_table;  /* the table's reference is still held */
+	bool pinned_by_overflow;
 	union {
 		struct {
 			struct bpftime_map *m;
@@ -141,6 +147,8 @@ struct bpftime_emul {
 	uint32_t next_prog_id, next_link_id, next_btf_id;
 	enum bpftime_emul_log_level log_level;
 	bool vmlinux_loaded; /* the vmlinux BTF object (id 1) exists */
+	int inotify_fd;      /* emul-lifetime.c */
+	bool shutting_down;  /* bpftime_emul__free: releases do not follow references */
 	/* per-concern state owned by the files named above */
 	void *pins;  /* emul-pin.c */
 	void *epoll; /* emul-epoll.c */
@@ -200,6 +208,15 @@ struct emul_obj *emul_obj_next(struct bpftime_emul *e, enum emul_obj_type type, 
 void emul_obj_get(struct emul_obj *o);
 /* Drop a reference; the last one frees the object and what it references. */
 void emul_obj_put(struct bpftime_emul *e, struct emul_obj *o);
+/* The end of the session: release every object once (emul.c). */
+void emul_obj_release_all(struct bpftime_emul *e);
+
+/* ---- lifetime (emul-lifetime.c) ---- */
+int emul_lifetime_init(struct bpftime_emul *e);
+void emul_lifetime_fini(struct bpftime_emul *e);
+int emul_lifetime_watch(struct bpftime_emul *e, struct emul_obj *o);
+void emul_lifetime_unwatch(struct bpftime_emul *e, struct emul_obj *o);
+int emul_lifetime_reopen(struct bpftime_emul *e, struct emul_obj *o);
 
 /* Per-type teardown, called by emul_obj_put on the last reference. */
 void emul_map_release(struct bpftime_emul *e, struct emul_obj *o);

@@ -62,6 +62,7 @@ struct emul_obj *emul_obj_new(struct bpftime_emul *e, enum emul_obj_type type, c
 		return NULL;
 	o->type = type;
 	o->refcnt = 1;
+	o->wd = -1;
 	o->fd = open_file(name, file);
 	if (o->fd < 0 || fstat(o->fd, &st)) {
 		emul_log(e, BPFTIME_EMUL_LOG_ERROR, "cannot create the file of %s object %s: %s",
@@ -88,17 +89,29 @@ int emul_obj_add(struct bpftime_emul *e, struct emul_obj *o)
 		e->cap_objs = cap;
 	}
 	e->objs[e->nr_objs++] = o;
+	o->in_table = true;
+	emul_lifetime_watch(e, o);
 	return 0;
 }
 
 int emul_obj_install(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
 		     int flags)
 {
-	int fd = c->ops->install_fd(c->ctx, o->fd, flags);
+	/* a description of the caller's own, so that we see it go */
+	int desc = emul_lifetime_reopen(e, o), fd;
 
+	if (desc < 0) {
+		emul_log(e, BPFTIME_EMUL_LOG_WARN, "cannot reopen object %u: %s", o->id,
+			 strerror(-desc));
+		return desc == -EMFILE || desc == -ENFILE ? desc : -ENOMEM;
+	}
+	fd = c->ops->install_fd(c->ctx, desc, flags);
+	close(desc);
 	if (fd < 0)
 		emul_log(e, BPFTIME_EMUL_LOG_INFO, "pid %d: cannot install an fd: %s", c->pid,
 			 strerror(-fd));
+	else
+		o->installed = true;
 	return fd;
 }
 
@@ -186,11 +199,8 @@ static void unlink_obj(struct bpftime_emul *e, struct emul_obj *o)
 		}
 }
 
-void emul_obj_put(struct bpftime_emul *e, struct emul_obj *o)
+static void release(struct bpftime_emul *e, struct emul_obj *o)
 {
-	if (!o || --o->refcnt > 0)
-		return;
-	unlink_obj(e, o);
 	switch (o->type) {
 	case EMUL_OBJ_MAP:
 		emul_map_release(e, o);
@@ -210,4 +220,23 @@ void emul_obj_put(struct bpftime_emul *e, struct emul_obj *o)
 	}
 	close(o->fd);
 	free(o);
+}
+
+void emul_obj_put(struct bpftime_emul *e, struct emul_obj *o)
+{
+	/* at the end of the session every object is released once, in any
+	 * order (references may form cycles, e.g. a program in a prog array
+	 * it uses): puts from the releases are then no-ops */
+	if (!o || e->shutting_down || --o->refcnt > 0)
+		return;
+	unlink_obj(e, o);
+	emul_lifetime_unwatch(e, o);
+	release(e, o);
+}
+
+void emul_obj_release_all(struct bpftime_emul *e)
+{
+	e->shutting_down = true;
+	while (e->nr_objs)
+		release(e, e->objs[--e->nr_objs]);
 }

@@ -71,12 +71,15 @@ struct bpftime_emul *bpftime_emul__new(const struct bpftime_emul_opts *opts)
 	e->next_prog_id = 1;
 	e->next_link_id = 1;
 	e->next_btf_id = 2;
+	e->inotify_fd = -1;
+	emul_lifetime_init(e); /* without it, objects live as long as the session */
 	err = make_dir(e->session_dir);
 	if (!err)
 		err = open_region(e);
 	if (err) {
 		emul_log(e, BPFTIME_EMUL_LOG_ERROR, "cannot open the session in %s: %s",
 			 e->session_dir, strerror(-err));
+		emul_lifetime_fini(e);
 		free(e);
 		errno = -err;
 		return NULL;
@@ -88,15 +91,9 @@ void bpftime_emul__free(struct bpftime_emul *e)
 {
 	if (!e)
 		return;
-	/* drop the table's references; objects referenced by others go when
-	 * those do (the loop restarts as the table shrinks) */
-	while (e->nr_objs) {
-		struct emul_obj *o = e->objs[e->nr_objs - 1];
-
-		o->refcnt = 1;
-		emul_obj_put(e, o);
-	}
+	emul_obj_release_all(e);
 	free(e->objs);
+	emul_lifetime_fini(e);
 	bpftime_map_region__unlink(e->region);
 	bpftime_map_region__close(e->region);
 	rmdir(e->session_dir);

@@ -148,6 +148,15 @@ const int *bpftime_emul__syscalls(void);
 /** @brief The caller has exited: drop what only it held (epoll registrations). */
 void bpftime_emul__caller_gone(struct bpftime_emul *e, pid_t pid);
 
+/**
+ * @brief An fd that becomes readable when callers released object files
+ * (-1 if the host has no inotify: objects then live until the session
+ * ends); call bpftime_emul__process_events() then. The kernel frees an
+ * object when its last fd and mapping go; so do we, from these events.
+ */
+int bpftime_emul__event_fd(struct bpftime_emul *e);
+void bpftime_emul__process_events(struct bpftime_emul *e);
+
 /** @brief Print the session's objects (`bpftime status`) to @out. */
 void bpftime_emul__dump(struct bpftime_emul *e, FILE *out);
 
