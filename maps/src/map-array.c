@@ -7,6 +7,12 @@
  * the kernel's array_map_mmap() shows them), so the tool's mmap of the map
  * and the programs' lookups are the same memory. A per-CPU array keeps
  * nr_cpus values per element, consecutive, indexed by CPU slot.
+ *
+ * An ARRAY's values may hold a bpf_spin_lock (map-spin-lock.c): copies go
+ * around its word, and BPF_F_LOCK updates and lookups hold it, as
+ * array_map_update_elem() and bpf_map_copy_value() do. The lock word of a
+ * BPF_F_MMAPABLE array lives in its file too, which bpf-emul then refuses
+ * to let tools map (bpf_map_mmap(): -ENOTSUPP).
  */
 #include <errno.h>
 #include <limits.h>
@@ -99,7 +105,8 @@ static int array_lookup(struct bpftime_map *m, const void *key, void *value, uin
 	if (index_of(m, key, &idx))
 		return -ENOENT;
 	if (!percpu(&m->d->attr)) {
-		map_copy(value, elem(m, idx, 0), m->d->attr.value_size);
+		bpftime_map_value_read(value, elem(m, idx, 0), m->d->attr.value_size,
+				       m->d->attr.spin_lock_off, flags, 0);
 		return 0;
 	}
 	/* bpf_percpu_array_copy(): every CPU's value, 8-byte aligned slots */
@@ -108,19 +115,33 @@ static int array_lookup(struct bpftime_map *m, const void *key, void *value, uin
 	return 0;
 }
 
+/* array_map_update_elem()'s checks, in its order: flags, index, NOEXIST,
+ * then BPF_F_LOCK without a lock (which the syscall side refuses before). */
+static int update_checks(const struct bpftime_map *m, const void *key, uint64_t flags,
+			 uint32_t *idx)
+{
+	if ((flags & ~(uint64_t)BPF_F_LOCK) > BPF_EXIST)
+		return -EINVAL;
+	if (index_of(m, key, idx))
+		return -E2BIG;
+	if (flags & BPF_NOEXIST)
+		return -EEXIST;
+	if ((flags & BPF_F_LOCK) && !map_has_lock(&m->d->attr))
+		return -EINVAL;
+	return 0;
+}
+
 /* As array_map_update_elem() / bpf_percpu_array_update(). */
 static int array_update(struct bpftime_map *m, const void *key, const void *value, uint64_t flags)
 {
 	uint32_t idx, es = map_round8(m->d->attr.value_size);
+	int err = update_checks(m, key, flags, &idx);
 
-	if ((flags & ~(uint64_t)BPF_F_LOCK) > BPF_EXIST)
-		return -EINVAL;
-	if (index_of(m, key, &idx))
-		return -E2BIG;
-	if (flags & BPF_NOEXIST)
-		return -EEXIST;
+	if (err)
+		return err;
 	if (!percpu(&m->d->attr)) {
-		map_copy(elem(m, idx, 0), value, m->d->attr.value_size);
+		bpftime_map_value_write(elem(m, idx, 0), value, m->d->attr.value_size,
+					m->d->attr.spin_lock_off, flags, 0);
 		return 0;
 	}
 	for (uint32_t cpu = 0; cpu < m->d->nr_cpus; cpu++)
@@ -165,18 +186,19 @@ static long array_prog_update(struct bpftime_map *m, const void *key, const void
 			      uint64_t flags, uint32_t cpu)
 {
 	uint32_t idx;
+	int err;
 
 	if (m->d->attr.map_flags & BPF_F_RDONLY_PROG)
 		return -EPERM; /* the verifier refuses such calls */
-	if ((flags & ~(uint64_t)BPF_F_LOCK) > BPF_EXIST || (flags & BPF_F_LOCK))
-		return -EINVAL;
-	if (index_of(m, key, &idx))
-		return -E2BIG;
-	if (flags & BPF_NOEXIST)
-		return -EEXIST;
+	err = update_checks(m, key, flags, &idx);
+	if (err)
+		return err;
 	if (cpu >= m->d->nr_cpus)
 		return -EINVAL;
-	map_copy(elem(m, idx, cpu), value, m->d->attr.value_size);
+	/* the helper calls the same array_map_update_elem(): BPF_F_LOCK too */
+	bpftime_map_value_write(elem(m, idx, cpu), value, m->d->attr.value_size,
+				m->d->attr.spin_lock_off, flags,
+				(flags & BPF_F_LOCK) ? bpftime_map_prog_tid(m, cpu) : 0);
 	return 0;
 }
 

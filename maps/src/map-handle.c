@@ -121,6 +121,11 @@ int bpftime_map_setup_handle(struct bpftime_map_region *r, struct bpftime_map *m
 	if (d->size != sizeof(*d) || !ops || d->nr_cpus != r->nr_cpus ||
 	    d->data_off + d->data_size < d->data_off)
 		return -EINVAL;
+	/* the lock word lies inside the value, aligned: lockers write it */
+	if (d->attr.spin_lock_off &&
+	    (d->attr.value_size < 4 || d->attr.spin_lock_off - 1 > d->attr.value_size - 4 ||
+	     (d->attr.spin_lock_off - 1) % 4))
+		return -EINVAL;
 	err = bpftime_region_ensure(r, d->data_off + d->data_size);
 	if (err)
 		return err;
@@ -168,4 +173,13 @@ int bpftime_map_handle(struct bpftime_map_region *r, uint32_t id, struct bpftime
 		return err;
 	*out = m;
 	return 0;
+}
+
+uint32_t bpftime_map_prog_tid(const struct bpftime_map *m, uint32_t cpu)
+{
+	uint32_t tid =
+	    cpu < m->r->nr_cpus ? __atomic_load_n(&m->r->hdr->cpu_owner[cpu], __ATOMIC_RELAXED) : 0;
+
+	/* a caller that holds no CPU slot still gets a lock it really holds */
+	return tid ? tid : map_sys_gettid();
 }

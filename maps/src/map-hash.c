@@ -15,6 +15,12 @@
  * when every spare is taken (more concurrent replacements than nr_cpus, or
  * spares lost to killed processes) is the value rewritten in place. Per-CPU
  * values are rewritten in place, as in the kernel.
+ *
+ * A HASH value may hold a bpf_spin_lock (map-spin-lock.c): copies go
+ * around its word; a BPF_F_LOCK update of an existing key rewrites the
+ * value in place holding that lock (htab_map_update_elem()'s BPF_F_LOCK
+ * path), one of a new key is a normal insert; BPF_F_LOCK lookups and
+ * batches copy holding it. The bucket lock is taken first.
  */
 #include <errno.h>
 #include "map-hash.h"
@@ -104,6 +110,7 @@ static void layout(struct htab *h, const struct bpftime_map_attr *a, uint32_t nr
 	h->key_size = a->key_size;
 	h->value_size = a->value_size;
 	h->percpu = type_percpu(a->map_type);
+	h->lock_off = a->spin_lock_off; /* creation allows it for HASH only */
 	h->vstride = map_round8(a->value_size) * (h->percpu ? nr_cpus : 1);
 	h->nr_cpus = nr_cpus;
 	h->nr_elems = nr_elems;
@@ -223,15 +230,6 @@ static bool key_eq(const uint8_t *a, const uint8_t *b, uint32_t len)
 }
 
 /* ---- buckets: locking, repair, chain changes ---- */
-
-uint32_t bpftime_map_htab_prog_tid(const struct bpftime_map *m, uint32_t cpu)
-{
-	uint32_t tid =
-	    cpu < m->r->nr_cpus ? __atomic_load_n(&m->r->hdr->cpu_owner[cpu], __ATOMIC_RELAXED) : 0;
-
-	/* a caller that holds no CPU slot still gets a lock it really holds */
-	return tid ? tid : map_sys_gettid();
-}
 
 /* Is element @idx in @b's chain? Under the lock; chains never cycle. */
 static bool in_chain(const struct htab *h, const struct htab_bucket *b, uint32_t idx)
@@ -404,7 +402,7 @@ struct htab_elem *bpftime_map_htab_prog_find(const struct bpftime_map *m, struct
 	}
 	/* Writers keep the bucket busy, or one died in it: the lock waits
 	 * for them, or takes over and repairs. */
-	bpftime_map_htab_lock(h, b, bpftime_map_htab_prog_tid(m, cpu));
+	bpftime_map_htab_lock(h, b, bpftime_map_prog_tid(m, cpu));
 	e = bpftime_map_htab_find(h, b, hash, key, NULL);
 	bpftime_map_htab_unlock(b);
 	return e;
@@ -495,10 +493,15 @@ void bpftime_map_htab_pcpu_copy(struct htab *h, struct htab_elem *e, const void 
 	map_copy(htab_cpu_value(h, e, cpu), value, h->value_size);
 }
 
-/* What bpf(2) copies out: value_size bytes, or every CPU's slot. */
-static void copy_out(struct htab *h, struct htab_elem *e, void *value)
+/* What bpf(2) copies out: value_size bytes (a spin lock's word zeroed,
+ * copied under that lock with BPF_F_LOCK), or every CPU's slot. */
+static void copy_out(struct htab *h, struct htab_elem *e, void *value, uint64_t flags, uint32_t tid)
 {
-	map_copy(value, htab_value(h, e), h->percpu ? h->vstride : h->value_size);
+	if (h->percpu)
+		map_copy(value, htab_value(h, e), h->vstride);
+	else
+		bpftime_map_value_read(value, htab_value(h, e), h->value_size, h->lock_off, flags,
+				       tid);
 }
 
 /* ---- operations shared by the four types (syscall side) ---- */
@@ -508,19 +511,21 @@ int bpftime_map_htab_lookup(struct bpftime_map *m, const void *key, void *value,
 	struct htab *h = htab_of(m);
 	uint32_t hash = bpftime_map_htab_hash(h, key);
 	struct htab_bucket *b = htab_bucket_of(h, hash);
+	uint32_t tid = map_sys_gettid();
 	struct htab_elem *e;
 
 	/* No LRU reference from here: htab_lru_map_lookup_elem_sys() and
 	 * bpf_percpu_hash_copy() leave the LRU order to programs. */
-	bpftime_map_htab_lock(h, b, map_sys_gettid());
+	bpftime_map_htab_lock(h, b, tid);
 	e = bpftime_map_htab_find(h, b, hash, key, NULL);
 	if (e)
-		copy_out(h, e, value);
+		copy_out(h, e, value, flags, tid);
 	bpftime_map_htab_unlock(b);
 	return e ? 0 : -ENOENT;
 }
 
-static int delete_tid(struct bpftime_map *m, const void *key, void *value, uint32_t tid)
+static int delete_tid(struct bpftime_map *m, const void *key, void *value, uint64_t flags,
+		      uint32_t tid)
 {
 	struct htab *h = htab_of(m);
 	uint32_t hash = bpftime_map_htab_hash(h, key), *link;
@@ -531,7 +536,7 @@ static int delete_tid(struct bpftime_map *m, const void *key, void *value, uint3
 	e = bpftime_map_htab_find(h, b, hash, key, &link);
 	if (e) {
 		if (value)
-			copy_out(h, e, value);
+			copy_out(h, e, value, flags, tid);
 		bpftime_map_htab_unlink(h, b, link, e);
 	}
 	bpftime_map_htab_unlock(b);
@@ -541,21 +546,21 @@ static int delete_tid(struct bpftime_map *m, const void *key, void *value, uint3
 /* As htab_map_delete_elem() / htab_lru_map_delete_elem(). */
 int bpftime_map_htab_delete(struct bpftime_map *m, const void *key)
 {
-	return delete_tid(m, key, NULL, map_sys_gettid());
+	return delete_tid(m, key, NULL, 0, map_sys_gettid());
 }
 
 /* As __htab_map_lookup_and_delete_elem(). */
 int bpftime_map_htab_lookup_and_delete(struct bpftime_map *m, const void *key, void *value,
 				       uint64_t flags)
 {
-	return delete_tid(m, key, value, map_sys_gettid());
+	return delete_tid(m, key, value, flags, map_sys_gettid());
 }
 
 long bpftime_map_htab_prog_delete(struct bpftime_map *m, const void *key, uint32_t cpu)
 {
 	if (m->d->attr.map_flags & BPF_F_RDONLY_PROG)
 		return -EPERM; /* the verifier refuses such calls */
-	return delete_tid(m, key, NULL, bpftime_map_htab_prog_tid(m, cpu));
+	return delete_tid(m, key, NULL, 0, bpftime_map_prog_tid(m, cpu));
 }
 
 /* The key of the first element of bucket @i, if it has one. */
@@ -614,6 +619,7 @@ struct batch_out {
 	uint8_t *keys, *values;
 	uint32_t vsize;
 	uint32_t total, max;
+	uint64_t elem_flags; /* BPF_F_LOCK: values copied under their lock */
 };
 
 static uint32_t chain_len(const struct htab *h, const struct htab_bucket *b)
@@ -646,7 +652,7 @@ static int batch_bucket(struct htab *h, struct htab_bucket *b, struct batch_out 
 		struct htab_elem *e = htab_elem(h, cur - 1);
 
 		map_copy(o->keys + (uint64_t)o->total * h->key_size, htab_key(e), h->key_size);
-		copy_out(h, e, o->values + (uint64_t)o->total * o->vsize);
+		copy_out(h, e, o->values + (uint64_t)o->total * o->vsize, o->elem_flags, tid);
 		o->total++;
 	}
 	while (and_delete && b->head)
@@ -665,7 +671,8 @@ int bpftime_map_htab_lookup_batch(struct bpftime_map *m, const void *in_batch, v
 				  bool and_delete)
 {
 	struct htab *h = htab_of(m);
-	struct batch_out o = {.keys = keys, .values = values, .max = *count};
+	struct batch_out o = {
+	    .keys = keys, .values = values, .max = *count, .elem_flags = elem_flags};
 	uint32_t batch = 0, tid;
 	int ret;
 
@@ -743,12 +750,15 @@ static int store_plain(struct htab *h, struct htab_bucket *b, uint32_t *link, st
 		return -E2BIG; /* every preallocated element is in use */
 	if (!n) {
 		/* no spare left: rewrite in place, as the kernel's BPF_F_LOCK path */
-		map_copy(htab_value(h, o), value, h->value_size);
+		bpftime_map_value_copy(htab_value(h, o), value, h->value_size, h->lock_off);
 		return 0;
 	}
 	htab_claim(h, b, n, o != NULL);
 	htab_set_key(h, n, hash, key);
-	map_copy(htab_value(h, n), value, h->value_size);
+	/* a spin lock's word stays as the element has it: free, unless a
+	 * program still holds it through a stale pointer (as the kernel's
+	 * reused elements) or a holder died (the next locker takes it over) */
+	bpftime_map_value_copy(htab_value(h, n), value, h->value_size, h->lock_off);
 	if (o)
 		bpftime_map_htab_replace(h, b, link, o, n, true);
 	else
@@ -788,12 +798,21 @@ static int hash_update_tid(struct bpftime_map *m, const void *key, const void *v
 
 	if ((flags & ~(uint64_t)BPF_F_LOCK) > BPF_EXIST)
 		return -EINVAL;
+	/* the helper's case: the syscall side refused it already */
+	if ((flags & BPF_F_LOCK) && !h->lock_off)
+		return -EINVAL;
 	hash = bpftime_map_htab_hash(h, key);
 	b = htab_bucket_of(h, hash);
 	bpftime_map_htab_lock(h, b, tid);
 	o = bpftime_map_htab_find(h, b, hash, key, &link);
 	err = htab_check_flags(o, flags);
-	if (!err)
+	if (!err && o && (flags & BPF_F_LOCK))
+		/* in place, holding the value's lock: the kernel does so after a
+		 * lookup without the bucket lock; under it, the element cannot be
+		 * deleted and reused for another key meanwhile */
+		bpftime_map_value_write(htab_value(h, o), value, h->value_size, h->lock_off, flags,
+					tid);
+	else if (!err)
 		err = h->percpu ? store_pcpu(h, b, o, hash, key, value, onallcpus, cpu)
 				: store_plain(h, b, link, o, hash, key, value);
 	bpftime_map_htab_unlock(b);
@@ -825,11 +844,9 @@ static long hash_prog_update(struct bpftime_map *m, const void *key, const void 
 {
 	if (m->d->attr.map_flags & BPF_F_RDONLY_PROG)
 		return -EPERM; /* the verifier refuses such calls */
-	if (flags & BPF_F_LOCK)
-		return -EINVAL; /* no bpf_spin_lock in values we cannot see the BTF of */
 	if (htab_of(m)->percpu && cpu >= htab_of(m)->nr_cpus)
 		return -EINVAL;
-	return hash_update_tid(m, key, value, flags, bpftime_map_htab_prog_tid(m, cpu), false, cpu);
+	return hash_update_tid(m, key, value, flags, bpftime_map_prog_tid(m, cpu), false, cpu);
 }
 
 #define HASH_OPS(NAME)                                                                             \

@@ -85,7 +85,7 @@ struct htab {
 	uint32_t max_entries;
 	uint32_t nr_lists; /* LRU lists; 0: not an LRU map */
 	uint32_t percpu;
-	uint32_t pad0;
+	uint32_t lock_off; /* HASH: the value's bpf_spin_lock, as attr.spin_lock_off */
 	uint64_t elem_size;
 	uint64_t buckets_off;
 	uint64_t lists_off;
@@ -154,9 +154,6 @@ static inline struct htab_lru_list *htab_home_list(const struct htab *h, uint32_
 {
 	return htab_list(h, h->nr_lists == 1 ? 0 : idx / htab_list(h, 0)->size);
 }
-
-/* The TID that holds locks for program-side operations on CPU slot @cpu. */
-uint32_t bpftime_map_htab_prog_tid(const struct bpftime_map *m, uint32_t cpu);
 
 uint32_t bpftime_map_htab_hash(const struct htab *h, const void *key);
 

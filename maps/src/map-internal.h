@@ -21,12 +21,14 @@
 #define BPFTIME_MAP_INTERNAL_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <bpftime/maps.h>
 #include "map-sync.h"
 
+/* REGION_VERSION 2: bpftime_map_attr.spin_lock_off (map_desc grew) */
 #define REGION_MAGIC       0x4d505442u /* "BTPM" */
-#define REGION_VERSION     1
+#define REGION_VERSION     2
 #define REGION_NR_CLASSES  48 /* blocks of 2^6 .. 2^53 bytes */
 #define REGION_MIN_CLASS   7  /* 128 bytes: header + 64 bytes of payload */
 #define REGION_BLOCK_HDR   64 /* payloads are 64-byte aligned */
@@ -65,7 +67,8 @@ struct region_block {
 };
 _Static_assert(sizeof(struct region_block) == REGION_BLOCK_HDR, "block header size");
 
-_Static_assert(sizeof(struct bpftime_map_attr) == 72, "bpftime_map_attr layout");
+_Static_assert(sizeof(struct bpftime_map_attr) == 80, "bpftime_map_attr layout");
+_Static_assert(offsetof(struct bpftime_map_attr, spin_lock_off) == 72, "bpftime_map_attr layout");
 
 #define MAP_FILE_NAME_LEN 64
 
@@ -84,7 +87,7 @@ struct map_desc {
 	uint64_t gen;                 /* unique per creation: a handle is stale if it differs */
 	uint64_t reserved[7];
 };
-_Static_assert(sizeof(struct map_desc) == 8 + 72 + 16 + 16 + MAP_FILE_NAME_LEN + 64,
+_Static_assert(sizeof(struct map_desc) == 8 + 80 + 16 + 16 + MAP_FILE_NAME_LEN + 64,
 	       "map_desc has no hidden padding");
 
 struct map_ops;
@@ -189,6 +192,12 @@ void bpftime_region_free(struct bpftime_map_region *r, uint64_t off);
 /* map-handle.c (run path): make [0, end) of the file mapped in this process */
 int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end);
 
+/* [perf-files] map.c: bpftime_map__create, with the data file @adopt (an
+ * existing empty file of the region's directory, which the map then owns
+ * and removes) instead of a new one; NULL: a new one. */
+int bpftime_map_create_adopt(struct bpftime_map_region *r, const struct bpftime_map_attr *attr,
+			     uint32_t *id, const char *adopt);
+
 /* map.c: the path of the data file of @d into @buf; -ENAMETOOLONG */
 int bpftime_map_file_path(const struct bpftime_map_region *r, const struct map_desc *d, char *buf,
 			  size_t size);
@@ -242,6 +251,32 @@ static inline void map_zero(void *dst, uint64_t n)
 {
 	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(0) : "memory");
 }
+
+/*
+ * Values with a struct bpf_spin_lock (map-spin-lock.c, run path). @lock_off
+ * is as bpftime_map_attr.spin_lock_off: the lock word's offset + 1, 0 for
+ * values without one (then these are plain copies). @tid 0: looked up.
+ */
+static inline bool map_has_lock(const struct bpftime_map_attr *a)
+{
+	return a->spin_lock_off != 0;
+}
+
+/* copy_map_value(): all of a value but its lock word. */
+void bpftime_map_value_copy(void *dst, const void *src, uint32_t size, uint32_t lock_off);
+/* What a syscall-side lookup returns (bpf_map_copy_value()): the value
+ * copied holding its lock when @flags has BPF_F_LOCK
+ * (copy_map_value_locked(), lock_src), the lock word zeroed in @dst
+ * (check_and_init_map_value()). */
+void bpftime_map_value_read(void *dst, const void *src, uint32_t size, uint32_t lock_off,
+			    uint64_t flags, uint32_t tid);
+/* An update's copy into the map's value @dst: holding @dst's lock with
+ * BPF_F_LOCK (copy_map_value_locked()), the lock word never written. */
+void bpftime_map_value_write(void *dst, const void *src, uint32_t size, uint32_t lock_off,
+			     uint64_t flags, uint32_t tid);
+/* The TID that program-side operations on CPU slot @cpu lock with: the
+ * slot's owner, else the caller's (a syscall). */
+uint32_t bpftime_map_prog_tid(const struct bpftime_map *m, uint32_t cpu);
 
 static inline int map_memcmp(const void *a, const void *b, uint64_t n)
 {

@@ -422,7 +422,7 @@ static long lru_prog_update(struct bpftime_map *m, const void *key, const void *
 		return -EPERM; /* the verifier refuses such calls */
 	if (cpu >= htab_of(m)->nr_cpus)
 		return -EINVAL;
-	q.tid = bpftime_map_htab_prog_tid(m, cpu);
+	q.tid = bpftime_map_prog_tid(m, cpu);
 	return lru_update_req(m, &q);
 }
 

@@ -9,8 +9,11 @@
  * copies it, so the template may be destroyed afterwards (libbpf does so).
  * An update accepts only maps equal to the meta as bpf_map_meta_equal()
  * and array_map_meta_equal() decide: same type, key and value sizes and
- * flags (but for the fd's BPF_F_RDONLY/BPF_F_WRONLY), and for arrays the
- * same max_entries unless the template has BPF_F_INNER_MAP.
+ * flags (but for the fd's BPF_F_RDONLY/BPF_F_WRONLY), the same spin lock
+ * (btf_record_equal(): a template with a lock takes only inner maps with
+ * the lock at the same offset, one without only maps without; probed on
+ * 6.18), and for arrays the same max_entries unless the template has
+ * BPF_F_INNER_MAP.
  *
  *   ARRAY_OF_MAPS data: | struct mim_meta (64) | u32 id[max_entries] (0: empty) |
  *   HASH_OF_MAPS data:  | the HASH type's table (map-hash.c) | struct mim_meta |
@@ -52,7 +55,8 @@ struct mim_meta {
 	uint32_t value_size;
 	uint32_t map_flags; /* without BPF_F_RDONLY / BPF_F_WRONLY */
 	uint32_t max_entries;
-	uint32_t reserved[11];
+	uint32_t spin_lock_off; /* the btf_record bpf_map_meta_equal() compares */
+	uint32_t reserved[10];
 };
 _Static_assert(sizeof(struct mim_meta) == MIM_META_SIZE, "map-in-map meta layout");
 
@@ -132,6 +136,7 @@ static int template_meta(struct bpftime_map_region *r, const struct bpftime_map_
 	out->value_size = ta->value_size;
 	out->map_flags = ta->map_flags & ~(uint32_t)(BPF_F_RDONLY | BPF_F_WRONLY);
 	out->max_entries = ta->max_entries;
+	out->spin_lock_off = ta->spin_lock_off;
 	return 0;
 }
 
@@ -170,7 +175,8 @@ static bool meta_equal(const struct mim_meta *mm, const struct bpftime_map_attr 
 {
 	if (mm->map_type != in->map_type || mm->key_size != in->key_size ||
 	    mm->value_size != in->value_size ||
-	    mm->map_flags != (in->map_flags & ~(uint32_t)(BPF_F_RDONLY | BPF_F_WRONLY)))
+	    mm->map_flags != (in->map_flags & ~(uint32_t)(BPF_F_RDONLY | BPF_F_WRONLY)) ||
+	    mm->spin_lock_off != in->spin_lock_off)
 		return false;
 	if (mm->map_type == BPF_MAP_TYPE_ARRAY || mm->map_type == BPF_MAP_TYPE_PERCPU_ARRAY)
 		return (mm->map_flags & BPF_F_INNER_MAP) || mm->max_entries == in->max_entries;

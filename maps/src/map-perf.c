@@ -174,8 +174,11 @@ static int opts_ok(const struct bpftime_map_perfbuf_opts *o)
 	    offsetof(struct bpftime_map_perfbuf_opts, bpftime_map_perfbuf_opts__last_field) +
 	    sizeof(o->bpftime_map_perfbuf_opts__last_field);
 
-	if (!o || o->sz < known)
+	/* callers built before opts.file are accepted */
+	if (!o || o->sz < offsetof(struct bpftime_map_perfbuf_opts, disabled) + sizeof(bool))
 		return -EINVAL;
+	if (o->sz < known)
+		return 0;
 	for (size_t i = known; i < o->sz; i++)
 		if (((const unsigned char *)o)[i])
 			return -E2BIG;
@@ -198,6 +201,9 @@ int bpftime_map__perfbuf_create(struct bpftime_map_region *r,
 	pb_pages(&a) = opts->page_cnt;
 	a.map_flags = (opts->watermark ? PB_F_WATERMARK : 0) | (opts->disabled ? PB_F_DISABLED : 0);
 	a.pad = PB_TOKEN;
+	if (opts->sz >= offsetof(struct bpftime_map_perfbuf_opts, file) + sizeof(opts->file) &&
+	    opts->file)
+		return bpftime_map_create_adopt(r, &a, id, opts->file);
 	return bpftime_map__create(r, &a, id);
 }
 
@@ -577,6 +583,24 @@ long bpftime_map__perf_event_output(struct bpftime_map *m, uint32_t cpu, uint64_
 	if (err)
 		return err == -ENOENT ? -ENOENT : -ENOSPC;
 	return pb_output(pb, cpu, data, size, tid);
+}
+
+int bpftime_map__perf_event_array_replace(struct bpftime_map *m, uint32_t old_id, uint32_t new_id)
+{
+	int n = 0;
+
+	if (!m || m->d->attr.map_type != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+		return -EINVAL;
+	for (uint32_t i = 0; i < m->d->attr.max_entries; i++) {
+		uint32_t cur = old_id;
+
+		/* Pairs with the acquire load in bpftime_map__perf_event_output;
+		 * a slot changed meanwhile by an update or delete keeps that. */
+		if (__atomic_compare_exchange_n(&pea_slots(m)[i], &cur, new_id, false,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			n++;
+	}
+	return n;
 }
 
 const struct map_ops bpftime_map_perfbuf_ops = {

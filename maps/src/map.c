@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "map-internal.h"
 #include "map-sys.h"
@@ -46,6 +47,9 @@ static bool node_online(uint32_t node)
  */
 static int check_common(const struct bpftime_map_attr *a)
 {
+	/* not a bpf_attr field: room for a later one of ours */
+	if (a->reserved)
+		return -EINVAL;
 	/* BTF ids: a vmlinux value type is for struct_ops only, and a key type
 	 * needs a value type */
 	if (a->btf_vmlinux_value_type_id) {
@@ -87,6 +91,68 @@ static int check_name(const struct bpftime_map_attr *a)
 	return 0;
 }
 
+/* Types whose ops have no map_check_btf (6.18): with value BTF, their key
+ * type must be given (map_check_btf(): "Some maps allow key to be
+ * unspecified"; these do not). */
+static bool needs_key_type(uint32_t type)
+{
+	switch (type) {
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+	case BPF_MAP_TYPE_QUEUE:
+	case BPF_MAP_TYPE_STACK:
+	case BPF_MAP_TYPE_PROG_ARRAY:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The value's bpf_spin_lock (attr.spin_lock_off), as map_check_btf() judges
+ * the btf_record bpf-emul found it in: map_create() calls it after the
+ * type's map_alloc() and the name, and in this order (probed on 6.18 with
+ * real BTF, test_maps_kernel_spin.c):
+ *   - the key: no key type (btf_key_type_id 0, a void key) for a type
+ *     without a map_check_btf op (needs_key_type): -EINVAL. A key type
+ *     of the wrong size is BTF's business (bpf-emul);
+ *   - BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG with any special field: -EACCES;
+ *   - a spin lock outside HASH, ARRAY and the local storages: -EOPNOTSUPP;
+ *   - then the type's map_check_btf: an ARRAY without a key type is global
+ *     data, one element (else -EINVAL) whose value is a DATASEC (which
+ *     only BTF tells: bpf-emul's).
+ * So a queue or stack whose key type is an empty struct gets -EACCES or
+ * -EOPNOTSUPP, with no key type -EINVAL, and a HASH with a lock must name
+ * its key type. A lock word outside the value cannot come from BTF (the
+ * value type must be value_size bytes); it is -EINVAL, as that size
+ * mismatch. Alignment: 6.18 refuses a struct with a misaligned
+ * bpf_spin_lock member when the BTF is loaded (BPF_BTF_LOAD: -EFAULT, from
+ * btf_parse_struct_metas()), but accepts one nested in a struct member at
+ * any offset; we refuse every misaligned lock word (-EINVAL): it is taken
+ * with atomic instructions, which must not straddle cache lines.
+ */
+static int check_spin_lock(const struct bpftime_map_attr *a)
+{
+	uint32_t off = a->spin_lock_off - 1;
+
+	if (!a->spin_lock_off)
+		return 0;
+	/* the lock word (4 bytes at off) lies inside the value */
+	if (a->value_size < 4 || off > a->value_size - 4 || off % 4)
+		return -EINVAL;
+	if (!a->btf_key_type_id && needs_key_type(a->map_type))
+		return -EINVAL;
+	if (a->map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG))
+		return -EACCES;
+	if (a->map_type != BPF_MAP_TYPE_HASH && a->map_type != BPF_MAP_TYPE_ARRAY)
+		return -EOPNOTSUPP;
+	/* array_map_check_btf() */
+	if (a->map_type == BPF_MAP_TYPE_ARRAY && !a->btf_key_type_id && a->max_entries != 1)
+		return -EINVAL;
+	return 0;
+}
+
 /* Reserve a free id (the table entry says so, but names no map yet). */
 static int take_id(struct bpftime_map_region *r, uint32_t *id)
 {
@@ -125,17 +191,43 @@ int bpftime_map_file_path(const struct bpftime_map_region *r, const struct map_d
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Create and size the map's own data file (what a tool mmaps). */
-static int create_file(struct bpftime_map_region *r, struct map_desc *d, uint64_t size)
+/* [perf-files] An existing empty file @adopt of the region's directory
+ * (bpftime_map_perfbuf_opts.file), opened to become the map's data file. */
+static int adopt_file(const char *path, const char *name)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return bpftime_map_err(-errno, "map: cannot adopt %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size) {
+		close(fd);
+		return bpftime_map_err(-EINVAL, "map: %s is not an empty regular file", name);
+	}
+	return fd;
+}
+
+/* Create (or, with @adopt, take over) and size the map's own data file
+ * (what a tool mmaps). */
+static int create_file(struct bpftime_map_region *r, struct map_desc *d, uint64_t size,
+		       const char *adopt)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(d->file, sizeof(d->file), "map-%llu-%s", (unsigned long long)d->gen,
-		 bpftime_map_ops_of(d->attr.map_type)->name);
+	if (adopt)
+		snprintf(d->file, sizeof(d->file), "%s", adopt);
+	else
+		snprintf(d->file, sizeof(d->file), "map-%llu-%s", (unsigned long long)d->gen,
+			 bpftime_map_ops_of(d->attr.map_type)->name);
 	if (bpftime_map_file_path(r, d, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = adopt ? adopt_file(path, adopt)
+		   : open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && adopt) {
+		d->file[0] = '\0'; /* not ours: destroy_desc must not unlink it */
+		return fd;
+	}
 	if (fd < 0)
 		return bpftime_map_err(-errno, "map '%s': cannot create %s: %s", d->attr.map_name,
 				       path, strerror(errno));
@@ -166,7 +258,7 @@ static void destroy_desc(struct bpftime_map_region *r, uint64_t desc_off)
 }
 
 static int alloc_map(struct bpftime_map_region *r, const struct map_ops *ops,
-		     const struct bpftime_map_attr *attr, uint64_t *desc_off)
+		     const struct bpftime_map_attr *attr, uint64_t *desc_off, const char *adopt)
 {
 	uint64_t data_size = ops->data_size ? ops->data_size(attr, r->nr_cpus) : 0;
 	uint64_t file_size = ops->file_size ? ops->file_size(attr, r->nr_cpus) : 0;
@@ -192,7 +284,7 @@ static int alloc_map(struct bpftime_map_region *r, const struct map_ops *ops,
 		}
 	}
 	if (!err && file_size)
-		err = create_file(r, d, file_size);
+		err = create_file(r, d, file_size, adopt);
 	if (err) {
 		destroy_desc(r, (uint64_t)off);
 		return err;
@@ -220,10 +312,20 @@ static int init_map(struct bpftime_map_region *r, const struct map_ops *ops, uin
 int bpftime_map__create(struct bpftime_map_region *r, const struct bpftime_map_attr *attr,
 			uint32_t *id)
 {
+	return bpftime_map_create_adopt(r, attr, id, NULL);
+}
+
+int bpftime_map_create_adopt(struct bpftime_map_region *r, const struct bpftime_map_attr *attr,
+			     uint32_t *id, const char *adopt)
+{
 	const struct map_ops *ops = bpftime_map_ops_of(attr->map_type);
 	uint64_t desc_off = 0;
 	int err;
 
+	/* [perf-files] an adopted file is a name in the region's directory */
+	if (adopt && (!adopt[0] || strchr(adopt, '/') || !strcmp(adopt, ".") ||
+		      !strcmp(adopt, "..") || strlen(adopt) >= MAP_FILE_NAME_LEN))
+		return -EINVAL;
 	err = check_common(attr);
 	if (!err && !ops)
 		/* map_create(): an unknown type is -EINVAL */
@@ -235,20 +337,22 @@ int bpftime_map__create(struct bpftime_map_region *r, const struct bpftime_map_a
 		err = ops->check_region(r, attr);
 	if (!err)
 		err = check_name(attr);
+	if (!err)
+		err = check_spin_lock(attr);
 	if (err) {
 		bpftime_map_log(BPFTIME_MAP_INFO,
 				"map '%.16s' (%s): key_size %u value_size %u max_entries %u "
-				"flags 0x%x refused: %s",
+				"flags 0x%x spin_lock_off %u refused: %s",
 				attr->map_name, ops ? ops->name : "?", attr->key_size,
 				attr->value_size, attr->max_entries, attr->map_flags,
-				strerror(-err));
+				attr->spin_lock_off, strerror(-err));
 		return err;
 	}
 	err = take_id(r, id);
 	if (err)
 		return bpftime_map_err(err, "map '%.16s': no free map id (%d maps)", attr->map_name,
 				       BPFTIME_MAP_MAX_MAPS - 1);
-	err = alloc_map(r, ops, attr, &desc_off);
+	err = alloc_map(r, ops, attr, &desc_off, adopt);
 	if (!err)
 		err = init_map(r, ops, desc_off, *id);
 	if (err) {
@@ -342,10 +446,10 @@ bool bpftime_map__frozen(const struct bpftime_map *m)
 	return __atomic_load_n(&m->d->frozen, __ATOMIC_ACQUIRE) != 0;
 }
 
-/* BPF_F_LOCK needs a bpf_spin_lock in the value's BTF, which we never see. */
-static int check_lock_flag(uint64_t flags)
+/* BPF_F_LOCK needs a bpf_spin_lock in the value (btf_record_has_field()). */
+static int check_lock_flag(const struct bpftime_map *m, uint64_t flags)
 {
-	return (flags & BPF_F_LOCK) ? -EINVAL : 0;
+	return (flags & BPF_F_LOCK) && !map_has_lock(&m->d->attr) ? -EINVAL : 0;
 }
 
 /* __bpf_copy_key(): key-less maps take no key pointer; the others need one
@@ -364,7 +468,7 @@ int bpftime_map__lookup_elem(struct bpftime_map *m, const void *key, void *value
 	/* map_lookup_elem(): only BPF_F_LOCK is a valid flag */
 	if (flags & ~(uint64_t)BPF_F_LOCK)
 		return -EINVAL;
-	err = check_lock_flag(flags);
+	err = check_lock_flag(m, flags);
 	if (!err)
 		err = check_key(m, key);
 	if (err)
@@ -381,7 +485,7 @@ int bpftime_map__update_elem(struct bpftime_map *m, const void *key, const void 
 
 	if (bpftime_map__frozen(m))
 		return -EPERM;
-	err = check_lock_flag(flags);
+	err = check_lock_flag(m, flags);
 	if (!err)
 		err = check_key(m, key);
 	if (err)
@@ -429,7 +533,7 @@ int bpftime_map__lookup_and_delete_elem(struct bpftime_map *m, const void *key, 
 	if (flags && (m->d->attr.map_type == BPF_MAP_TYPE_QUEUE ||
 		      m->d->attr.map_type == BPF_MAP_TYPE_STACK))
 		return -EINVAL;
-	err = check_lock_flag(flags);
+	err = check_lock_flag(m, flags);
 	if (!err)
 		err = check_key(m, key);
 	if (err)
@@ -443,7 +547,11 @@ int bpftime_map__freeze(struct bpftime_map *m)
 {
 	uint32_t expected = 0;
 
-	/* map_freeze(): a frozen map's fd has lost its write permission
+	/* map_freeze(): a map with a btf_record (a spin lock) is refused
+	 * before the fd's permissions are looked at */
+	if (map_has_lock(&m->d->attr))
+		return -MAP_ENOTSUPP;
+	/* a frozen map's fd has lost its write permission
 	 * (map_get_sys_perms), so a second freeze is -EPERM, not -EBUSY */
 	if (bpftime_map__frozen(m))
 		return -EPERM;
@@ -472,12 +580,13 @@ static int batch_allowed(const struct bpftime_map *m, uint32_t no, bool writes)
 	return 0;
 }
 
-/* The elem_flags every batch command accepts: BPF_F_LOCK alone, refused. */
-static int check_elem_flags(uint64_t elem_flags)
+/* The elem_flags every batch command accepts: BPF_F_LOCK alone, and only
+ * for maps with a spin lock (generic_map_*_batch(), htab's batches). */
+static int check_elem_flags(const struct bpftime_map *m, uint64_t elem_flags)
 {
 	if (elem_flags & ~(uint64_t)BPF_F_LOCK)
 		return -EINVAL;
-	return check_lock_flag(elem_flags);
+	return check_lock_flag(m, elem_flags);
 }
 
 uint32_t bpftime_map__batch_token_size(const struct bpftime_map *m)
@@ -487,7 +596,7 @@ uint32_t bpftime_map__batch_token_size(const struct bpftime_map *m)
 
 /* As generic_map_lookup_batch(): walk with get_next_key, token = last key. */
 static int generic_lookup_batch(struct bpftime_map *m, const void *in_batch, void *out_batch,
-				void *keys, void *values, uint32_t *count)
+				void *keys, void *values, uint32_t *count, uint64_t elem_flags)
 {
 	uint32_t ks = m->d->attr.key_size, vs = bpftime_map__value_size(m);
 	uint32_t max = *count, cp = 0;
@@ -499,7 +608,8 @@ static int generic_lookup_batch(struct bpftime_map *m, const void *in_batch, voi
 		err = m->ops->get_next_key(m, prev, k + (uint64_t)cp * ks);
 		if (err)
 			break;
-		err = m->ops->lookup(m, k + (uint64_t)cp * ks, v + (uint64_t)cp * vs, 0);
+		/* bpf_map_copy_value() with elem_flags: BPF_F_LOCK copies locked */
+		err = m->ops->lookup(m, k + (uint64_t)cp * ks, v + (uint64_t)cp * vs, elem_flags);
 		if (err)
 			break;
 		prev = k + (uint64_t)cp * ks;
@@ -520,7 +630,7 @@ int bpftime_map__lookup_batch(struct bpftime_map *m, const void *in_batch, void 
 	if (!err && and_delete && !m->ops->lookup_batch)
 		err = -MAP_ENOTSUPP;
 	if (!err)
-		err = check_elem_flags(elem_flags);
+		err = check_elem_flags(m, elem_flags);
 	if (err)
 		return err;
 	if (m->ops->lookup_batch)
@@ -530,7 +640,7 @@ int bpftime_map__lookup_batch(struct bpftime_map *m, const void *in_batch, void 
 		return -MAP_ENOTSUPP;
 	if (*count == 0)
 		return 0;
-	return generic_lookup_batch(m, in_batch, out_batch, keys, values, count);
+	return generic_lookup_batch(m, in_batch, out_batch, keys, values, count, elem_flags);
 }
 
 /* As generic_map_update_batch(): stop at the first error; *count = done. */
@@ -541,7 +651,7 @@ int bpftime_map__update_batch(struct bpftime_map *m, const void *keys, const voi
 	int err = batch_allowed(m, MAP_NO_UPDATE_BATCH, true);
 
 	if (!err)
-		err = check_elem_flags(elem_flags);
+		err = check_elem_flags(m, elem_flags);
 	if (err)
 		return err;
 	if (!m->ops->update)
@@ -564,7 +674,7 @@ int bpftime_map__delete_batch(struct bpftime_map *m, const void *keys, uint32_t 
 	int err = batch_allowed(m, MAP_NO_DELETE_BATCH, true);
 
 	if (!err)
-		err = check_elem_flags(elem_flags);
+		err = check_elem_flags(m, elem_flags);
 	if (err)
 		return err;
 	if (!m->ops->delete)

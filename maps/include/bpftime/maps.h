@@ -107,9 +107,40 @@ struct bpftime_map_attr {
 	uint32_t btf_key_type_id;
 	uint32_t btf_value_type_id;
 	uint32_t btf_vmlinux_value_type_id;
-	uint32_t pad;
+	uint32_t pad;       /* internal (perf buffers); 0 */
 	uint64_t map_extra; /* bloom filter: number of hash functions */
 	char map_name[16];
+	/*
+	 * A struct bpf_spin_lock in the value: its offset + 1; 0: none. Maps
+	 * never see BTF: bpf-emul parses the value type (btf_value_type_id) as
+	 * map_check_btf() does and passes the offset of the lock it finds
+	 * (btf_record's spin_lock_off), having answered itself for what only
+	 * BTF tells (a value type of another size, two locks: btf_parse_fields).
+	 * Creation then decides as map_check_btf() does for the lock (after the
+	 * type's checks and the name), from btf_key_type_id too (0: a void
+	 * key): -EINVAL when the lock word is not inside the value or not
+	 * 4-byte aligned (see bpftime_map__create), or the key is void in a
+	 * type that needs a key type (the hash types, queue, stack, prog
+	 * array: a queue or stack with a lock must name an empty struct as
+	 * key type to get past it, as in the kernel); -EACCES with
+	 * BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG; -EOPNOTSUPP for types other
+	 * than HASH and ARRAY; -EINVAL for an ARRAY with a void key and
+	 * max_entries other than 1 (global data; that its value is a DATASEC
+	 * is bpf-emul's to check). With a lock, as the kernel:
+	 *   - syscall-side lookups (batches, lookup_and_delete) return the
+	 *     value with the lock word zeroed; with BPF_F_LOCK the copy is made
+	 *     holding the value's lock;
+	 *   - updates never write the lock word; BPF_F_LOCK updates copy
+	 *     holding the lock (hash: in place when the key exists, else a
+	 *     normal insert), and BPF_F_LOCK is accepted in elem_flags;
+	 *   - BPF_MAP_FREEZE is -ENOTSUPP (map_freeze()), and so is a tool's
+	 *     mmap of a BPF_F_MMAPABLE array (bpf_map_mmap(): bpf-emul answers);
+	 *   - map-in-map templates and inner maps must agree on it
+	 *     (bpf_map_meta_equal() compares the btf_records).
+	 * The lock word is the maps' robust lock (bpftime_map__spin_lock).
+	 */
+	uint32_t spin_lock_off;
+	uint32_t reserved; /* 0 (-EINVAL otherwise) */
 };
 
 /**
@@ -117,7 +148,9 @@ struct bpftime_map_attr {
  * Uses libc (control plane). The message for a refusal goes to the log.
  * @return 0 with *@id set; -EINVAL (bad sizes or flags, unknown type: the
  * kernel's answer to an unknown map_type), -E2BIG, -ENOSPC (no free map id),
- * -ENOMEM (region full), -EOPNOTSUPP (a type the kernel has that we lack).
+ * -ENOMEM (region full), -EOPNOTSUPP (a type the kernel has that we lack, or
+ * a spin lock in a type that cannot have one), -EACCES (a spin lock with
+ * BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG); see attr.spin_lock_off.
  */
 int bpftime_map__create(struct bpftime_map_region *r, const struct bpftime_map_attr *attr,
 			uint32_t *id);
@@ -156,9 +189,10 @@ int bpftime_map__lookup_and_delete_elem(struct bpftime_map *m, const void *key, 
 					uint64_t flags);
 /**
  * @brief BPF_MAP_FREEZE: the map becomes read-only for the syscall side;
- * programs still write. @return 0; -EPERM when already frozen (a frozen
- * map's fd has lost write permission: map_get_sys_perms), -EBUSY while a
- * writable mmap of it exists.
+ * programs still write. @return 0; -ENOTSUPP (524) for a map with a
+ * spin lock (map_freeze() refuses maps with a btf_record), -EPERM when
+ * already frozen (a frozen map's fd has lost write permission:
+ * map_get_sys_perms), -EBUSY while a writable mmap of it exists.
  */
 int bpftime_map__freeze(struct bpftime_map *m);
 bool bpftime_map__frozen(const struct bpftime_map *m);
@@ -179,6 +213,25 @@ int bpftime_map__delete_batch(struct bpftime_map *m, const void *keys, uint32_t 
 			      uint64_t elem_flags);
 
 /* ---- program side: helper semantics, run path ---- */
+
+/*
+ * bpf_spin_lock() / bpf_spin_unlock() on the struct bpf_spin_lock at @lock,
+ * a 4-byte aligned word inside a value of a map created with
+ * attr.spin_lock_off (the verifier's job: the helpers take no map). The
+ * word holds the TID of the holder, 0 when free; syscall-side BPF_F_LOCK
+ * operations take the same word. @tid is the caller's TID (cached, as for
+ * bpftime_map_region__cpu_get), or 0 to have it looked up (a syscall).
+ * A waiter spins, then yields, and takes the lock over from a holder that
+ * no longer exists (a process killed inside its critical section): the
+ * value is then as the dead holder left it, maybe half-updated (the
+ * kernel has no such case). Not recursive, as the kernel's: a thread that
+ * takes a lock it holds takes it over from itself. Run path; no libc.
+ * Limits (map-sync.h): every process of a session in one PID namespace;
+ * the holder's TID must be its own (a cache that survived fork() names the
+ * parent).
+ */
+void bpftime_map__spin_lock(void *lock, uint32_t tid);
+void bpftime_map__spin_unlock(void *lock);
 
 /* bpf_map_lookup_elem: a pointer to the value (of @cpu for per-CPU maps) or NULL */
 void *bpftime_map__prog_lookup(struct bpftime_map *m, const void *key, uint32_t cpu);
@@ -318,9 +371,16 @@ struct bpftime_map_perfbuf_opts {
 	bool watermark;
 	/* attr.disabled: outputs fail with -EOPNOTSUPP until enabled */
 	bool disabled;
+	/* NULL, or the name of an existing, empty regular file in the
+	 * region's directory to use as the data file instead of a new one
+	 * (bpf-emul: the file the tool's perf event fd already refers to,
+	 * which its mmap then maps); the buffer owns it from then on and
+	 * removes it when destroyed. Callers whose sz ends before this field
+	 * are accepted. */
+	const char *file;
 	size_t : 0;
 };
-#define bpftime_map_perfbuf_opts__last_field disabled
+#define bpftime_map_perfbuf_opts__last_field file
 
 /**
  * @brief Create a perf buffer. Uses libc (control plane).
@@ -374,6 +434,15 @@ int bpftime_map__perfbuf_wait(struct bpftime_map *pb, int timeout_ms);
  */
 long bpftime_map__perf_event_output(struct bpftime_map *m, uint32_t cpu, uint64_t flags,
 				    const void *data, uint64_t size, uint32_t tid);
+
+/**
+ * @brief Make every slot of PERF_EVENT_ARRAY @m that holds perf buffer
+ * @old_id hold @new_id (a perf buffer) instead: bpf-emul replaces the
+ * buffer of a perf event stored in an array before the tool mmap'd it.
+ * Control plane. @return the number of slots changed; -EINVAL when @m is
+ * not a PERF_EVENT_ARRAY.
+ */
+int bpftime_map__perf_event_array_replace(struct bpftime_map *m, uint32_t old_id, uint32_t new_id);
 
 /* ==== end of ring buffers and perf buffers ==== */
 
