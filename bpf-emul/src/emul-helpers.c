@@ -1,8 +1,438 @@
 // SPDX-License-Identifier: MIT
-/* PLACEHOLDER: being written. */
+/*
+ * Helpers for programs run in the supervisor (BPF_PROG_TEST_RUN: bpftrace's
+ * BEGIN and END, tests of tools), and the prototypes the load checks use
+ * (emul-prog-check.c). The set is also what BPF_PROG_LOAD accepts: a
+ * program calling a helper that is not here fails to load with the
+ * verifier's "invalid func", which is what feature probes look for.
+ *
+ * Run in the supervisor, "current" is the supervisor: user memory is our
+ * own (read with process_vm_readv on ourselves, so a bad pointer gives
+ * -EFAULT instead of a crash), kernel memory does not exist (-EFAULT, the
+ * destination zeroed, as bpf_probe_read_kernel() on a bad address), the
+ * pid, uid and comm are the caller's (the task that called bpf(2), as
+ * the kernel's test run runs in the caller's context), and there is no
+ * stack to walk. The agent has its own helpers for programs in targets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include "emul-internal.h"
+
+/* every helper has the five registers; most use fewer */
+#define U __attribute__((unused))
+#define HELPER(name)                                                                               \
+	static uint64_t name(U uint64_t r1, U uint64_t r2, U uint64_t r3, U uint64_t r4,           \
+			     U uint64_t r5, U const struct bpftime_vm_call *call)
+#define RUN(call) ((struct emul_run_ctx *)bpftime_vm_call__cookie(call))
+#define MAP(r)    ((struct bpftime_map *)(uintptr_t)(r))
+#define PTR(r)    ((void *)(uintptr_t)(r))
+
+/* ---- maps ---- */
+
+HELPER(map_lookup_elem)
+{
+	return (uint64_t)(uintptr_t)bpftime_map__prog_lookup(MAP(r1), PTR(r2), RUN(call)->cpu);
+}
+
+HELPER(map_update_elem)
+{
+	return bpftime_map__prog_update(MAP(r1), PTR(r2), PTR(r3), r4, RUN(call)->cpu);
+}
+
+HELPER(map_delete_elem)
+{
+	return bpftime_map__prog_delete(MAP(r1), PTR(r2), RUN(call)->cpu);
+}
+
+HELPER(map_push_elem)
+{
+	return bpftime_map__prog_push(MAP(r1), PTR(r2), r3);
+}
+
+HELPER(map_pop_elem)
+{
+	return bpftime_map__prog_pop(MAP(r1), PTR(r2));
+}
+
+HELPER(map_peek_elem)
+{
+	return bpftime_map__prog_peek(MAP(r1), PTR(r2));
+}
+
+/* ---- memory ---- */
+
+static int read_self(void *dst, uint64_t src, size_t len)
+{
+	struct iovec l = {dst, len}, r = {PTR(src), len};
+
+	if (!len)
+		return 0;
+	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* bpf_probe_read_user(): 0, or -EFAULT with @dst zeroed */
+HELPER(probe_read_user)
+{
+	if (read_self(PTR(r1), r3, r2)) {
+		memset(PTR(r1), 0, r2);
+		return (uint64_t)-EFAULT;
+	}
+	return 0;
+}
+
+/* no kernel memory in user space: as a read of a bad kernel address */
+HELPER(probe_read_kernel)
+{
+	memset(PTR(r1), 0, r2);
+	return (uint64_t)-EFAULT;
+}
+
+/* strncpy_from_user_nofault(): the length with the NUL; a string longer
+ * than @size is cut to size - 1 characters and returns @size */
+HELPER(probe_read_user_str)
+{
+	char *dst = PTR(r1);
+	uint64_t got = 0;
+
+	if (!r2)
+		return 0;
+	while (got < r2) {
+		uint64_t a = r3 + got, chunk = 4096 - (a & 4095);
+
+		if (chunk > r2 - got)
+			chunk = r2 - got;
+		if (read_self(dst + got, a, chunk)) {
+			memset(dst, 0, r2);
+			return (uint64_t)-EFAULT;
+		}
+		for (uint64_t i = 0; i < chunk; i++)
+			if (!dst[got + i])
+				return got + i + 1;
+		got += chunk;
+	}
+	dst[r2 - 1] = 0;
+	return r2;
+}
+
+HELPER(probe_read_kernel_str)
+{
+	memset(PTR(r1), 0, r2);
+	return (uint64_t)-EFAULT;
+}
+
+/* ---- time, ids, randomness ---- */
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+HELPER(ktime_get_ns)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+HELPER(ktime_get_boot_ns)
+{
+	return clock_ns(CLOCK_BOOTTIME);
+}
+
+HELPER(ktime_get_coarse_ns)
+{
+	return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+HELPER(get_current_pid_tgid)
+{
+	struct bpftime_caller *c = RUN(call)->c;
+
+	return (uint64_t)(uint32_t)c->pid << 32 | (uint32_t)c->tid;
+}
+
+/* the gid is not in struct bpftime_caller: /proc/<tid> belongs to the
+ * task's effective ids, the closest we have without parsing status */
+HELPER(get_current_uid_gid)
+{
+	struct bpftime_caller *c = RUN(call)->c;
+	char path[32];
+	struct stat st;
+	uint32_t gid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)c->tid);
+	if (!stat(path, &st))
+		gid = st.st_gid;
+	return (uint64_t)gid << 32 | (uint32_t)c->uid;
+}
+
+/* bpf_get_current_comm(): strscpy_pad() of the task's comm */
+HELPER(get_current_comm)
+{
+	struct bpftime_caller *c = RUN(call)->c;
+	char path[40], comm[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)c->pid, (int)c->tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	memset(PTR(r1), 0, r2);
+	if (r2)
+		memcpy(PTR(r1), comm, strlen(comm) < r2 - 1 ? strlen(comm) : r2 - 1);
+	return 0;
+}
+
+HELPER(get_smp_processor_id)
+{
+	return RUN(call)->cpu;
+}
+
+HELPER(get_prandom_u32)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint32_t)clock_ns(CLOCK_MONOTONIC) * 2654435761u;
+	return v;
+}
+
+HELPER(get_current_task)
+{
+	return 0; /* no task_struct in user space; reads of it fail */
+}
+
+HELPER(current_task_under_cgroup)
+{
+	return 0; /* "not under it": no cgroup is ever stored in user space */
+}
+
+/* ---- output ---- */
+
+HELPER(perf_event_output)
+{
+	return bpftime_map__perf_event_output(MAP(r2), RUN(call)->cpu, r3, PTR(r4), r5, gettid());
+}
+
+HELPER(ringbuf_output)
+{
+	return bpftime_map__ringbuf_output(MAP(r1), PTR(r2), r3, r4, gettid());
+}
+
+HELPER(ringbuf_reserve)
+{
+	return (uint64_t)(uintptr_t)bpftime_map__ringbuf_reserve(MAP(r1), r2, r3, gettid());
+}
+
+/* the kernel finds the ring from the record; we ask the program's rings */
+static struct bpftime_map *ring_of(const struct bpftime_vm_call *call, void *sample)
+{
+	struct emul_prog *p = &RUN(call)->prog->prog;
+
+	for (uint32_t i = 0; i < p->nr_maps; i++) {
+		struct bpftime_map *m = p->maps[i]->map.m;
+
+		if (bpftime_map__attr(m)->map_type == BPF_MAP_TYPE_RINGBUF &&
+		    bpftime_map__ringbuf_owns(m, sample))
+			return m;
+	}
+	return NULL;
+}
+
+HELPER(ringbuf_submit)
+{
+	struct bpftime_map *m = ring_of(call, PTR(r1));
+
+	return m ? bpftime_map__ringbuf_submit(m, PTR(r1), r2) : 0;
+}
+
+HELPER(ringbuf_discard)
+{
+	struct bpftime_map *m = ring_of(call, PTR(r1));
+
+	return m ? bpftime_map__ringbuf_discard(m, PTR(r1), r2) : 0;
+}
+
+HELPER(ringbuf_query)
+{
+	return bpftime_map__ringbuf_query(MAP(r1), r2);
+}
+
+/* no stack in the supervisor: the kernel's answer for an empty one */
+HELPER(get_stackid)
+{
+	return (uint64_t)-EFAULT;
+}
+
+HELPER(get_stack)
+{
+	memset(PTR(r2), 0, r3);
+	return (uint64_t)-EFAULT;
+}
+
+/* ---- bpf_trace_printk: to the supervisor's log ---- */
+
+/* one conversion of bpf_trace_printk's format, %[-+ 0#]*[0-9]*(l|ll)?[diuxXcps]:
+ * without an l the argument is 32 bits, as the kernel's vsnprintf sees it */
+static int printk_one(char *out, size_t room, const char *spec, size_t n, uint64_t arg)
+{
+	char f[40], conv = spec[n - 1], s[128];
+	bool is_long = memchr(spec, 'l', n) != NULL;
+	size_t k = 0;
+
+	if (conv == 's') {
+		if ((int64_t)probe_read_user_str((uintptr_t)s, sizeof(s), arg, 0, 0, NULL) < 0)
+			strcpy(s, "(fault)");
+		return snprintf(out, room, "%s", s);
+	}
+	if (conv == 'p')
+		return snprintf(out, room, "0x%llx", (unsigned long long)arg);
+	if (conv == 'c')
+		return snprintf(out, room, "%c", (char)arg);
+	/* flags and width as given, then "ll" and the conversion */
+	for (size_t i = 0; i < n - 1 && k < sizeof(f) - 4; i++)
+		if (spec[i] != 'l')
+			f[k++] = spec[i];
+	f[k++] = 'l';
+	f[k++] = 'l';
+	f[k++] = conv;
+	f[k] = 0;
+	if (conv == 'd' || conv == 'i')
+		return snprintf(out, room, f, is_long ? (long long)arg : (long long)(int32_t)arg);
+	return snprintf(out, room, f,
+			is_long ? (unsigned long long)arg : (unsigned long long)(uint32_t)arg);
+}
+
+static int printk_format(char *out, size_t room, const char *fmt, const uint64_t args[3])
+{
+	size_t o = 0;
+	int used = 0;
+
+	for (const char *p = fmt; *p && o < room - 1; p++) {
+		size_t n;
+		int w;
+
+		if (*p != '%') {
+			out[o++] = *p;
+			continue;
+		}
+		if (p[1] == '%') {
+			out[o++] = '%';
+			p++;
+			continue;
+		}
+		n = 1 + strspn(p + 1, "-+ 0#0123456789l");
+		if (!p[n] || !strchr("diuxXcps", p[n]) || used == 3)
+			return -EINVAL; /* bpf_bprintf_prepare() refuses these */
+		w = printk_one(out + o, room - o, p, n + 1, args[used++]);
+		if (w < 0)
+			return w;
+		o += (size_t)w < room - o ? (size_t)w : room - o - 1;
+		p += n;
+	}
+	out[o] = 0;
+	return (int)o;
+}
+
+HELPER(trace_printk)
+{
+	const uint64_t args[3] = {r3, r4, r5};
+	char fmt[512], out[1024];
+	int n;
+
+	/* the format must end with a NUL inside fmt_size */
+	if (!r2 || r2 > sizeof(fmt) || read_self(fmt, r1, r2) || fmt[r2 - 1])
+		return (uint64_t)-EINVAL;
+	n = printk_format(out, sizeof(out), fmt, args);
+	if (n < 0)
+		return (uint64_t)(int64_t)n;
+	emul_log(RUN(call)->e, BPFTIME_EMUL_LOG_INFO, "bpf_trace_printk: %.*s", n, out);
+	return n;
+}
+
+/* ---- the table ---- */
+
+#define A_ANY EMUL_ARG_ANY
+#define A_MEM EMUL_ARG_MEM
+#define A_MAP EMUL_ARG_MAP
+#define A_RB  EMUL_ARG_RINGBUF
+#define A_CTX EMUL_ARG_CTX
+#define H(id, fn, gpl, ...)                                                                        \
+	{                                                                                          \
+		id, #fn, fn, gpl,                                                                  \
+		{                                                                                  \
+			__VA_ARGS__                                                                \
+		}                                                                                  \
+	}
+
+/* Arguments as the kernel's bpf_func_proto (ARG_CONST_SIZE and
+ * ARG_ANYTHING are A_ANY; map keys and values are memory). */
+static const struct emul_helper helpers[] = {
+    H(BPF_FUNC_map_lookup_elem, map_lookup_elem, false, A_MAP, A_MEM),
+    H(BPF_FUNC_map_update_elem, map_update_elem, false, A_MAP, A_MEM, A_MEM, A_ANY),
+    H(BPF_FUNC_map_delete_elem, map_delete_elem, false, A_MAP, A_MEM),
+    H(BPF_FUNC_probe_read, probe_read_user, true, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_ktime_get_ns, ktime_get_ns, false, 0),
+    H(BPF_FUNC_trace_printk, trace_printk, true, A_MEM, A_ANY),
+    H(BPF_FUNC_get_prandom_u32, get_prandom_u32, false, 0),
+    H(BPF_FUNC_get_smp_processor_id, get_smp_processor_id, false, 0),
+    {BPF_FUNC_tail_call, "tail_call", NULL, false, {A_CTX, A_MAP, A_ANY}},
+    H(BPF_FUNC_get_current_pid_tgid, get_current_pid_tgid, false, 0),
+    H(BPF_FUNC_get_current_uid_gid, get_current_uid_gid, false, 0),
+    H(BPF_FUNC_get_current_comm, get_current_comm, false, A_MEM, A_ANY),
+    H(BPF_FUNC_perf_event_output, perf_event_output, true, A_CTX, A_MAP, A_ANY, A_MEM, A_ANY),
+    H(BPF_FUNC_get_stackid, get_stackid, true, A_CTX, A_MAP, A_ANY),
+    H(BPF_FUNC_get_current_task, get_current_task, true, 0),
+    H(BPF_FUNC_current_task_under_cgroup, current_task_under_cgroup, false, A_MAP, A_ANY),
+    H(BPF_FUNC_probe_read_str, probe_read_user_str, true, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_get_stack, get_stack, true, A_CTX, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_map_push_elem, map_push_elem, false, A_MAP, A_MEM, A_ANY),
+    H(BPF_FUNC_map_pop_elem, map_pop_elem, false, A_MAP, A_MEM),
+    H(BPF_FUNC_map_peek_elem, map_peek_elem, false, A_MAP, A_MEM),
+    H(BPF_FUNC_probe_read_user, probe_read_user, true, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_probe_read_kernel, probe_read_kernel, true, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_probe_read_user_str, probe_read_user_str, true, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_probe_read_kernel_str, probe_read_kernel_str, true, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_ktime_get_boot_ns, ktime_get_boot_ns, false, 0),
+    H(BPF_FUNC_ringbuf_output, ringbuf_output, false, A_MAP, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_ringbuf_reserve, ringbuf_reserve, false, A_MAP, A_ANY, A_ANY),
+    H(BPF_FUNC_ringbuf_submit, ringbuf_submit, false, A_RB, A_ANY),
+    H(BPF_FUNC_ringbuf_discard, ringbuf_discard, false, A_RB, A_ANY),
+    H(BPF_FUNC_ringbuf_query, ringbuf_query, false, A_MAP, A_ANY),
+    H(BPF_FUNC_ktime_get_coarse_ns, ktime_get_coarse_ns, false, 0),
+    {BPF_FUNC_loop, "loop", bpftime_vm_helper_loop, false, {A_ANY, A_ANY, A_ANY, A_ANY}},
+};
+
+const struct emul_helper *emul_helper_find(uint32_t id)
+{
+	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		if (helpers[i].id == id)
+			return &helpers[i];
+	return NULL;
+}
 
 int emul_helpers_register(struct bpftime_emul *e, struct bpftime_vm *vm)
 {
+	(void)e;
+	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
+		int err;
+
+		if (!helpers[i].fn)
+			continue; /* tail calls go through the vm's tail_call hook */
+		err =
+		    bpftime_vm__register_helper(vm, helpers[i].id, helpers[i].name, helpers[i].fn);
+		if (err)
+			return err;
+	}
 	return 0;
 }

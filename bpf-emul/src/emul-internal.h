@@ -150,9 +150,10 @@ struct bpftime_emul {
 	int inotify_fd;      /* emul-lifetime.c */
 	bool shutting_down;  /* bpftime_emul__free: releases do not follow references */
 	/* per-concern state owned by the files named above */
-	void *pins;  /* emul-pin.c */
-	void *epoll; /* emul-epoll.c */
-	void *files; /* emul-files.c */
+	void *pins;            /* emul-pin.c */
+	void *epoll;           /* emul-epoll.c */
+	void *files;           /* emul-files.c */
+	uint32_t next_perf_id; /* [perf-files] emul-perf.c: perf event ids (IOC_ID) */
 };
 
 /* ---- logging (emul.c) ---- */
@@ -269,10 +270,17 @@ long emul_cmd_btf_load(struct bpftime_emul *, struct bpftime_caller *, union bpf
 		       uint32_t);
 long emul_cmd_obj_get_info_by_fd(struct bpftime_emul *, struct bpftime_caller *, union bpf_attr *,
 				 uint64_t, uint32_t);
-long emul_cmd_get_next_id(struct bpftime_emul *, struct bpftime_caller *, union bpf_attr *,
-			  uint64_t, uint32_t);
-long emul_cmd_get_fd_by_id(struct bpftime_emul *, struct bpftime_caller *, union bpf_attr *,
-			   uint64_t, uint32_t);
+/* one per object type (emul-info.c): the kernel's are distinct commands */
+#define EMUL_ID_CMDS(kind)                                                                         \
+	long emul_cmd_##kind##_get_next_id(struct bpftime_emul *, struct bpftime_caller *,         \
+					   union bpf_attr *, uint64_t, uint32_t);                  \
+	long emul_cmd_##kind##_get_fd_by_id(struct bpftime_emul *, struct bpftime_caller *,        \
+					    union bpf_attr *, uint64_t, uint32_t);
+EMUL_ID_CMDS(map)
+EMUL_ID_CMDS(prog)
+EMUL_ID_CMDS(btf)
+EMUL_ID_CMDS(link)
+#undef EMUL_ID_CMDS
 long emul_cmd_obj_pin(struct bpftime_emul *, struct bpftime_caller *, union bpf_attr *, uint64_t,
 		      uint32_t);
 long emul_cmd_obj_get(struct bpftime_emul *, struct bpftime_caller *, union bpf_attr *, uint64_t,
@@ -308,5 +316,184 @@ int emul_helpers_register(struct bpftime_emul *e, struct bpftime_vm *vm);
 /* emul-perf.c: a perf event's ioctls; the others are not ours */
 long emul_perf_ioctl(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
 		     unsigned long req, uint64_t arg);
+
+/* ==== programs, BTF, links, test runs (emul-prog*.c, emul-vlog.c,
+ * emul-btf.c, emul-link.c, emul-test-run.c, emul-helpers.c) ==== */
+
+/* The verifier log of BPF_PROG_LOAD and BPF_BTF_LOAD, as kernel/bpf/log.c:
+ * the text is kept whole here and written to the caller once, at the end
+ * (rotated to its tail, or its head with BPF_LOG_FIXED). */
+struct emul_vlog {
+	uint32_t level;
+	uint64_t ubuf;
+	uint32_t size;
+	char *text; /* NUL-terminated, or NULL */
+	size_t len, cap;
+};
+/* bpf_vlog_init(): -EINVAL for attributes the kernel refuses. */
+int emul_vlog_init(struct emul_vlog *log, uint32_t level, uint64_t ubuf, uint32_t size);
+__attribute__((format(printf, 2, 3))) void emul_vlog(struct emul_vlog *log, const char *fmt, ...);
+/* bpf_vlog_finalize(): write the log; *@true_size is the size it needed
+ * (NUL included). -ENOSPC when it was truncated, -EFAULT. */
+int emul_vlog_finalize(struct emul_vlog *log, struct bpftime_caller *c, uint32_t *true_size);
+void emul_vlog_free(struct emul_vlog *log);
+
+/* The helpers programs run in the supervisor may call, with what the load
+ * checks need of their prototypes (emul-helpers.c). */
+enum emul_arg {
+	EMUL_ARG_ANY = 1, /* any initialised register */
+	EMUL_ARG_MEM,     /* fp, map_key, map_value, mem...: not ctx */
+	EMUL_ARG_MAP,     /* map_ptr */
+	EMUL_ARG_RINGBUF, /* ringbuf_mem */
+	EMUL_ARG_CTX,
+};
+struct emul_helper {
+	uint32_t id;
+	const char *name; /* without bpf_, as the kernel's func_id_name() */
+	bpftime_vm_helper_fn fn;
+	bool gpl_only;
+	uint8_t arg[5]; /* enum emul_arg, 0 past the last argument */
+};
+const struct emul_helper *emul_helper_find(uint32_t id);
+
+/* emul-prog-check.c: what the verifier finds without types: reachability
+ * with constant branches folded, arguments that are certainly ctx or
+ * uninitialised, GPL-only helpers. */
+struct emul_prog_scan {
+	uint8_t *live;      /* per insn: reached with constants folded */
+	uint8_t *cfg;       /* per insn: reached by the control flow graph */
+	uint32_t processed; /* live instructions ("processed N insns") */
+	uint32_t nr_subprogs;
+};
+int emul_prog_scan(const struct bpf_insn *insns, uint32_t cnt, bool gpl, struct emul_vlog *log,
+		   struct emul_prog_scan *scan);
+void emul_prog_scan_free(struct emul_prog_scan *scan);
+
+/* emul-prog.c: the program's vm for runs in the supervisor, built once. */
+struct bpftime_vm *emul_prog_vm(struct bpftime_emul *e, struct emul_obj *prog, int *err);
+/* What a run in the supervisor hands to helpers (run->cookie). */
+struct emul_run_ctx {
+	struct bpftime_emul *e;
+	struct bpftime_caller *c;
+	struct emul_obj *prog; /* the program run (its maps: ring buffers) */
+	uint32_t cpu;          /* the CPU slot of per-CPU maps */
+};
+
+/* emul-btf.c: the vmlinux BTF as BTF id 1, created on first use; NULL
+ * when it cannot be read. */
+struct emul_obj *emul_btf_vmlinux(struct bpftime_emul *e);
+
+/* emul-sha256.c: program tags (bpf_prog_calc_tag(), SHA-256 since 6.18). */
+void emul_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* ==== end of programs, BTF, links, test runs ==== */
+
+/* ==== maps, object info and ids, pins (emul-map*.c, emul-info.c,
+ * emul-pin.c) ==== */
+
+/* The access a caller's fd grants, as the kernel's f_mode: a map fd opened
+ * with BPF_F_RDONLY / BPF_F_WRONLY is a description of the object's file
+ * opened O_RDONLY / O_WRONLY, so dup, fork and SCM_RIGHTS carry it. */
+#define EMUL_FMODE_READ  1u
+#define EMUL_FMODE_WRITE 2u
+
+/* emul-map.c: the map the caller's @fd refers to, with the access the fd
+ * grants in *@fmode; NULL and *@err as the kernel's __bpf_map_get()
+ * (-EBADF: no such fd; -EINVAL: not a map). */
+struct emul_obj *emul_map_from_fd(struct bpftime_emul *e, struct bpftime_caller *c, int fd,
+				  int *err, unsigned *fmode);
+/* emul-map.c: a new caller fd for map @o, O_CLOEXEC, with the access of
+ * @bpf_flags (BPF_F_RDONLY, BPF_F_WRONLY or neither; checked by the
+ * caller). The syscall's result: the fd or -errno, nothing held on error. */
+int emul_map_install(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
+		     uint32_t bpf_flags);
+/* emul-map.c: map_get_sys_perms() of the fd flags: -EPERM, else 0. */
+int emul_map_perm(unsigned fmode, bool read, bool write);
+
+/* emul-map-btf.c: map_check_btf() over BTF object @btf for @attr's key
+ * and value type ids. 0 with @out filled, or the error map_create()
+ * answers before it judges the value's special fields. */
+struct emul_map_btf {
+	uint32_t spin_lock_off; /* bpftime_map_attr.spin_lock_off: offset + 1, 0 none */
+	int late_err;           /* the type's map_check_btf op, judged after the lock */
+};
+int emul_map_check_btf(struct emul_obj *btf, const union bpf_attr *attr, struct emul_map_btf *out);
+
+/* emul-map.c: fd-valued maps (PROG_ARRAY, PERF_EVENT_ARRAY, CGROUP_ARRAY,
+ * maps of maps): the caller's fd in *@value becomes the id the maps module
+ * stores; *@ref the object to hold a reference on once stored (or NULL). */
+int emul_map_value_from_fd(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
+			   uint32_t *value, struct emul_obj **ref);
+bool emul_map_fd_valued(const struct emul_obj *o);
+/* emul-map.c: the object an fd-valued map names at @key, or NULL. */
+struct emul_obj *emul_map_slot_get(struct bpftime_emul *e, struct emul_obj *o, const void *key);
+/* emul-map.c: keep the references of an fd-valued map right after a
+ * successful store of @ref at @key (NULL: a delete) that replaced @old
+ * (emul_map_slot_get before the store), as the kernel's map holds the
+ * programs, perf events and inner maps it names. */
+void emul_map_slot_set(struct bpftime_emul *e, struct emul_obj *o, const void *key,
+		       struct emul_obj *ref, struct emul_obj *old);
+/* emul-map-elem.c: one update of an fd-valued map from the caller's fd in
+ * *@value (update_elem, or a one-element update batch with @batch). */
+int emul_map_update_fd_value(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
+			     const void *key, void *value, uint64_t flags, bool batch);
+
+/* emul-pin.c: drop the session's pins (bpftime_emul__free). */
+void emul_pins_free(struct bpftime_emul *e);
+
+/* ==== end of maps, object info and ids, pins ==== */
+
+/* ==== perf events, epoll, tracefs files (emul-perf.c, emul-epoll.c,
+ * emul-files.c) ==== */
+
+/* The perf buffer id that stands for perf event @o in a PERF_EVENT_ARRAY
+ * (emul-map.c translates the fds of updates with it). A BPF_OUTPUT event
+ * not yet mmap'd gets a buffer without data pages (outputs fail with
+ * -ENOSPC, as the kernel's event without a ring buffer), which its mmap
+ * later replaces in every array. @return the id, or -EINVAL when @o is not
+ * a BPF_OUTPUT event (the kernel accepts any perf event there; its outputs
+ * then fail), -errno when no buffer can be made. Under e->lock. */
+int emul_perf_buffer_id(struct bpftime_emul *e, struct emul_obj *o);
+
+/* emul-perf.c: perf_copy_attr() into @out (136 bytes: 6.18's struct
+ * perf_event_attr), *@size the caller's size (0 read as VER0). -EFAULT,
+ * -E2BIG (and the kernel's size written back into the caller's attr). */
+int emul_perf_copy_attr(struct bpftime_caller *c, uint64_t uattr, void *out, uint32_t *size);
+/* emul-perf.c: the mmap of perf event @o with @pages data pages: creates
+ * its perf buffer on the event's file (replacing a placeholder), 0 when
+ * one of that size exists; -EINVAL for another size (perf_mmap()), or the
+ * maps module's error. */
+int emul_perf_map_buffer(struct bpftime_emul *e, struct emul_obj *o, uint32_t pages);
+/* emul-perf.c: data pages of @o's perf buffer, 0 without one. */
+uint32_t emul_perf_buffer_pages(struct bpftime_emul *e, const struct emul_obj *o);
+/* emul-perf.c: PERF_EVENT_IOC_ENABLE / _DISABLE, also of its perf buffer. */
+int emul_perf_set_enabled(struct bpftime_emul *e, struct emul_obj *o, bool enabled);
+/* emul-perf.c: perf_event_set_bpf_prog(): attach @prog (a reference is
+ * taken) to perf event @o, for PERF_EVENT_IOC_SET_BPF and for
+ * BPF_LINK_CREATE(BPF_PERF_EVENT) (emul-link.c should call it too, so that
+ * a second attach is -EEXIST either way). -EINVAL when the program type
+ * does not fit the event, -EEXIST when one is attached. Detach drops it. */
+int emul_perf_attach_prog(struct bpftime_emul *e, struct emul_obj *o, struct emul_obj *prog);
+void emul_perf_detach_prog(struct bpftime_emul *e, struct emul_obj *o);
+
+/* The syscall tracepoint with id @id (as served in tracefs .../id):
+ * *@category "syscalls" or "raw_syscalls", *@event e.g. "sys_enter_openat"
+ * (valid until the next call). 0, or -ENOENT. Under e->lock. */
+int emul_tp_by_id(struct bpftime_emul *e, uint64_t id, const char **category, const char **event);
+/* The type we serve in /sys/bus/event_source/devices/uprobe/type. */
+int emul_uprobe_pmu_type(struct bpftime_emul *e);
+
+/* epoll registrations: a perf event got its perf buffer (emul-perf.c's
+ * mmap), so waiters of registrations made before can start. */
+void emul_epoll_buffer_changed(struct bpftime_emul *e, struct emul_obj *o);
+
+/* bpftime_emul__free must call these, in this order, before it releases
+ * the objects: the first stops and joins the epoll waiter threads (which
+ * use the buffers) and drops their references; the second frees the
+ * tracefs state. Without e->lock held. */
+void emul_epoll_free(struct bpftime_emul *e);
+void emul_files_free(struct bpftime_emul *e);
+
+/* ==== end of perf events, epoll, tracefs files ==== */
 
 #endif /* BPFTIME_EMUL_INTERNAL_H */

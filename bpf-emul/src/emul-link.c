@@ -1,19 +1,169 @@
 // SPDX-License-Identifier: MIT
-/* PLACEHOLDER: being written; every entry answers -EINVAL for now. */
+/*
+ * BPF_LINK_CREATE, as link_create() in kernel/bpf/syscall.c. The link tools
+ * make is BPF_PERF_EVENT: a program on a perf event (uprobe, tracepoint,
+ * CPU clock), bpf_perf_link_attach() and perf_event_set_bpf_prog():
+ *
+ *   - flags must be 0 (-EINVAL);
+ *   - target_fd must be a perf event: -EBADF otherwise, which is what
+ *     libbpf's FEAT_PERF_LINK probe (target_fd -1) expects;
+ *   - the program's type must fit the event: KPROBE on uprobes,
+ *     TRACEPOINT on tracepoints, PERF_EVENT on software events (-EINVAL);
+ *   - one program per event (-EEXIST).
+ *
+ * Other attach types get what this machine's 6.18 answers (checked with raw
+ * bpf(2)): BPF_TRACE_KPROBE_MULTI -EOPNOTSUPP (no CONFIG_FPROBE here; what
+ * bpftrace's probe expects), a type that does not fit the program -EINVAL.
+ * BPF_TRACE_UPROBE_MULTI is answered as a kernel without it (-EOPNOTSUPP),
+ * so that libbpf falls back to perf uprobes, which we have. Attach types
+ * that need kernel objects (cgroups, netdevs, sockmaps) are -EOPNOTSUPP
+ * with a line in the log.
+ */
+#include <fcntl.h>
+#include <string.h>
 #include "emul-internal.h"
+
+#define ATTACH_STRUCT_OPS 44 /* BPF_STRUCT_OPS, 6.4 */
+#ifndef BPF_TRACE_UPROBE_MULTI
+#define BPF_TRACE_UPROBE_MULTI 48 /* 6.6 */
+#endif
+
+/* bpf_prog_attach_check_attach_type() for the program types we load */
+static int check_attach_type(const struct emul_prog *p, uint32_t attach)
+{
+	switch (p->type) {
+	case BPF_PROG_TYPE_KPROBE:
+		if (p->expected_attach_type == BPF_TRACE_KPROBE_MULTI &&
+		    attach != BPF_TRACE_KPROBE_MULTI)
+			return -EINVAL;
+		if (p->expected_attach_type == BPF_TRACE_UPROBE_MULTI &&
+		    attach != BPF_TRACE_UPROBE_MULTI)
+			return -EINVAL;
+		if (attach != BPF_PERF_EVENT && attach != BPF_TRACE_KPROBE_MULTI &&
+		    attach != BPF_TRACE_UPROBE_MULTI)
+			return -EINVAL;
+		return 0;
+	case BPF_PROG_TYPE_TRACEPOINT:
+	case BPF_PROG_TYPE_PERF_EVENT:
+		return attach == BPF_PERF_EVENT ? 0 : -EINVAL;
+	}
+	return -EINVAL; /* attach_type_to_prog_type() gives another type */
+}
+
+/* perf_event_set_bpf_prog(): which program type an event takes */
+static int check_event(const struct emul_perf *ev, const struct emul_prog *p)
+{
+	switch (ev->kind) {
+	case EMUL_PERF_UPROBE:
+		return p->type == BPF_PROG_TYPE_KPROBE ? 0 : -EINVAL;
+	case EMUL_PERF_TRACEPOINT:
+		return p->type == BPF_PROG_TYPE_TRACEPOINT ? 0 : -EINVAL;
+	case EMUL_PERF_OUTPUT:
+	case EMUL_PERF_CPU_CLOCK:
+		/* perf_event_set_bpf_handler(): software events */
+		return p->type == BPF_PROG_TYPE_PERF_EVENT ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static bool event_has_prog(struct bpftime_emul *e, struct emul_obj *ev)
+{
+	if (ev->perf.prog)
+		return true; /* PERF_EVENT_IOC_SET_BPF */
+	for (uint32_t i = 0; i < e->nr_objs; i++) {
+		struct emul_obj *o = e->objs[i];
+
+		if (o->type == EMUL_OBJ_LINK && o->link.target == ev)
+			return true;
+	}
+	return false;
+}
+
+static long perf_link(struct bpftime_emul *e, struct bpftime_caller *c, union bpf_attr *attr,
+		      struct emul_obj *prog)
+{
+	struct emul_obj *ev, *o;
+	int err, fd;
+
+	if (attr->link_create.flags)
+		return -EINVAL;
+	/* perf_event_get(): anything but a perf event is -EBADF */
+	ev = emul_obj_from_fd_type(e, c, (int)attr->link_create.target_fd, EMUL_OBJ_PERF, &err);
+	if (!ev)
+		return -EBADF;
+	err = check_event(&ev->perf, &prog->prog);
+	if (err)
+		return err;
+	if (event_has_prog(e, ev))
+		return -EEXIST;
+	o = emul_obj_new(e, EMUL_OBJ_LINK, "bpf-link", NULL);
+	if (!o)
+		return -ENOMEM;
+	o->link.type = BPF_LINK_TYPE_PERF_EVENT;
+	o->link.attach_type = BPF_PERF_EVENT;
+	o->link.cookie = attr->link_create.perf_event.bpf_cookie;
+	emul_obj_get(prog);
+	o->link.prog = prog;
+	emul_obj_get(ev);
+	o->link.target = ev;
+	o->id = e->next_link_id;
+	err = emul_obj_add(e, o);
+	if (err) {
+		emul_obj_put(e, o);
+		return err;
+	}
+	e->next_link_id++;
+	fd = emul_obj_install(e, c, o, O_CLOEXEC);
+	if (fd < 0)
+		emul_obj_put(e, o);
+	return fd;
+}
 
 long emul_cmd_link_create(struct bpftime_emul *e, struct bpftime_caller *c, union bpf_attr *attr,
 			  uint64_t uattr, uint32_t size)
 {
-	return -EINVAL;
+	uint32_t attach = attr->link_create.attach_type;
+	struct emul_obj *prog;
+	int err;
+
+	(void)uattr;
+	(void)size;
+	/* CHECK_ATTR(BPF_LINK_CREATE): the union member is the last field */
+	if (EMUL_CHECK_ATTR(attr, link_create))
+		return -EINVAL;
+	if (attach == ATTACH_STRUCT_OPS) {
+		emul_log(e, BPFTIME_EMUL_LOG_WARN, "BPF_LINK_CREATE: struct_ops: -EINVAL");
+		return -EINVAL; /* no struct_ops map can exist here */
+	}
+	prog = emul_obj_from_fd_type(e, c, (int)attr->link_create.prog_fd, EMUL_OBJ_PROG, &err);
+	if (!prog)
+		return err;
+	err = check_attach_type(&prog->prog, attach);
+	if (err)
+		return err;
+	if (attach == BPF_PERF_EVENT)
+		return perf_link(e, c, attr, prog);
+	emul_log(e, BPFTIME_EMUL_LOG_INFO,
+		 "BPF_LINK_CREATE: attach type %u is not available in user space: -EOPNOTSUPP",
+		 attach);
+	return -EOPNOTSUPP; /* kprobe_multi (as on this kernel), uprobe_multi */
 }
 
 void emul_link_release(struct bpftime_emul *e, struct emul_obj *o)
 {
+	emul_obj_put(e, o->link.prog);
+	emul_obj_put(e, o->link.target);
 }
 
+/* bpf_link_get_info_by_fd(): our 6.1 struct has no perf_event member */
 int emul_link_info(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
 		   struct bpf_link_info *info, uint32_t *len)
 {
-	return -EINVAL;
+	(void)e;
+	(void)c;
+	info->type = o->link.type;
+	info->id = o->id;
+	info->prog_id = o->link.prog ? o->link.prog->id : 0;
+	*len = sizeof(*info);
+	return 0;
 }

@@ -91,6 +91,10 @@ void bpftime_emul__free(struct bpftime_emul *e)
 {
 	if (!e)
 		return;
+	/* waiters use buffer handles: stop them before buffers go */
+	emul_epoll_free(e);
+	emul_files_free(e);
+	emul_pins_free(e); /* pins hold references: dropped before the rest */
 	emul_obj_release_all(e);
 	free(e->objs);
 	emul_lifetime_fini(e);

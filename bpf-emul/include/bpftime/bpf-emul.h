@@ -84,8 +84,10 @@ struct bpftime_emul_opts {
 	/* where the host's vmlinux BTF is read from, served as BTF id 1 (NULL:
 	 * /sys/kernel/btf/vmlinux; unreadable: no id 1) */
 	const char *vmlinux_btf;
-	/* root of the tracefs tree we serve (NULL: built from the host's
-	 * syscall table); tests point it elsewhere */
+	/* the tracefs we serve: NULL, the host's when it is mounted and
+	 * readable (ids then match the host's), else the built-in table of
+	 * syscall tracepoints; "" always the built-in table; another path, a
+	 * tracefs root to copy from (tests) */
 	const char *tracefs_source;
 	size_t : 0;
 };
