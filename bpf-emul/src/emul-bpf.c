@@ -8,14 +8,20 @@
  * zero-extended; an unreadable attr is -EFAULT. Our union is the uapi
  * header's this project builds with (Debian 12: Linux 6.1), so a newer
  * tool's non-zero fields past its end are -E2BIG here where 6.18 would read
- * them. Each command then checks that the bytes after its last field are
- * zero (CHECK_ATTR, -EINVAL) before anything else. Unknown commands are
+ * them; the kernel we mirror (6.18) has a 168-byte union (probed: a
+ * non-zero byte below 168 is -EINVAL, at 168 or above -E2BIG), so bytes
+ * between our union's end and 168 are judged as CHECK_ATTR judges bytes
+ * past a command's last field: -EINVAL. Each command then checks that the
+ * bytes after its last field are zero (CHECK_ATTR, -EINVAL) before
+ * anything else. Unknown commands are
  * -EINVAL, as the kernel's default case, with one line in the log.
  */
 #include <string.h>
 #include "emul-internal.h"
 
-#define PAGE_SZ 4096u
+#define PAGE_SZ          4096u
+#define KERNEL_ATTR_SIZE 168u /* sizeof(union bpf_attr) in Linux 6.18 */
+_Static_assert(KERNEL_ATTR_SIZE >= sizeof(union bpf_attr), "kernel attr size");
 
 bool emul_attr_tail_nonzero(const union bpf_attr *attr, size_t from)
 {
@@ -80,13 +86,31 @@ static long check_size(struct bpftime_caller *c, uint64_t uattr, uint32_t size)
 
 	if (size > PAGE_SZ)
 		return -E2BIG;
-	if (size <= sizeof(union bpf_attr))
+	if (size <= KERNEL_ATTR_SIZE)
 		return 0;
-	if (emul_read(c, tail, uattr + sizeof(union bpf_attr), size - sizeof(union bpf_attr)))
+	if (emul_read(c, tail, uattr + KERNEL_ATTR_SIZE, size - KERNEL_ATTR_SIZE))
 		return -EFAULT;
-	for (uint32_t i = 0; i < size - sizeof(union bpf_attr); i++)
+	for (uint32_t i = 0; i < size - KERNEL_ATTR_SIZE; i++)
 		if (tail[i])
 			return -E2BIG;
+	return 0;
+}
+
+/* Fields of the 6.18 union past ours: none of the commands we answer has
+ * one, so a non-zero byte there fails their CHECK_ATTR. */
+static long check_newer_fields(struct bpftime_caller *c, uint64_t uattr, uint32_t size)
+{
+	uint8_t more[KERNEL_ATTR_SIZE - sizeof(union bpf_attr)];
+	uint32_t n;
+
+	if (size <= sizeof(union bpf_attr))
+		return 0;
+	n = size < KERNEL_ATTR_SIZE ? size - (uint32_t)sizeof(union bpf_attr) : sizeof(more);
+	if (emul_read(c, more, uattr + sizeof(union bpf_attr), n))
+		return -EFAULT;
+	for (uint32_t i = 0; i < n; i++)
+		if (more[i])
+			return -EINVAL;
 	return 0;
 }
 
@@ -95,9 +119,11 @@ long bpftime_emul__bpf(struct bpftime_emul *e, struct bpftime_caller *c, int cmd
 {
 	union bpf_attr attr;
 	long ret = check_size(c, uattr, size);
+	uint32_t full;
 
 	if (ret)
 		return ret;
+	full = size;
 	if (size > sizeof(attr))
 		size = sizeof(attr);
 	memset(&attr, 0, sizeof(attr));
@@ -113,6 +139,9 @@ long bpftime_emul__bpf(struct bpftime_emul *e, struct bpftime_caller *c, int cmd
 			 "bpf(%s) is not available in user space: -EINVAL", cmds[cmd].name);
 		return -EINVAL;
 	}
+	ret = check_newer_fields(c, uattr, full);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&e->lock);
 	ret = cmds[cmd].fn(e, c, &attr, uattr, size);
 	pthread_mutex_unlock(&e->lock);

@@ -55,16 +55,21 @@ int emul_map_info(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_
 		info->btf_value_type_id = o->map.btf_value_type_id;
 	}
 	info->btf_vmlinux_value_type_id = a->btf_vmlinux_value_type_id;
-	*len = sizeof(*info);
+	/* *len stays the 6.18 size the caller passed: the rest is zeros */
 	return 0;
 }
 
 /* The size of the kernel's info struct for @type. */
+#define MAP_INFO_SIZE_6_18 104u
+_Static_assert(MAP_INFO_SIZE_6_18 >= sizeof(struct bpf_map_info), "map info size");
+
 static uint32_t info_size(enum emul_obj_type type)
 {
 	switch (type) {
 	case EMUL_OBJ_MAP:
-		return sizeof(struct bpf_map_info);
+		/* 6.18's struct is 104 bytes (probed: info_len comes back 104);
+		 * the fields past our header's 88 (the map's hash) stay 0 */
+		return MAP_INFO_SIZE_6_18;
 	case EMUL_OBJ_PROG:
 		return sizeof(struct bpf_prog_info);
 	case EMUL_OBJ_BTF:
