@@ -20,6 +20,15 @@
 # the one it prints, not the wrapper's.
 set -u
 
+# opensnoop on the kernel needs tracefs; where it is not mounted (a fresh
+# machine), root mounts one in a private mount namespace for this run only.
+if [ "$1" = opensnoop ] && [ -z "${BPFTIME_WRAP:-}" ] && [ -z "${BPFTIME_EXAMPLES_NS:-}" ] &&
+	[ "$(id -u)" -eq 0 ] && [ ! -e /sys/kernel/tracing/events ] &&
+	[ ! -e /sys/kernel/debug/tracing/events ] && command -v unshare >/dev/null; then
+	BPFTIME_EXAMPLES_NS=1 exec unshare -m --propagation private sh -c \
+		'mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; exec sh "$@"' sh "$0" "$@"
+fi
+
 example=$1
 tool=$2
 workload=$3
