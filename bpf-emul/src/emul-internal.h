@@ -310,6 +310,9 @@ int emul_link_info(struct bpftime_emul *e, struct bpftime_caller *c, struct emul
 long emul_mmap(struct bpftime_emul *e, struct bpftime_caller *c, uint64_t addr, uint64_t len,
 	       int prot, int flags, int fd, uint64_t off);
 
+/* bpf_map_write_active() as seen from the caller's mappings (emul-mmap.c). */
+bool emul_mapped_writable(struct bpftime_caller *c, const struct emul_obj *o);
+
 /* Register the helpers programs run in the supervisor may call (emul-helpers.c). */
 int emul_helpers_register(struct bpftime_emul *e, struct bpftime_vm *vm);
 

@@ -287,5 +287,8 @@ long emul_cmd_map_freeze(struct bpftime_emul *e, struct bpftime_caller *c, union
 	err = emul_map_perm(fmode, false, true);
 	if (err)
 		return err;
+	/* bpf_map_write_active(): a writable mmap of it exists */
+	if ((bpftime_map__attr(o->map.m)->map_flags & BPF_F_MMAPABLE) && emul_mapped_writable(c, o))
+		return -EBUSY;
 	return bpftime_map__freeze(o->map.m);
 }

@@ -26,7 +26,9 @@
  * not see munmap). A read-only perf buffer mapping (the kernel's overwrite
  * mode) is served as a normal one.
  */
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include "emul-internal.h"
 
 #define PAGE_SZ 4096ull
@@ -150,4 +152,33 @@ long emul_mmap(struct bpftime_emul *e, struct bpftime_caller *c, uint64_t addr, 
 			 c->pid, fd, (unsigned long long)len, prot, flags, (unsigned long long)off,
 			 ret);
 	return ret;
+}
+
+/*
+ * bpf_map_write_active(): does a writable shared mapping of @o exist? The
+ * kernel counts them in mmap and munmap; we see only the mmap, so we look
+ * at the caller's mappings (/proc/PID/maps: "rw-s" lines of the object's
+ * device and inode). Mappings that other processes of the session made are
+ * not seen.
+ */
+bool emul_mapped_writable(struct bpftime_caller *c, const struct emul_obj *o)
+{
+	char path[64], line[512], perms[8];
+	unsigned int maj, min;
+	unsigned long ino;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)c->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*x-%*x %7s %*x %x:%x %lu", perms, &maj, &min, &ino) != 4)
+			continue;
+		found = perms[1] == 'w' && perms[3] == 's' && ino == (unsigned long)o->ino &&
+			maj == major(o->dev) && min == minor(o->dev);
+	}
+	fclose(f);
+	return found;
 }
