@@ -18,7 +18,16 @@
  *
  * Agents that open a map's data file to map it are counted the same way,
  * which is right: their mapping is a reference too.
+ *
+ * inotify coalesces identical events that were not read yet, so two opens
+ * in a row may count as one and the count reach zero too early. The count
+ * is therefore only a hint: when it reaches zero, every process we can see
+ * is searched for the inode (its fds and its mappings, /proc/PID/fd and
+ * /proc/PID/maps); the object goes only when none holds it, else the count
+ * restarts at one. Coalesced closes leave the count too high: the object
+ * then stays until the session ends (a leak, never a loss).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,6 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "emul-internal.h"
 
 int emul_lifetime_init(struct bpftime_emul *e)
@@ -97,6 +108,77 @@ static struct emul_obj *by_wd(struct bpftime_emul *e, int wd)
 	return NULL;
 }
 
+static bool fd_holds(int procfd, const char *pid, const struct emul_obj *o)
+{
+	char path[64];
+	struct dirent *d;
+	struct stat st;
+	bool found = false;
+	int dfd;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%.20s/fd", pid);
+	dfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false; /* gone, or not ours to look at */
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return false;
+	}
+	while (!found && (d = readdir(dir)))
+		found = d->d_name[0] != '.' && !fstatat(dfd, d->d_name, &st, 0) &&
+			st.st_ino == o->ino && st.st_dev == o->dev;
+	closedir(dir);
+	return found;
+}
+
+static bool maps_hold(int procfd, const char *pid, const struct emul_obj *o)
+{
+	char path[64], line[512];
+	unsigned int maj, min;
+	unsigned long ino;
+	bool found = false;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%.20s/maps", pid);
+	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*x-%*x %*s %*x %x:%x %lu", &maj, &min, &ino) == 3 &&
+			ino == (unsigned long)o->ino && maj == major(o->dev) &&
+			min == minor(o->dev);
+	fclose(f);
+	return found;
+}
+
+/* Does any process but us hold a file of @o open or mapped? */
+static bool held_elsewhere(const struct emul_obj *o)
+{
+	char self[16];
+	struct dirent *d;
+	bool found = false;
+	DIR *proc = opendir("/proc");
+
+	if (!proc)
+		return true; /* cannot tell: keep it */
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	while (!found && (d = readdir(proc))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9' || !strcmp(d->d_name, self))
+			continue;
+		found = fd_holds(dirfd(proc), d->d_name, o) || maps_hold(dirfd(proc), d->d_name, o);
+	}
+	closedir(proc);
+	return found;
+}
+
 static void on_event(struct bpftime_emul *e, const struct inotify_event *ev)
 {
 	struct emul_obj *o;
@@ -117,6 +199,10 @@ static void on_event(struct bpftime_emul *e, const struct inotify_event *ev)
 	if (ev->mask & IN_CLOSE)
 		o->opens--;
 	if (o->opens <= 0 && o->installed && o->in_table && !o->pinned_by_overflow) {
+		if (held_elsewhere(o)) {
+			o->opens = 1; /* coalesced opens: still held */
+			return;
+		}
 		emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "object %u: last reference gone", o->id);
 		o->in_table = false;
 		emul_obj_put(e, o);

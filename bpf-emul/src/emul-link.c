@@ -66,19 +66,6 @@ static int check_event(const struct emul_perf *ev, const struct emul_prog *p)
 	return -EINVAL;
 }
 
-static bool event_has_prog(struct bpftime_emul *e, struct emul_obj *ev)
-{
-	if (ev->perf.prog)
-		return true; /* PERF_EVENT_IOC_SET_BPF */
-	for (uint32_t i = 0; i < e->nr_objs; i++) {
-		struct emul_obj *o = e->objs[i];
-
-		if (o->type == EMUL_OBJ_LINK && o->link.target == ev)
-			return true;
-	}
-	return false;
-}
-
 static long perf_link(struct bpftime_emul *e, struct bpftime_caller *c, union bpf_attr *attr,
 		      struct emul_obj *prog)
 {
@@ -94,7 +81,8 @@ static long perf_link(struct bpftime_emul *e, struct bpftime_caller *c, union bp
 	err = check_event(&ev->perf, &prog->prog);
 	if (err)
 		return err;
-	if (event_has_prog(e, ev))
+	/* one program per event, through a link or PERF_EVENT_IOC_SET_BPF */
+	if (ev->perf.prog)
 		return -EEXIST;
 	o = emul_obj_new(e, EMUL_OBJ_LINK, "bpf-link", NULL);
 	if (!o)
@@ -113,6 +101,13 @@ static long perf_link(struct bpftime_emul *e, struct bpftime_caller *c, union bp
 		return err;
 	}
 	e->next_link_id++;
+	/* the event runs the program while the link lives (the link holds
+	 * the event; the event holds the program, not the link) */
+	err = emul_perf_attach_prog(e, ev, prog);
+	if (err) {
+		emul_obj_put(e, o);
+		return err;
+	}
 	fd = emul_obj_install(e, c, o, O_CLOEXEC);
 	if (fd < 0)
 		emul_obj_put(e, o);
@@ -151,6 +146,9 @@ long emul_cmd_link_create(struct bpftime_emul *e, struct bpftime_caller *c, unio
 
 void emul_link_release(struct bpftime_emul *e, struct emul_obj *o)
 {
+	/* bpf_perf_link_release(): the event stops running the program */
+	if (o->link.target && o->link.target->perf.prog == o->link.prog)
+		emul_perf_detach_prog(e, o->link.target);
 	emul_obj_put(e, o->link.prog);
 	emul_obj_put(e, o->link.target);
 }

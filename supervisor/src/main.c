@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpftime: run eBPF tools on the userspace runtime.
+ *
+ *   bpftime run [OPTIONS] -- TOOL [ARGS...]
+ *   bpftime status [--session NAME] [--clean]
+ *   bpftime-run [OPTIONS] -- TOOL [ARGS...]      (the same as `bpftime run`)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sup-internal.h"
+
+#ifndef BPFTIME_VERSION
+#define BPFTIME_VERSION "unknown"
+#endif
+
+static const char usage_run[] =
+    "usage: bpftime run [OPTIONS] -- TOOL [ARGS...]\n"
+    "       bpftime-run [OPTIONS] -- TOOL [ARGS...]\n"
+    "\n"
+    "Runs TOOL with its bpf(), perf_event_open() and related calls answered by\n"
+    "bpftime instead of the kernel: no root, no kernel eBPF needed.\n"
+    "\n"
+    "  --session NAME       name the session (default: TOOL-PID); maps and programs\n"
+    "                       live in DIR/NAME while TOOL runs. When a bpftime run\n"
+    "                       already serves NAME, TOOL joins it: both tools see\n"
+    "                       the same maps, programs and ids\n"
+    "  --session-dir DIR    where sessions live (default: $BPFTIME_SESSION_DIR or\n"
+    "                       /dev/shm/bpftime-UID; made private, 0700)\n"
+    "  --log-level LEVEL    error, warn (default), info or debug; also\n"
+    "                       $BPFTIME_LOG_LEVEL\n"
+    "  --fake-root          answer TOOL's getuid(), geteuid(), getresuid(), the\n"
+    "                       gid calls and capget() as for root (0, all\n"
+    "                       capabilities; raising RLIMIT_MEMLOCK succeeds), for\n"
+    "                       tools that insist on root, such as bpftrace. Off by\n"
+    "                       default: TOOL and its children are told they are root\n"
+    "                       while the kernel still checks the real credentials.\n"
+    "                       Nothing is granted.\n"
+    "\n"
+    "Signals (INT, TERM, HUP, QUIT) are passed to TOOL; the exit status is TOOL's\n"
+    "(128 + N when signal N killed it), 125 when bpftime itself failed, 126 when\n"
+    "TOOL cannot be run, 127 when it is not found.\n";
+
+static const char usage_status[] =
+    "usage: bpftime status [--session NAME] [--session-dir DIR] [--clean]\n"
+    "\n"
+    "Lists the sessions under DIR with their maps, programs, links and perf\n"
+    "events, asking each session's supervisor. A session whose supervisor died\n"
+    "is reported as stale; --clean removes stale sessions.\n";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "bpftime %s: a userspace eBPF runtime\n\n", BPFTIME_VERSION);
+	fputs(usage_run, f);
+	fputc('\n', f);
+	fputs(usage_status, f);
+}
+
+static void init_log_level(void)
+{
+	const char *env = getenv("BPFTIME_LOG_LEVEL");
+	int level = env && *env ? sup_log_parse_level(env) : -1;
+
+	if (level >= 0)
+		sup_log_set_level(level);
+	else if (env && *env)
+		sup_log(SUP_LOG_WARN, "BPFTIME_LOG_LEVEL=%s: use error, warn, info or debug", env);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct sup_opts o;
+
+	if (sup_opts_parse(&o, argc, argv, true)) {
+		fputs("try 'bpftime run --help'\n", stderr);
+		return SUP_EXIT_FAILURE;
+	}
+	if (o.help) {
+		fputs(usage_run, stdout);
+		return 0;
+	}
+	return sup_cmd_run(&o);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct sup_opts o;
+
+	if (sup_opts_parse(&o, argc, argv, false)) {
+		fputs("try 'bpftime status --help'\n", stderr);
+		return 1;
+	}
+	if (o.help) {
+		fputs(usage_status, stdout);
+		return 0;
+	}
+	return sup_cmd_status(&o);
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = strrchr(argv[0], '/');
+
+	self = self ? self + 1 : argv[0];
+	init_log_level();
+	if (!strcmp(self, "bpftime-run"))
+		return cmd_run(argc, argv);
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("bpftime %s\n", BPFTIME_VERSION);
+		return 0;
+	}
+	fprintf(stderr, "bpftime: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 1;
+}
