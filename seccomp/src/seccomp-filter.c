@@ -24,6 +24,11 @@
 
 static int add_rules(scmp_filter_ctx ctx, const int *syscalls)
 {
+	/* fd != -1 as the 64-bit register holds it: glibc, musl and Go all
+	 * sign-extend the int; a caller that zero-extends it is trapped and
+	 * let through, which costs a round trip and nothing else */
+	const struct scmp_arg_cmp fd_arg = {
+	    .arg = 4, .op = SCMP_CMP_NE, .datum_a = UINT64_MAX, .datum_b = 0};
 	int err;
 
 	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
@@ -31,12 +36,10 @@ static int add_rules(scmp_filter_ctx ctx, const int *syscalls)
 		return sec_err(err, "cannot set the filter's action for other ABIs: %s",
 			       strerror(-err));
 	for (; syscalls && *syscalls >= 0; syscalls++) {
-		/* mmap is trapped only for an fd (its low 32 bits, as the kernel
-		 * reads an int): anonymous mappings are never an object's and
-		 * are far too frequent to pay a round trip each */
+		/* mmap is trapped only for an fd: anonymous mappings are never
+		 * an object's and are far too frequent to pay a round trip each */
 		if (*syscalls == SCMP_SYS(mmap))
-			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, *syscalls, 1,
-					       SCMP_A4_32(SCMP_CMP_NE, (uint32_t)-1));
+			err = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, *syscalls, 1, &fd_arg);
 		else
 			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, *syscalls, 0);
 		if (err)
