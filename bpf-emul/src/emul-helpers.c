@@ -13,6 +13,11 @@
  * pid, uid and comm are the caller's (the task that called bpf(2), as
  * the kernel's test run runs in the caller's context), and there is no
  * stack to walk. The agent has its own helpers for programs in targets.
+ *
+ * Programs run on a CPU clock tick (emul-timer.c) have no caller: they run
+ * as the idle task of the event's CPU, as a tick on an idle CPU does on the
+ * kernel (pid and tid 0, uid and gid 0: init_cred, comm "swapper/N"; the
+ * idle task has no mm, so reads of user memory fail with -EFAULT).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,10 +81,16 @@ static int read_self(void *dst, uint64_t src, size_t len)
 	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
+/* A run for the idle task (a timer tick): no user memory to read. */
+static bool idle(const struct bpftime_vm_call *call)
+{
+	return call && !RUN(call)->c;
+}
+
 /* bpf_probe_read_user(): 0, or -EFAULT with @dst zeroed */
 HELPER(probe_read_user)
 {
-	if (read_self(PTR(r1), r3, r2)) {
+	if (idle(call) || read_self(PTR(r1), r3, r2)) {
 		memset(PTR(r1), 0, r2);
 		return (uint64_t)-EFAULT;
 	}
@@ -102,6 +113,10 @@ HELPER(probe_read_user_str)
 
 	if (!r2)
 		return 0;
+	if (idle(call)) {
+		memset(dst, 0, r2);
+		return (uint64_t)-EFAULT;
+	}
 	while (got < r2) {
 		uint64_t a = r3 + got, chunk = 4096 - (a & 4095);
 
@@ -155,6 +170,8 @@ HELPER(get_current_pid_tgid)
 {
 	struct bpftime_caller *c = RUN(call)->c;
 
+	if (!c)
+		return 0; /* the idle task */
 	return (uint64_t)(uint32_t)c->pid << 32 | (uint32_t)c->tid;
 }
 
@@ -167,6 +184,8 @@ HELPER(get_current_uid_gid)
 	struct stat st;
 	uint32_t gid = 0;
 
+	if (!c)
+		return 0; /* the idle task: init_cred */
 	snprintf(path, sizeof(path), "/proc/%d", (int)c->tid);
 	if (!stat(path, &st))
 		gid = st.st_gid;
@@ -178,10 +197,15 @@ HELPER(get_current_comm)
 {
 	struct bpftime_caller *c = RUN(call)->c;
 	char path[40], comm[16] = "";
-	FILE *f;
+	FILE *f = NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)c->pid, (int)c->tid);
-	f = fopen(path, "re");
+	if (c) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)c->pid, (int)c->tid);
+		f = fopen(path, "re");
+	} else {
+		/* init_idle(): the idle task of CPU N is "swapper/N" */
+		snprintf(comm, sizeof(comm), "swapper/%u", RUN(call)->cpu);
+	}
 	if (f) {
 		if (fgets(comm, sizeof(comm), f))
 			comm[strcspn(comm, "\n")] = 0;

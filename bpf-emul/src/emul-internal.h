@@ -17,6 +17,7 @@
  *   emul-perf.c     perf_event_open, perf event ioctls
  *   emul-epoll.c    epoll_ctl on objects: eventfds signalled by waiters
  *   emul-files.c    tracefs and sysfs files (openat, faccessat)
+ *   emul-timer.c    CPU clock events: their programs run on a timer thread
  *
  * Locking: e->lock is held by every entry point (emul-bpf.c and the
  * others take it), so command code runs single-threaded.
@@ -100,9 +101,14 @@ struct emul_perf {
 	char *path;             /* uprobe: the probed file */
 	uint64_t offset;        /* uprobe: file offset */
 	uint64_t tp_id;         /* tracepoint id */
-	uint64_t sample_period; /* CPU clock */
-	uint32_t perfbuf_id;    /* BPF_OUTPUT: the maps module's perf buffer id, 0 until mmap'd */
-	struct emul_obj *prog;  /* PERF_EVENT_IOC_SET_BPF, referenced */
+	uint64_t sample_period; /* CPU clock: ns (attr.freq converted at open) */
+	/* CPU clock (emul-timer.c): the next tick, CLOCK_MONOTONIC ns, 0 while
+	 * stopped; and what a disable left of the period (hwc->period_left) */
+	uint64_t deadline;
+	int64_t period_left;
+	bool tick_faulted;     /* CPU clock: a run on a tick faulted (logged once) */
+	uint32_t perfbuf_id;   /* BPF_OUTPUT: the maps module's perf buffer id, 0 until mmap'd */
+	struct emul_obj *prog; /* PERF_EVENT_IOC_SET_BPF, referenced */
 	struct perf_event_attr_copy {
 		uint8_t bytes[128];
 		uint32_t size;
@@ -154,6 +160,7 @@ struct bpftime_emul {
 	void *epoll;           /* emul-epoll.c */
 	void *files;           /* emul-files.c */
 	uint32_t next_perf_id; /* [perf-files] emul-perf.c: perf event ids (IOC_ID) */
+	void *timer;           /* emul-timer.c: the ticker thread, NULL until needed */
 };
 
 /* ---- logging (emul.c) ---- */
@@ -377,6 +384,9 @@ struct bpftime_vm *emul_prog_vm(struct bpftime_emul *e, struct emul_obj *prog, i
 /* What a run in the supervisor hands to helpers (run->cookie). */
 struct emul_run_ctx {
 	struct bpftime_emul *e;
+	/* the task the program runs for; NULL: the idle task of @cpu (timer
+	 * ticks, emul-timer.c), which has pid 0, comm "swapper/N", no user
+	 * memory */
 	struct bpftime_caller *c;
 	struct emul_obj *prog; /* the program run (its maps: ring buffers) */
 	uint32_t cpu;          /* the CPU slot of per-CPU maps */
@@ -496,6 +506,21 @@ void emul_epoll_buffer_changed(struct bpftime_emul *e, struct emul_obj *o);
  * tracefs state. Without e->lock held. */
 void emul_epoll_free(struct bpftime_emul *e);
 void emul_files_free(struct bpftime_emul *e);
+
+/* emul-timer.c: CPU clock events run their program on the session's
+ * timer thread, as the kernel's cpu-clock hrtimer. Each call below is made
+ * under e->lock by the perf code when what drives the timer changes.
+ * emul_timer_init: at open, before the first start (attr.freq → period). */
+void emul_timer_init(struct emul_obj *o);
+/* The event starts or stops counting (open, ENABLE, DISABLE, REFRESH). */
+void emul_timer_set_enabled(struct bpftime_emul *e, struct emul_obj *o, bool enabled);
+/* PERF_EVENT_IOC_PERIOD changed o->perf.sample_period. */
+void emul_timer_period_changed(struct bpftime_emul *e, struct emul_obj *o);
+/* A program was attached (SET_BPF, a perf link). */
+void emul_timer_prog_attached(struct bpftime_emul *e, struct emul_obj *o);
+/* bpftime_emul__free, first: stops and joins the thread (no program runs
+ * after it returns). Without e->lock held. */
+void emul_timer_free(struct bpftime_emul *e);
 
 /* ==== end of perf events, epoll, tracefs files ==== */
 

@@ -42,6 +42,7 @@ static long ioc_period(struct bpftime_emul *e, struct bpftime_caller *c, struct 
 		return -EINVAL;
 	a->sample_period = v;
 	o->perf.sample_period = v;
+	emul_timer_period_changed(e, o);
 	return 0;
 }
 

@@ -9,7 +9,8 @@
  *   TRACEPOINT     config = the id of a syscall tracepoint we serve
  *                  (emul-files.c)
  *   SOFTWARE       BPF_OUTPUT: a perf buffer (below); CPU_CLOCK: interval
- *                  probes (sample_period or sample_freq kept)
+ *                  and profile probes, whose program runs on a timer
+ *                  (emul-timer.c; sample_freq becomes a period at open)
  *
  * Everything else (hardware events, breakpoints, other software events,
  * other PMUs) is -ENOENT, as for a PMU this machine does not have, with one
@@ -267,7 +268,7 @@ static int open_kind(struct bpftime_emul *e, struct bpftime_caller *c, const str
 			return -ENOENT; /* perf_swevent_init(): event_id >= PERF_COUNT_SW_MAX */
 		else
 			return unavailable(e, po, "these software");
-		pf->sample_period = a->sample_period; /* or sample_freq, with attr.freq */
+		pf->sample_period = a->sample_period; /* sample_freq: emul_timer_init */
 		return 0;
 	case PERF_TYPE_HARDWARE:
 	case PERF_TYPE_HW_CACHE:
@@ -353,6 +354,7 @@ static void init_event(struct emul_obj *o, const struct perf_open *po)
 	pf->attr.size = po->size;
 	memcpy(pf->attr.bytes, po->raw,
 	       sizeof(pf->attr.bytes) < sizeof(po->raw) ? sizeof(pf->attr.bytes) : sizeof(po->raw));
+	emul_timer_init(o);
 }
 
 static long open_event(struct bpftime_emul *e, struct bpftime_caller *c, struct perf_open *po,
@@ -376,6 +378,9 @@ static long open_event(struct bpftime_emul *e, struct bpftime_caller *c, struct 
 	}
 	o->perf = pf;
 	init_event(o, po);
+	/* an event opened enabled starts counting now: its timer too */
+	if (o->perf.enabled)
+		emul_timer_set_enabled(e, o, true);
 	ret = emul_obj_add(e, o);
 	if (ret) {
 		emul_obj_put(e, o); /* not in the table: just released */
@@ -514,6 +519,7 @@ int emul_perf_set_enabled(struct bpftime_emul *e, struct emul_obj *o, bool enabl
 {
 	struct bpftime_map *m = buffer_of(e, o);
 
+	emul_timer_set_enabled(e, o, enabled);
 	o->perf.enabled = enabled;
 	return m ? bpftime_map__perfbuf_enable(m, enabled) : 0;
 }
@@ -545,6 +551,7 @@ int emul_perf_attach_prog(struct bpftime_emul *e, struct emul_obj *o, struct emu
 	emul_obj_get(prog);
 	o->perf.prog = prog;
 	emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "perf event %u: program %u attached", o->id, prog->id);
+	emul_timer_prog_attached(e, o);
 	return 0;
 }
 

@@ -91,6 +91,8 @@ void bpftime_emul__free(struct bpftime_emul *e)
 {
 	if (!e)
 		return;
+	/* no program runs on a tick once objects start to go */
+	emul_timer_free(e);
 	/* waiters use buffer handles: stop them before buffers go */
 	emul_epoll_free(e);
 	emul_files_free(e);

@@ -11,6 +11,10 @@
 #                    form): the same
 #   bpftrace         --fake-root bpftrace BEGIN/END with maps, printing what
 #                    the kernel prints
+#   bpftrace-interval --fake-root bpftrace interval probes (a CPU clock perf
+#                    event whose program runs on the supervisor's timer):
+#                    output byte for byte what 6.18 prints, one tick then
+#                    exit, and the idle task's pid and comm
 #   kill             TOOL killed with SIGKILL: bpftime-run exits with 137 and
 #                    the session's directory (its maps) is gone
 # Events from targets need the agent (issue 5); these check the control
@@ -146,6 +150,42 @@ case_bpftrace() {
 	[ "$failures" -eq 0 ] && echo "ok: bpftrace BEGIN, printf, maps" || show
 }
 
+# What bpftrace 0.17 prints on the kernel (6.18, as root) for the script
+# of case_bpftrace_interval: the predicate stops counting after the third
+# tick, so a tick that comes before bpftrace detaches changes nothing and
+# the output is deterministic. @c is a per-CPU count() (bpftrace sums the
+# CPUs' values), @n a plain hash map read by the predicate.
+interval_script='interval:ms:100 /@n < 3/ { @c = count(); @n++; if (@n == 3) { exit(); } }
+END { printf("n=%d\n", @n); }'
+interval_kernel='Attaching 2 probes...
+n=3
+
+
+@c: 3
+@n: 3'
+
+case_bpftrace_interval() {
+	command -v bpftrace >/dev/null || skip "bpftrace is not installed (apt-get install bpftrace)"
+	"$run" --fake-root -- bpftrace -e "$interval_script" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "bpftrace interval: exit status $rc"
+	printf '%s\n' "$interval_kernel" >"$tmp/want"
+	cmp -s "$tmp/want" "$tmp/out" || fail "bpftrace interval: output differs from the kernel's"
+	[ "$failures" -eq 0 ] || show
+	# one tick, then exit: printf reaches the tool through the perf buffer
+	"$run" --fake-root -- bpftrace -e 'interval:ms:100 { printf("tick\n"); exit(); }' \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "bpftrace tick: exit status $rc"
+	[ "$(grep -c '^tick$' "$tmp/out")" -eq 1 ] || fail "bpftrace tick: not exactly one tick"
+	# a tick interrupts no task here: the kernel's answer for an idle CPU 0
+	"$run" --fake-root -- bpftrace -e \
+		'interval:ms:50 /@n < 1/ { @n++; printf("%d %d %s %d\n", pid, tid, comm, cpu); exit(); }' \
+		>"$tmp/out" 2>"$tmp/err"
+	grep -qx "0 0 swapper/0 0" "$tmp/out" || fail "bpftrace idle: not pid 0, swapper/0 on CPU 0"
+	[ "$failures" -eq 0 ] && echo "ok: bpftrace interval probes" || show
+}
+
 case_kill() {
 	session=bpftime-kill-test-$$
 	"$run" --session "$session" -- "$tool" >"$tmp/out" 2>"$tmp/err" &
@@ -176,6 +216,7 @@ case "$case_" in
 example) case_example ;;
 libbpf-tools) case_libbpf_tools ;;
 bpftrace) case_bpftrace ;;
+bpftrace-interval) case_bpftrace_interval ;;
 kill) case_kill ;;
 *)
 	echo "unknown case $case_" >&2
