@@ -60,7 +60,9 @@ int emul_map_info(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_
 }
 
 /* The size of the kernel's info struct for @type. */
-#define MAP_INFO_SIZE_6_18 104u
+#define MAP_INFO_SIZE_6_18  104u
+#define LINK_INFO_SIZE_6_18 64u /* probed: a perf_event link's info_len */
+_Static_assert(LINK_INFO_SIZE_6_18 >= sizeof(struct bpf_link_info), "link info size");
 _Static_assert(MAP_INFO_SIZE_6_18 >= sizeof(struct bpf_map_info), "map info size");
 
 static uint32_t info_size(enum emul_obj_type type)
@@ -75,7 +77,7 @@ static uint32_t info_size(enum emul_obj_type type)
 	case EMUL_OBJ_BTF:
 		return sizeof(struct bpf_btf_info);
 	case EMUL_OBJ_LINK:
-		return sizeof(struct bpf_link_info);
+		return LINK_INFO_SIZE_6_18;
 	default:
 		return 0;
 	}

@@ -153,15 +153,76 @@ void emul_link_release(struct bpftime_emul *e, struct emul_obj *o)
 	emul_obj_put(e, o->link.target);
 }
 
-/* bpf_link_get_info_by_fd(): our 6.1 struct has no perf_event member */
+/*
+ * The perf_event member of 6.18's struct bpf_link_info, which our 6.1
+ * header lacks (offsets after type, id, prog_id): the event's kind, then
+ * for uprobes file_name, name_len, offset, cookie and for tracepoints
+ * tp_name, name_len, cookie (bpf_perf_link_fill_link_info()).
+ */
+enum {
+	PERF_INFO_TYPE = 16,
+	PERF_INFO_NAME = 24,
+	PERF_INFO_NAME_LEN = 32,
+	PERF_INFO_OFFSET = 36, /* uprobe */
+	PERF_INFO_UPROBE_COOKIE = 40,
+	PERF_INFO_TP_COOKIE = 40,
+};
+enum { PERF_EVENT_UPROBE = 1, PERF_EVENT_URETPROBE = 2, PERF_EVENT_TRACEPOINT = 5 };
+
+/* bpf_copy_to_user(): the name with its NUL, or as much as fits and
+ * -ENOSPC; the length needed is written back either way */
+static int copy_name(struct bpftime_caller *c, uint8_t *info, const char *name)
+{
+	uint32_t ulen, len = (uint32_t)strlen(name);
+	uint64_t uname;
+	char nul = 0;
+
+	memcpy(&uname, info + PERF_INFO_NAME, sizeof(uname));
+	memcpy(&ulen, info + PERF_INFO_NAME_LEN, sizeof(ulen));
+	if (!uname != !ulen)
+		return -EINVAL;
+	len++;
+	memcpy(info + PERF_INFO_NAME_LEN, &len, sizeof(len));
+	if (!uname)
+		return 0;
+	if (ulen >= len)
+		return emul_write(c, uname, name, len) ? -EFAULT : 0;
+	if (emul_write(c, uname, name, ulen - 1) || emul_write(c, uname + ulen - 1, &nul, 1))
+		return -EFAULT;
+	return -ENOSPC;
+}
+
+static int perf_event_info(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
+			   uint8_t *info)
+{
+	const struct emul_perf *p = &o->link.target->perf;
+	const char *cat, *name = NULL;
+	uint32_t type = 0, off32;
+
+	if (p->kind == EMUL_PERF_UPROBE) {
+		type = p->retprobe ? PERF_EVENT_URETPROBE : PERF_EVENT_UPROBE;
+		off32 = (uint32_t)p->offset;
+		memcpy(info + PERF_INFO_OFFSET, &off32, sizeof(off32));
+		memcpy(info + PERF_INFO_UPROBE_COOKIE, &o->link.cookie, sizeof(o->link.cookie));
+		name = p->path;
+	} else if (p->kind == EMUL_PERF_TRACEPOINT) {
+		type = PERF_EVENT_TRACEPOINT;
+		memcpy(info + PERF_INFO_TP_COOKIE, &o->link.cookie, sizeof(o->link.cookie));
+		if (emul_tp_by_id(e, p->tp_id, &cat, &name))
+			name = NULL;
+	}
+	memcpy(info + PERF_INFO_TYPE, &type, sizeof(type));
+	return name ? copy_name(c, info, name) : 0;
+}
+
 int emul_link_info(struct bpftime_emul *e, struct bpftime_caller *c, struct emul_obj *o,
 		   struct bpf_link_info *info, uint32_t *len)
 {
-	(void)e;
-	(void)c;
 	info->type = o->link.type;
 	info->id = o->id;
 	info->prog_id = o->link.prog ? o->link.prog->id : 0;
-	*len = sizeof(*info);
+	/* *len stays 6.18's size (the caller passed it) */
+	if (o->link.type == BPF_LINK_TYPE_PERF_EVENT && o->link.target)
+		return perf_event_info(e, c, o, (uint8_t *)info);
 	return 0;
 }

@@ -134,12 +134,73 @@ static void test_perf_link(void **state)
 	close(clk);
 }
 
+/* 6.18's perf_event link info: the kind, the name (its length always;
+ * the bytes when asked, -ENOSPC when they do not fit), offset and cookie */
+static void test_perf_link_info(void **state)
+{
+	struct emul_test *t = *state;
+	int up = perf_event(t, EMUL_PERF_UPROBE);
+	long kprog = prog_load(t, BPF_PROG_TYPE_KPROBE, trivial, 2), link;
+	struct emul_obj *o = NULL;
+	uint8_t info[64];
+	uint32_t u32;
+	uint64_t u64;
+	char name[64];
+	union bpf_attr a;
+
+	/* the uprobe: path and offset as perf_event_open set them */
+	for (uint32_t i = 0; i < t->e->nr_objs; i++)
+		if (t->e->objs[i]->type == EMUL_OBJ_PERF && !t->e->objs[i]->perf.path)
+			o = t->e->objs[i];
+	assert_non_null(o);
+	o->perf.path = strdup("/bin/true");
+	o->perf.offset = 0x1234;
+	o->perf.retprobe = true;
+	link = link_create(t, kprog, up, BPF_PERF_EVENT);
+	assert_true(link >= 0);
+	memset(info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = link;
+	a.info.info = ptr_to_u64(info);
+	a.info.info_len = sizeof(info);
+	assert_int_equal(emul_test_bpf(t, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+	assert_int_equal(a.info.info_len, 64);
+	memcpy(&u32, info + 16, 4);
+	assert_int_equal(u32, 2); /* BPF_PERF_EVENT_URETPROBE */
+	memcpy(&u32, info + 32, 4);
+	assert_int_equal(u32, strlen("/bin/true") + 1);
+	memcpy(&u32, info + 36, 4);
+	assert_int_equal(u32, 0x1234);
+	memcpy(&u64, info + 40, 8);
+	assert_int_equal(u64, 77);
+	/* with a buffer: the name; too short: truncated and -ENOSPC */
+	memset(info, 0, sizeof(info));
+	u64 = ptr_to_u64(name);
+	memcpy(info + 24, &u64, 8);
+	u32 = sizeof(name);
+	memcpy(info + 32, &u32, 4);
+	assert_int_equal(emul_test_bpf(t, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+	assert_string_equal(name, "/bin/true");
+	u32 = 4;
+	memcpy(info + 32, &u32, 4);
+	assert_int_equal(emul_test_bpf(t, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), -ENOSPC);
+	assert_string_equal(name, "/bi");
+	/* a name buffer without a length, or the reverse: -EINVAL */
+	u32 = 0;
+	memcpy(info + 32, &u32, 4);
+	assert_int_equal(emul_test_bpf(t, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), -EINVAL);
+	close(link);
+	close(kprog);
+	close(up);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_feat_perf_link_probe),
 	    cmocka_unit_test(test_kprobe_multi_probe),
 	    cmocka_unit_test(test_perf_link),
+	    cmocka_unit_test(test_perf_link_info),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
