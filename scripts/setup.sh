@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="gcc make cmake pkg-config clang clang-format llvm libclang-rt-14-dev libelf-dev zlib1g-dev
-libbpf-dev libcmocka-dev libseccomp-dev bpftool libbpf-tools bpftrace python3"
+libbpf-dev libcapstone-dev libcmocka-dev libseccomp-dev bpftool libbpf-tools bpftrace python3 musl-tools"
 
 missing=""
 for p in $PACKAGES; do

@@ -5,6 +5,9 @@
  *   bpftime run [OPTIONS] -- TOOL [ARGS...]
  *   bpftime status [--session NAME] [--clean]
  *   bpftime-run [OPTIONS] -- TOOL [ARGS...]      (the same as `bpftime run`)
+ *   bpftime start [OPTIONS] -- CMD [ARGS...]
+ *   bpftime attach [OPTIONS] PID
+ *   bpftime detach PID
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +52,32 @@ static const char usage_status[] =
     "events, asking each session's supervisor. A session whose supervisor died\n"
     "is reported as stale; --clean removes stale sessions.\n";
 
+static const char usage_start[] =
+    "usage: bpftime start [--session NAME] [--session-dir DIR] -- CMD [ARGS...]\n"
+    "\n"
+    "Runs CMD with the bpftime agent inside it, in session NAME (default:\n"
+    "CMD-PID). A dynamic CMD gets it through LD_PRELOAD, and so do the dynamic\n"
+    "programs it runs; a static CMD (glibc -static, musl, Go) gets it injected\n"
+    "over ptrace before its first instruction. The exit status is CMD's.\n";
+
+static const char usage_attach[] =
+    "usage: bpftime attach [--session NAME] [--session-dir DIR] PID\n"
+    "       bpftime detach PID\n"
+    "\n"
+    "Puts the agent into the running process PID, or takes it out, over ptrace\n"
+    "(as its own user; not into PID 1 or a non-dumpable process). The session\n"
+    "defaults to COMM-PID.\n";
+
 static void usage(FILE *f)
 {
 	fprintf(f, "bpftime %s: a userspace eBPF runtime\n\n", BPFTIME_VERSION);
 	fputs(usage_run, f);
 	fputc('\n', f);
 	fputs(usage_status, f);
+	fputc('\n', f);
+	fputs(usage_start, f);
+	fputc('\n', f);
+	fputs(usage_attach, f);
 }
 
 static void init_log_level(void)
@@ -98,6 +121,22 @@ static int cmd_status(int argc, char **argv)
 	return sup_cmd_status(&o);
 }
 
+/* start (@cmd) or attach/detach (@fn). */
+static int cmd_agent(int argc, char **argv, bool cmd, int (*fn)(const struct sup_opts *))
+{
+	struct sup_opts o;
+
+	if (sup_opts_parse_agent(&o, argc, argv, cmd)) {
+		fprintf(stderr, "try 'bpftime %s --help'\n", argv[0]);
+		return cmd ? SUP_EXIT_FAILURE : 1;
+	}
+	if (o.help) {
+		fputs(cmd ? usage_start : usage_attach, stdout);
+		return 0;
+	}
+	return fn(&o);
+}
+
 int main(int argc, char **argv)
 {
 	const char *self = strrchr(argv[0], '/');
@@ -114,6 +153,12 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "start"))
+		return cmd_agent(argc - 1, argv + 1, true, sup_cmd_start);
+	if (!strcmp(argv[1], "attach"))
+		return cmd_agent(argc - 1, argv + 1, false, sup_cmd_attach);
+	if (!strcmp(argv[1], "detach"))
+		return cmd_agent(argc - 1, argv + 1, false, sup_cmd_detach);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;

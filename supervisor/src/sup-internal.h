@@ -15,6 +15,12 @@
  *   sup-fakeroot.c   getuid() & co. and capget() answered as root would
  *   sup-control.c    the session's control socket (what `status` asks)
  *   sup-status.c     `bpftime status`: list, ask, clean
+ *   sup-start.c      `bpftime start`: CMD with the agent (LD_PRELOAD or ptrace)
+ *   sup-attach.c     `bpftime attach/detach PID`, and why ptrace was refused
+ *   sup-elf.c        static or dynamic CMD; the agent's segments, relocations
+ *   sup-inject.c     mapping the agent into a stopped process, calling it
+ *   sup-ptrace.c     syscalls and calls run by a stopped thread, then undone
+ *   sup-proc.c       /proc/PID/maps and /proc/PID/status
  *
  * The supervisor's own work is one thread: one poll loop answers the
  * tools' trapped calls, signals, TOOL's exit and control requests in turn,
@@ -33,6 +39,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <bpftime/bpf-emul.h>
 
 /* Our own failures, as env(1) and timeout(1) report theirs. */
@@ -96,12 +104,15 @@ struct sup_opts {
 	bool fake_root;       /* run: --fake-root */
 	bool clean;           /* status: --clean */
 	bool help;
-	char **argv; /* run: TOOL and its arguments */
+	char **argv; /* run: TOOL and its arguments; start: CMD and its */
+	pid_t pid;   /* attach, detach: the target */
 };
 
 /* Parses the arguments after `run` (@run) or `status`. -EINVAL with a
  * message when they are wrong. */
 int sup_opts_parse(struct sup_opts *o, int argc, char **argv, bool run);
+/* The same for `start` (@cmd: -- CMD ARGS) and `attach`/`detach` (PID). */
+int sup_opts_parse_agent(struct sup_opts *o, int argc, char **argv, bool cmd);
 
 /* ---- sessions (sup-session.c) ---- */
 
@@ -137,6 +148,10 @@ int sup_session_try_lock(struct sup_session *s);
 /* Removes what is left in a stale session (held lock) and the directory. */
 int sup_session_remove(struct sup_session *s);
 void sup_session_release(struct sup_session *s);
+/* The session an agent joins (start, attach): --session NAME or
+ * "<stem>-<pid>" under the base; its directory made when missing, not
+ * locked. 0 or -errno with a message. */
+int sup_agent_session(const struct sup_opts *o, const char *stem, pid_t pid, struct sup_session *s);
 
 /* ---- seccomp availability (sup-probe.c) ---- */
 
@@ -237,9 +252,109 @@ int sup_control_ask(const struct sup_session *s, FILE *out);
 int sup_control_join(const struct sup_session *s, int listener, pid_t pid, bool fake_root,
 		     char *const argv[]);
 
+/* ---- ELF files: CMD and the agent (sup-elf.c) ---- */
+
+enum {
+	SUP_ELF_DYNAMIC = 1, /* PT_INTERP: the dynamic loader honours LD_PRELOAD */
+	SUP_ELF_STATIC,      /* x86-64 without PT_INTERP: ptrace */
+	SUP_ELF_OTHER,       /* not ELF (a script: its interpreter decides) */
+	SUP_ELF_FOREIGN,     /* ELF, but not x86-64 */
+};
+
+/* One of the SUP_ELF_* kinds of the file at @path, or -errno. */
+int sup_elf_kind(const char *path);
+
+#define SUP_AGENT_MAX_LOADS 8
+
+struct sup_agent_load {
+	uint64_t vaddr, memsz, filesz, offset;
+	int prot; /* PROT_* */
+};
+
+struct sup_agent_rel {
+	uint64_t offset, addend; /* R_X86_64_RELATIVE: *(base + offset) = base + addend */
+};
+
+/* What the injector needs of libbpftime-agent.so. */
+struct sup_agent_image {
+	char path[PATH_MAX]; /* absolute */
+	dev_t dev;           /* the file, to find it in a target's maps */
+	ino_t ino;
+	struct sup_agent_load load[SUP_AGENT_MAX_LOADS];
+	int nload;
+	uint64_t span;             /* bytes from the first segment to the end of the last */
+	struct sup_agent_rel *rel; /* owned */
+	size_t nrel;
+	uint64_t sym_main, sym_detach, sym_trap; /* offsets from the base */
+};
+
+/* The agent: $BPFTIME_AGENT, or next to the bpftime binary (../lib,
+ * ../<libdir>). @out gets the real path (PATH_MAX bytes). */
+int sup_agent_path(char *out, size_t len);
+/* Reads @path; -ENOEXEC (with a message) when the injector cannot load
+ * it. Free with sup_agent_image_free(). */
+int sup_agent_image_load(struct sup_agent_image *img, const char *path);
+void sup_agent_image_free(struct sup_agent_image *img);
+
+/* ---- /proc (sup-proc.c) ---- */
+
+/* The first mapping whose name is @name ("[vdso]"). -ENOENT. */
+int sup_proc_find_mapping(pid_t pid, const char *name, uint64_t *start, uint64_t *end);
+/* Where @img's file is mapped in @pid: 1 with @base, 0 when it is not,
+ * -ESTALE (with a message) when another file of that name is. */
+int sup_proc_find_agent(pid_t pid, const struct sup_agent_image *img, uint64_t *base);
+/* The value of "Key:" in /proc/PID/status. */
+int sup_proc_status(pid_t pid, const char *key, char *out, size_t len);
+
+/* ---- a stopped thread that runs our calls (sup-ptrace.c) ---- */
+
+struct sup_tracee {
+	pid_t pid;
+	int memfd; /* /proc/PID/mem, owned; -1 */
+	bool attached, gone, regs_saved, fxsave_only, fault, sc_patched;
+	struct user_regs_struct saved; /* restored on release */
+	uint8_t *xstate;               /* XSAVE area (or FXSAVE), owned */
+	struct iovec xiov;
+	uint64_t sc_addr;   /* a `syscall` instruction in the target */
+	uint8_t sc_orig[2]; /* what was at sc_addr when we had to write one */
+	uint64_t trap;      /* the return address of calls: an int3 */
+	int pending[8];     /* signals that arrived while we held it */
+	int npending;
+};
+
+/* PTRACE_SEIZE + PTRACE_INTERRUPT; -EPERM when ptrace is refused. */
+int sup_tracee_seize(struct sup_tracee *t, pid_t pid);
+/* A child that did PTRACE_TRACEME and is in its post-exec stop. */
+int sup_tracee_adopt(struct sup_tracee *t, pid_t pid);
+/* Saves registers and FPU state, finds a syscall instruction. */
+int sup_tracee_prepare(struct sup_tracee *t);
+int sup_tracee_read(struct sup_tracee *t, uint64_t addr, void *buf, size_t len);
+int sup_tracee_write(struct sup_tracee *t, uint64_t addr, const void *buf, size_t len);
+/* The target makes syscall @nr: 0 with its result in @ret (maybe -errno),
+ * or -errno of ptrace. */
+int sup_tracee_syscall(struct sup_tracee *t, long *ret, long nr, long a, long b, long c, long d,
+		       long e, long f);
+/* Calls @fn(@arg) with RSP below @stack_top, returning into t->trap.
+ * -EFAULT when the code faulted (logged). */
+int sup_tracee_call(struct sup_tracee *t, uint64_t fn, uint64_t arg, uint64_t stack_top, long *ret);
+/* Restores what prepare saved, detaches, re-sends the signals it held. */
+void sup_tracee_release(struct sup_tracee *t);
+
+/* ---- injection (sup-inject.c) ---- */
+
+/* Maps @img into the stopped @t and calls bpftime_agent_main(@session). */
+int sup_inject_agent(struct sup_tracee *t, const struct sup_agent_image *img, const char *session,
+		     uint64_t *base);
+/* Calls the entry at @base + @sym with @session (or NULL) as argument. */
+int sup_inject_call(struct sup_tracee *t, const struct sup_agent_image *img, uint64_t base,
+		    uint64_t sym, const char *session, long *ret);
+
 /* ---- commands ---- */
 
 int sup_cmd_run(const struct sup_opts *o);
 int sup_cmd_status(const struct sup_opts *o);
+int sup_cmd_start(const struct sup_opts *o);
+int sup_cmd_attach(const struct sup_opts *o);
+int sup_cmd_detach(const struct sup_opts *o);
 
 #endif /* BPFTIME_SUP_INTERNAL_H */

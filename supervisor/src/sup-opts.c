@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include "sup-internal.h"
 
@@ -32,6 +34,14 @@ static const struct option status_options[] = {
     {"session-dir", required_argument, NULL, OPT_SESSION_DIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"clean", no_argument, NULL, OPT_CLEAN},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option agent_options[] = {
+    {"session", required_argument, NULL, OPT_SESSION},
+    {"session-dir", required_argument, NULL, OPT_SESSION_DIR},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -102,5 +112,47 @@ int sup_opts_parse(struct sup_opts *o, int argc, char **argv, bool run)
 		sup_log(SUP_LOG_ERROR, "unexpected argument '%s' to status", argv[optind]);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int parse_pid(struct sup_opts *o, int argc, char **argv)
+{
+	char *end;
+	long v;
+
+	if (optind + 1 != argc) {
+		sup_log(SUP_LOG_ERROR, "expected one PID");
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtol(argv[optind], &end, 10);
+	if (errno || *end || end == argv[optind] || v <= 0 || v > INT_MAX) {
+		sup_log(SUP_LOG_ERROR, "bad PID '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	o->pid = (pid_t)v;
+	return 0;
+}
+
+int sup_opts_parse_agent(struct sup_opts *o, int argc, char **argv, bool cmd)
+{
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", agent_options, NULL)) != -1) {
+		err = take_option(o, c);
+		if (err)
+			return err;
+	}
+	if (o->help)
+		return 0;
+	if (!cmd)
+		return parse_pid(o, argc, argv);
+	if (optind >= argc) {
+		sup_log(SUP_LOG_ERROR, "no CMD to run: bpftime start [OPTIONS] -- CMD [ARGS...]");
+		return -EINVAL;
+	}
+	o->argv = argv + optind;
 	return 0;
 }

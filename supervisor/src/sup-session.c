@@ -227,3 +227,32 @@ void sup_session_release(struct sup_session *s)
 {
 	sup_close_and_reset(&s->lock_fd);
 }
+
+int sup_agent_session(const struct sup_opts *o, const char *stem, pid_t pid, struct sup_session *s)
+{
+	char base[PATH_MAX], name[SUP_NAME_MAX + 1];
+	int err;
+
+	err = sup_base_dir(o->base_dir, base, sizeof(base));
+	if (!err)
+		err = sup_base_prepare(base);
+	if (err)
+		return err;
+	if (o->session)
+		snprintf(name, sizeof(name), "%s", o->session);
+	else
+		sup_name_generate(stem, pid, name, sizeof(name));
+	err = sup_session_init(s, base, name);
+	if (err) {
+		sup_log(SUP_LOG_ERROR, "session path %s/%s is too long", base, name);
+		return err;
+	}
+	/* no lock: the session belongs to the `bpftime run` that serves it */
+	if (mkdir(s->dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		sup_log(SUP_LOG_ERROR, "cannot create the session directory %s: %s", s->dir,
+			strerror(-err));
+		return err;
+	}
+	return check_private_dir(s->dir);
+}
