@@ -18,6 +18,7 @@
  *   emul-epoll.c    epoll_ctl on objects: eventfds signalled by waiters
  *   emul-files.c    tracefs and sysfs files (openat, faccessat)
  *   emul-timer.c    CPU clock events: their programs run on a timer thread
+ *   emul-catalog.c  the session catalog agents read (bpftime/catalog.h)
  *
  * Locking: e->lock is held by every entry point (emul-bpf.c and the
  * others take it), so command code runs single-threaded.
@@ -61,6 +62,7 @@ struct emul_prog {
 	uint8_t tag[BPF_TAG_SIZE];
 	uint32_t kern_version;
 	uint32_t prog_flags;
+	bool gpl; /* GPL-compatible license (published in the catalog) */
 	uint32_t nr_maps;
 	struct emul_obj **maps; /* used maps, referenced */
 	struct emul_obj *btf;   /* referenced, or NULL */
@@ -100,6 +102,7 @@ struct emul_perf {
 	bool retprobe;
 	char *path;             /* uprobe: the probed file */
 	uint64_t offset;        /* uprobe: file offset */
+	uint64_t dev, ino;      /* uprobe: the file's identity at open (the catalog) */
 	uint64_t tp_id;         /* tracepoint id */
 	uint64_t sample_period; /* CPU clock: ns (attr.freq converted at open) */
 	/* CPU clock (emul-timer.c): the next tick, CLOCK_MONOTONIC ns, 0 while
@@ -161,6 +164,7 @@ struct bpftime_emul {
 	void *files;           /* emul-files.c */
 	uint32_t next_perf_id; /* [perf-files] emul-perf.c: perf event ids (IOC_ID) */
 	void *timer;           /* emul-timer.c: the ticker thread, NULL until needed */
+	void *catalog;         /* emul-catalog.c: NULL when not created */
 };
 
 /* ---- logging (emul.c) ---- */
@@ -523,5 +527,29 @@ void emul_timer_prog_attached(struct bpftime_emul *e, struct emul_obj *o);
 void emul_timer_free(struct bpftime_emul *e);
 
 /* ==== end of perf events, epoll, tracefs files ==== */
+
+/* ==== the session catalog (emul-catalog.c, bpftime/catalog.h): what
+ * agents read. Each call is made under e->lock, or with no other thread
+ * left (new, free); each is a no-op without a catalog. ==== */
+
+/* Create "<session>/catalog" (bpftime_emul__new); *_caps with capacities
+ * of our choosing (tests). -errno with a message in the log. */
+int emul_catalog_init(struct bpftime_emul *e);
+int emul_catalog_init_caps(struct bpftime_emul *e, uint32_t progs, uint32_t links, uint64_t heap);
+/* Unmap and remove the file, after every object was released. */
+void emul_catalog_free(struct bpftime_emul *e);
+/* An accepted program, before the caller gets its fd: -ENOSPC (full,
+ * logged), -ENOMEM. Unpublish: its object is being released. */
+int emul_catalog_prog_publish(struct bpftime_emul *e, struct emul_obj *o);
+void emul_catalog_prog_unpublish(struct bpftime_emul *e, struct emul_obj *o);
+/* Perf event @ev is about to run @prog (uprobes and tracepoints are
+ * published; software events run in the supervisor): -ENOSPC, -ENOMEM,
+ * and the attach does not happen. Update: its enabled state changed.
+ * Detach: it stops running its program (also on its release). */
+int emul_catalog_attach(struct bpftime_emul *e, struct emul_obj *ev, struct emul_obj *prog);
+void emul_catalog_attach_update(struct bpftime_emul *e, struct emul_obj *ev);
+void emul_catalog_detach(struct bpftime_emul *e, struct emul_obj *ev);
+
+/* ==== end of the session catalog ==== */
 
 #endif /* BPFTIME_EMUL_INTERNAL_H */

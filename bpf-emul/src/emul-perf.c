@@ -150,7 +150,8 @@ static int check_pid(int pid)
  * create_local_trace_uprobe()'s kern_path(): -ENOENT and friends, -EINVAL
  * for a file that is not regular, and __uprobe_register()'s -EINVAL for an
  * offset past its end. @path becomes absolute. */
-static int uprobe_file(struct bpftime_caller *c, char *path, size_t size, uint64_t offset)
+static int uprobe_file(struct bpftime_caller *c, char *path, size_t size, uint64_t offset,
+		       struct emul_perf *pf)
 {
 	char p[PATH_MAX + 64], cwd[PATH_MAX];
 	struct stat st;
@@ -166,6 +167,8 @@ static int uprobe_file(struct bpftime_caller *c, char *path, size_t size, uint64
 		return -EINVAL;
 	if (offset > (uint64_t)st.st_size)
 		return -EINVAL;
+	pf->dev = st.st_dev;
+	pf->ino = st.st_ino;
 	if (path[0] == '/')
 		return 0;
 	snprintf(p, sizeof(p), "/proc/%d/cwd", c->pid);
@@ -201,7 +204,7 @@ static int open_uprobe(struct bpftime_emul *e, struct bpftime_caller *c, const s
 		return (int)n;
 	if (!n)
 		return -EINVAL;
-	err = uprobe_file(c, path, sizeof(path), po->attr.config2);
+	err = uprobe_file(c, path, sizeof(path), po->attr.config2, pf);
 	if (err) {
 		emul_log(e, BPFTIME_EMUL_LOG_INFO, "pid %d: uprobe %s+0x%llx: %s", c->pid, path,
 			 (unsigned long long)po->attr.config2, strerror(-err));
@@ -521,6 +524,7 @@ int emul_perf_set_enabled(struct bpftime_emul *e, struct emul_obj *o, bool enabl
 
 	emul_timer_set_enabled(e, o, enabled);
 	o->perf.enabled = enabled;
+	emul_catalog_attach_update(e, o);
 	return m ? bpftime_map__perfbuf_enable(m, enabled) : 0;
 }
 
@@ -529,6 +533,7 @@ int emul_perf_set_enabled(struct bpftime_emul *e, struct emul_obj *o, bool enabl
 int emul_perf_attach_prog(struct bpftime_emul *e, struct emul_obj *o, struct emul_obj *prog)
 {
 	uint32_t type = prog->prog.type;
+	int err;
 
 	switch (o->perf.kind) {
 	case EMUL_PERF_UPROBE:
@@ -548,6 +553,9 @@ int emul_perf_attach_prog(struct bpftime_emul *e, struct emul_obj *o, struct emu
 		if (type != BPF_PROG_TYPE_PERF_EVENT)
 			return -EINVAL;
 	}
+	err = emul_catalog_attach(e, o, prog);
+	if (err)
+		return err;
 	emul_obj_get(prog);
 	o->perf.prog = prog;
 	emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "perf event %u: program %u attached", o->id, prog->id);
@@ -559,6 +567,7 @@ void emul_perf_detach_prog(struct bpftime_emul *e, struct emul_obj *o)
 {
 	struct emul_obj *prog = o->perf.prog;
 
+	emul_catalog_detach(e, o); /* before the program can go */
 	o->perf.prog = NULL;
 	emul_obj_put(e, prog);
 }

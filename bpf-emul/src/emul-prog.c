@@ -401,6 +401,7 @@ static long publish(struct load *ld)
 	memcpy(p->name, ld->name, sizeof(p->name));
 	p->kern_version = ld->attr->kern_version;
 	p->prog_flags = ld->attr->prog_flags;
+	p->gpl = ld->gpl;
 	p->maps = malloc(sizeof(*p->maps) * (ld->nr_maps ? ld->nr_maps : 1));
 	if (!p->maps) {
 		emul_obj_put(ld->e, o);
@@ -415,6 +416,8 @@ static long publish(struct load *ld)
 	p->uid = ld->c->uid;
 	o->id = ld->e->next_prog_id++;
 	err = emul_obj_add(ld->e, o);
+	if (!err)
+		err = emul_catalog_prog_publish(ld->e, o);
 	if (err) {
 		emul_obj_put(ld->e, o);
 		return err;
@@ -500,6 +503,7 @@ void emul_prog_release(struct bpftime_emul *e, struct emul_obj *o)
 {
 	struct emul_prog *p = &o->prog;
 
+	emul_catalog_prog_unpublish(e, o);
 	for (uint32_t i = 0; i < p->nr_maps; i++)
 		emul_obj_put(e, p->maps[i]);
 	free(p->maps);

@@ -76,9 +76,15 @@ struct bpftime_emul *bpftime_emul__new(const struct bpftime_emul_opts *opts)
 	err = make_dir(e->session_dir);
 	if (!err)
 		err = open_region(e);
+	if (!err)
+		err = emul_catalog_init(e);
 	if (err) {
 		emul_log(e, BPFTIME_EMUL_LOG_ERROR, "cannot open the session in %s: %s",
 			 e->session_dir, strerror(-err));
+		if (e->region) {
+			bpftime_map_region__unlink(e->region);
+			bpftime_map_region__close(e->region);
+		}
 		emul_lifetime_fini(e);
 		free(e);
 		errno = -err;
@@ -98,6 +104,7 @@ void bpftime_emul__free(struct bpftime_emul *e)
 	emul_files_free(e);
 	emul_pins_free(e); /* pins hold references: dropped before the rest */
 	emul_obj_release_all(e);
+	emul_catalog_free(e); /* releases unpublish: after them */
 	free(e->objs);
 	emul_lifetime_fini(e);
 	bpftime_map_region__unlink(e->region);
