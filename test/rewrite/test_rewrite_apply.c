@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Plans made from files (this test binary, libc) applied to this process:
+ * the functions of rw-test-fns.S, each with a known kind of displaced
+ * instruction, then libc's malloc. As the agent will, the file offset comes
+ * from the ELF symbol table and the address from /proc/self/maps (device,
+ * inode and offset of an executable mapping).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cmocka.h>
+
+#include "bpftime/rewrite.h"
+
+typedef long (*fn1_t)(long);
+typedef long (*fn6_t)(long, long, long, long, long, long);
+
+long rw_fn_riprel(long a);
+long rw_fn_jcc(long a);
+long rw_fn_call(long a);
+long rw_fn_callptr(long a);
+long rw_fn_loop(long a);
+long rw_fn_jrcxz(long a);
+long rw_fn_sum6(long a, long b, long c, long d, long e, long f);
+long rw_fn_mid(long a);
+long rw_fn_xline(long a);
+long rw_fn_line63(long a);
+extern char rw_fn_mid_site[], rw_fn_call_ret[], rw_fn_callptr_ret[];
+extern uint64_t rw_test_retaddr;
+
+struct hits {
+	uint64_t count; /* atomic: handlers on many threads */
+	struct bpftime_regs last;
+	int record;
+};
+
+static void count_handler(void *ctx, struct bpftime_regs *regs)
+{
+	struct hits *h = ctx;
+
+	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+	if (h->record)
+		h->last = *regs;
+	/* clobber what a compiled handler may: the trampoline must restore it */
+	__asm__ volatile("xorps %%xmm1, %%xmm1\n\tpxor %%xmm0, %%xmm0\n\t"
+			 "xor %%r11d, %%r11d\n\txor %%ecx, %%ecx\n\tcmp %%rcx, %%rcx" ::
+			     : "xmm0", "xmm1", "r11", "rcx", "cc");
+}
+
+/* The runtime address of file offset @off of @path, from /proc/self/maps. */
+static uint64_t map_offset(const char *path, uint64_t off)
+{
+	unsigned long start, end, moff, ino;
+	unsigned int maj, min;
+	char perms[8], line[512];
+	uint64_t addr = 0;
+	struct stat st;
+	FILE *f;
+
+	if (stat(path, &st))
+		return 0;
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return 0;
+	while (!addr && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &start, &end, perms, &moff, &maj,
+			   &min, &ino) != 7)
+			continue;
+		if (ino == st.st_ino && makedev(maj, min) == st.st_dev && perms[2] == 'x' &&
+		    off >= moff && off - moff < end - start)
+			addr = start + (off - moff);
+	}
+	fclose(f);
+	return addr;
+}
+
+struct probe {
+	struct bpftime_rw_plan plan;
+	struct bpftime_rw_hook hook;
+	uint64_t addr;
+	uint8_t before[16];
+	char err[256];
+};
+
+/* Plan @name (+@delta) from @path, find it in memory, prepare the hook. */
+static int probe_prepare(struct probe *p, const char *path, const char *name, uint64_t delta,
+			 struct hits *h)
+{
+	struct bpftime_rw_plan_opts opts = {.sz = sizeof(opts)};
+	uint64_t off, size;
+	int err;
+
+	opts.errbuf = p->err;
+	opts.errbuf_sz = sizeof(p->err);
+	err = bpftime_rw__elf_func_offset(path, name, &off, &size);
+	if (err)
+		return err;
+	err = bpftime_rw__plan_file(path, off + delta, &opts, &p->plan);
+	print_message("plan %s+%lu: %d %s (%lu insns scanned)\n", name, (unsigned long)delta, err,
+		      p->err, (unsigned long)opts.scanned_insns);
+	if (err)
+		return err;
+	p->addr = map_offset(path, off + delta);
+	if (!p->addr)
+		return -ENOENT;
+	memcpy(p->before, (void *)(uintptr_t)p->addr, sizeof(p->before));
+	return bpftime_rw__prepare(&p->hook, &p->plan, p->addr, count_handler, h, NULL);
+}
+
+static void probe_release(struct probe *p)
+{
+	assert_int_equal(bpftime_rw__release(&p->hook), 0);
+	/* detach restores the bytes exactly */
+	assert_memory_equal((void *)(uintptr_t)p->addr, p->before, sizeof(p->before));
+}
+
+static const char *self = "/proc/self/exe";
+
+/* Call @fn with @arg unpatched, patched, unpatched: same result, one hit. */
+static void check_fn(const char *name, fn1_t fn, long arg, long expect)
+{
+	struct hits h = {.record = 1};
+	struct probe p;
+
+	assert_int_equal(probe_prepare(&p, self, name, 0, &h), 0);
+	assert_int_equal(fn(arg), expect);
+	assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+	assert_memory_not_equal((void *)(uintptr_t)p.addr, p.before, 5);
+	assert_int_equal(fn(arg), expect);
+	assert_int_equal(h.count, 1);
+	assert_int_equal(h.last.di, (uint64_t)arg);
+	assert_int_equal(h.last.ip, p.addr);
+	assert_int_equal(bpftime_rw__unpatch(&p.hook), 0);
+	assert_int_equal(fn(arg), expect);
+	assert_int_equal(h.count, 1);
+	probe_release(&p);
+}
+
+static void test_apply_rip_relative(void **state)
+{
+	check_fn("rw_fn_riprel", rw_fn_riprel, 5, 1005);
+}
+
+static void test_apply_short_jcc(void **state)
+{
+	check_fn("rw_fn_jcc", rw_fn_jcc, 0, 42);
+	check_fn("rw_fn_jcc", rw_fn_jcc, 21, 42);
+	check_fn("rw_fn_jcc", rw_fn_jcc, 5, 10);
+}
+
+static void test_apply_jrcxz(void **state)
+{
+	check_fn("rw_fn_jrcxz", rw_fn_jrcxz, 0, 7);
+	check_fn("rw_fn_jrcxz", rw_fn_jrcxz, 3, 1);
+}
+
+/* The callee sees the original return address, not the trampoline's. */
+static void test_apply_call_rel32(void **state)
+{
+	check_fn("rw_fn_call", rw_fn_call, 20, 41);
+	assert_ptr_equal((void *)(uintptr_t)rw_test_retaddr, rw_fn_call_ret);
+	check_fn("rw_fn_callptr", rw_fn_callptr, 20, 41);
+	assert_ptr_equal((void *)(uintptr_t)rw_test_retaddr, rw_fn_callptr_ret);
+}
+
+/* Crosses a cache line: the guarded three-step write. */
+static void test_apply_cross_line(void **state)
+{
+	assert_int_equal((uintptr_t)rw_fn_xline % 64, 61);
+	check_fn("rw_fn_xline", rw_fn_xline, 1, 6);
+}
+
+static void test_apply_last_byte_of_line_refused(void **state)
+{
+	struct hits h = {0};
+	struct probe p;
+
+	assert_int_equal(probe_prepare(&p, self, "rw_fn_line63", 0, &h), 0);
+	assert_int_equal(bpftime_rw__patch(&p.hook), -EOPNOTSUPP);
+	assert_int_equal(rw_fn_line63(1), 2);
+	probe_release(&p);
+}
+
+static void test_apply_jump_into_range_refused(void **state)
+{
+	struct hits h = {0};
+	struct probe p;
+
+	assert_int_equal(probe_prepare(&p, self, "rw_fn_loop", 0, &h), -EOPNOTSUPP);
+	assert_non_null(strstr(p.err, "branches to site+2"));
+	assert_int_equal(rw_fn_loop(4), 10);
+}
+
+/* Argument registers, stack pointer and flags as the kernel's pt_regs. */
+static void test_apply_handler_sees_args(void **state)
+{
+	fn6_t volatile fn = rw_fn_sum6;
+	struct hits h = {.record = 1};
+	struct probe p;
+
+	assert_int_equal(probe_prepare(&p, self, "rw_fn_sum6", 0, &h), 0);
+	assert_int_equal(p.plan.orig_len, 7);
+	assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+	assert_int_equal(fn(1, 2, 3, 4, 5, 6), 21);
+	assert_int_equal(h.count, 1);
+	assert_int_equal(h.last.di, 1);
+	assert_int_equal(h.last.si, 2);
+	assert_int_equal(h.last.dx, 3);
+	assert_int_equal(h.last.cx, 4);
+	assert_int_equal(h.last.r8, 5);
+	assert_int_equal(h.last.r9, 6);
+	assert_int_equal(h.last.orig_ax, (uint64_t)-1);
+	assert_int_equal(h.last.cs, 0x33);
+	assert_int_equal(h.last.ss, 0x2b);
+	assert_int_equal(h.last.flags & 0x2, 0x2); /* bit 1 is always set */
+	/* at the entry, *sp is the return address, 8 bytes off 16-alignment */
+	assert_int_equal(h.last.sp % 16, 8);
+	assert_true(*(uint64_t *)(uintptr_t)h.last.sp != 0);
+	assert_int_equal(offsetof(struct bpftime_regs, di), 112); /* PT_REGS_PARM1 */
+	assert_int_equal(offsetof(struct bpftime_regs, ip), 128);
+	assert_int_equal(offsetof(struct bpftime_regs, sp), 152);
+	assert_int_equal(sizeof(struct bpftime_regs), 168);
+	probe_release(&p);
+}
+
+/* Mid-function: caller-saved registers, xmm1, flags and the red zone are
+ * live across the site, and the handler clobbers them. */
+static void test_apply_mid_function_state_kept(void **state)
+{
+	fn1_t volatile fn = rw_fn_mid;
+	uint64_t delta = (uint64_t)(rw_fn_mid_site - (char *)rw_fn_mid);
+	struct hits h = {.record = 1};
+	struct probe p;
+
+	assert_int_equal(probe_prepare(&p, self, "rw_fn_mid", delta, &h), 0);
+	assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+	assert_int_equal(fn(3), 7 * 3 + 10 + 1000);
+	assert_int_equal(fn(300), 7 * 300 + 10);
+	assert_int_equal(h.count, 2);
+	assert_int_equal(h.last.cx, 300);
+	assert_int_equal(h.last.r11, 304);
+	assert_int_equal(h.last.ip, (uintptr_t)rw_fn_mid_site);
+	probe_release(&p);
+}
+
+struct worker {
+	fn1_t fn;
+	long arg, expect;
+	volatile int *stop;
+	long bad;
+	long calls;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
+		if (w->fn(w->arg) != w->expect)
+			w->bad++;
+		w->calls++;
+	}
+	return NULL;
+}
+
+/* 4 threads call the function while it is patched and unpatched 2000 times. */
+static void run_threads(const char *name, fn1_t fn, long arg, long expect)
+{
+	struct worker w[4];
+	pthread_t t[4];
+	volatile int stop = 0;
+	struct hits h = {0};
+	struct probe p;
+	int i;
+
+	assert_int_equal(probe_prepare(&p, self, name, 0, &h), 0);
+	for (i = 0; i < 4; i++) {
+		w[i] =
+		    (struct worker){.fn = fn, .arg = arg + i, .expect = expect + i, .stop = &stop};
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+		assert_int_equal(bpftime_rw__unpatch(&p.hook), 0);
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		print_message("%s thread %d: %ld calls, %ld wrong\n", name, i, w[i].calls,
+			      w[i].bad);
+		assert_int_equal(w[i].bad, 0);
+	}
+	print_message("%s: %lu hits\n", name, (unsigned long)h.count);
+	probe_release(&p);
+}
+
+static void test_apply_threads_while_patching(void **state)
+{
+	run_threads("rw_fn_riprel", rw_fn_riprel, 1, 1001);
+	run_threads("rw_fn_xline", rw_fn_xline, 1, 6);
+}
+
+/* libc's malloc, planned from libc.so.6 at its file offset. */
+static void test_apply_libc_malloc(void **state)
+{
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	void *(*libc_malloc)(size_t);
+	void (*libc_free)(void *);
+	struct hits h = {.record = 1};
+	struct probe p;
+	Dl_info info;
+	int i;
+
+	if (!libc)
+		skip();
+	*(void **)&libc_malloc = dlsym(libc, "malloc");
+	*(void **)&libc_free = dlsym(libc, "free");
+	assert_non_null(libc_malloc);
+	assert_true(dladdr(*(void **)&libc_malloc, &info));
+	assert_int_equal(probe_prepare(&p, info.dli_fname, "malloc", 0, &h), 0);
+	/* the maps lookup by inode and offset agrees with the loader */
+	assert_int_equal(p.addr, (uintptr_t) * (void **)&libc_malloc);
+	assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+	for (i = 0; i < 1000; i++) {
+		void *m = libc_malloc(12345);
+
+		assert_non_null(m);
+		libc_free(m);
+	}
+	assert_int_equal(bpftime_rw__unpatch(&p.hook), 0);
+	assert_true(h.count >= 1000);
+	assert_int_equal(h.last.di, 12345);
+	probe_release(&p);
+	dlclose(libc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_apply_rip_relative),
+	    cmocka_unit_test(test_apply_short_jcc),
+	    cmocka_unit_test(test_apply_jrcxz),
+	    cmocka_unit_test(test_apply_call_rel32),
+	    cmocka_unit_test(test_apply_cross_line),
+	    cmocka_unit_test(test_apply_last_byte_of_line_refused),
+	    cmocka_unit_test(test_apply_jump_into_range_refused),
+	    cmocka_unit_test(test_apply_handler_sees_args),
+	    cmocka_unit_test(test_apply_mid_function_state_kept),
+	    cmocka_unit_test(test_apply_threads_while_patching),
+	    cmocka_unit_test(test_apply_libc_malloc),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
