@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The vm's run path must not call libc, allocate or touch TLS: it runs inside
-# static and musl targets whose libc we cannot rely on. Check the objects:
+# static and musl targets whose libc we cannot rely on; nor may the rest of
+# the vm but bpftime_vm__new (vm-alloc-libc.c), for the agent. Check the
+# objects:
 # every undefined symbol must be one of ours, and no instruction may address
 # %fs (TLS, stack-protector canaries).
 set -eu
@@ -26,5 +28,5 @@ for obj in "$@"; do
 		status=1
 	fi
 done
-[ $status -eq 0 ] && echo "run path: $# objects, no libc, no TLS"
+[ $status -eq 0 ] && echo "vm: $# objects, no libc, no TLS"
 exit $status

@@ -16,7 +16,6 @@
  *       (indexing into global data)
  */
 #include <errno.h>
-#include <stdlib.h>
 #include "vm-internal.h"
 
 static bool is_jump_code(uint8_t code)
@@ -65,7 +64,7 @@ static void emit_mode(const struct bpftime_vm *vm, enum vm_mode mode, struct vm_
 /* Instructions reached other than by falling through: jump targets, functions. */
 static uint8_t *entry_points(const struct bpftime_vm *vm)
 {
-	uint8_t *entry = calloc(vm->cnt, 1);
+	uint8_t *entry = bpftime_vm_zalloc(vm, vm->cnt);
 
 	if (!entry)
 		return NULL;
@@ -129,7 +128,7 @@ int bpftime_vm_emit(struct bpftime_vm *vm)
 	uint8_t *entry;
 
 	for (int m = 0; m < VM_MODE__COUNT; m++) {
-		vm->ops[m] = calloc(vm->cnt, sizeof(struct vm_op));
+		vm->ops[m] = bpftime_vm_zalloc(vm, vm->cnt * sizeof(struct vm_op));
 		if (!vm->ops[m])
 			return bpftime_vm_error(vm, -ENOMEM, "out of memory for %u ops", vm->cnt);
 		emit_mode(vm, (enum vm_mode)m, vm->ops[m]);
@@ -138,6 +137,6 @@ int bpftime_vm_emit(struct bpftime_vm *vm)
 	if (!entry)
 		return bpftime_vm_error(vm, -ENOMEM, "out of memory for %u ops", vm->cnt);
 	fuse(vm, entry, vm->ops[VM_MODE_FAST]);
-	free(entry);
+	bpftime_vm_dealloc(vm, entry, vm->cnt);
 	return 0;
 }

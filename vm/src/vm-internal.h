@@ -13,6 +13,7 @@
 #ifndef BPFTIME_VM_INTERNAL_H
 #define BPFTIME_VM_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <bpftime/vm.h>
 
@@ -262,6 +263,34 @@ int bpftime_vm_decode(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 
 /* vm.c: printf into vm->err, return @err. */
 int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * vm.c: bpftime_vm__create, with the allocator to use when opts has none
+ * (NULL: opts must have one). bpftime_vm__new passes libc's (vm-alloc-libc.c).
+ */
+struct bpftime_vm *bpftime_vm_create(const struct bpftime_vm_opts *opts,
+				     bpftime_vm_alloc_fn def_alloc,
+				     bpftime_vm_dealloc_fn def_dealloc, int *err);
+
+/*
+ * vm-mem.c: everything below the public API that libc would otherwise
+ * provide, so that creating and loading a vm calls no libc.
+ */
+/* @size zeroed bytes from the vm's allocator, or NULL */
+void *bpftime_vm_zalloc(const struct bpftime_vm *vm, size_t size);
+/* give back what bpftime_vm_zalloc(vm, @size) returned; NULL is ignored */
+void bpftime_vm_dealloc(const struct bpftime_vm *vm, void *p, size_t size);
+void bpftime_vm_memcpy(void *dst, const void *src, size_t n);
+void bpftime_vm_memset(void *dst, int c, size_t n);
+
+/*
+ * vm-fmt.c: vsnprintf for the vm's messages. Flags '-' and '0', a width,
+ * the length modifiers hh h l ll z j t and the conversions d i u x X c s p
+ * and %%; returns the length the whole output needs, as vsnprintf.
+ */
+int bpftime_vm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int bpftime_vm_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* vm-access.c: the bounds check of the checked mode. */

@@ -14,8 +14,6 @@
  * prefixed with the instruction index.
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include "vm-internal.h"
 
 static int resolve_ldimm64(struct bpftime_vm *vm, struct bpf_insn *insn, uint32_t i,
@@ -235,11 +233,13 @@ static void bind_func_addrs(struct bpftime_vm *vm)
 
 void bpftime_vm_unload(struct bpftime_vm *vm)
 {
-	free(vm->insns);
-	free(vm->dec);
-	free(vm->ops[VM_MODE_FAST]);
-	free(vm->ops[VM_MODE_CHECKED]);
-	free(vm->is_func);
+	size_t cnt = vm->cnt;
+
+	bpftime_vm_dealloc(vm, vm->insns, cnt * sizeof(*vm->insns));
+	bpftime_vm_dealloc(vm, vm->dec, cnt * sizeof(*vm->dec));
+	bpftime_vm_dealloc(vm, vm->ops[VM_MODE_FAST], cnt * sizeof(struct vm_op));
+	bpftime_vm_dealloc(vm, vm->ops[VM_MODE_CHECKED], cnt * sizeof(struct vm_op));
+	bpftime_vm_dealloc(vm, vm->is_func, cnt);
 	vm->insns = NULL;
 	vm->dec = NULL;
 	vm->ops[VM_MODE_FAST] = vm->ops[VM_MODE_CHECKED] = NULL;
@@ -262,14 +262,15 @@ int bpftime_vm__load(struct bpftime_vm *vm, const struct bpf_insn *insns, size_t
 		return bpftime_vm_error(vm, -E2BIG, "program too large: %zu insns (max %u)", cnt,
 					vm->opts.max_insns);
 	vm->cnt = (uint32_t)cnt;
-	vm->insns = malloc(cnt * sizeof(*insns));
-	vm->dec = calloc(cnt, sizeof(*vm->dec));
-	vm->is_func = calloc(cnt, 1);
+	/* vm->cnt sizes every table, for bpftime_vm_unload too */
+	vm->insns = vm->opts.alloc(vm->opts.host, cnt * sizeof(*insns));
+	vm->dec = bpftime_vm_zalloc(vm, cnt * sizeof(*vm->dec));
+	vm->is_func = bpftime_vm_zalloc(vm, cnt);
 	if (!vm->insns || !vm->dec || !vm->is_func) {
 		err = bpftime_vm_error(vm, -ENOMEM, "out of memory for %zu insns", cnt);
 		goto err_unload;
 	}
-	memcpy(vm->insns, insns, cnt * sizeof(*insns));
+	bpftime_vm_memcpy(vm->insns, insns, cnt * sizeof(*insns));
 	err = decode_all(vm);
 	if (err)
 		goto err_unload;

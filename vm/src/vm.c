@@ -4,10 +4,6 @@
  * regions, error messages. Nothing here is on the run path.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "vm-internal.h"
 
 int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)
@@ -15,7 +11,7 @@ int bpftime_vm_error(struct bpftime_vm *vm, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(vm->err, sizeof(vm->err), fmt, ap);
+	bpftime_vm_vsnprintf(vm->err, sizeof(vm->err), fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -45,31 +41,58 @@ static int opts_valid(const struct bpftime_vm_opts *opts)
 	return 0;
 }
 
-struct bpftime_vm *bpftime_vm__new(const struct bpftime_vm_opts *opts)
+struct bpftime_vm *bpftime_vm_create(const struct bpftime_vm_opts *opts,
+				     bpftime_vm_alloc_fn def_alloc,
+				     bpftime_vm_dealloc_fn def_dealloc, int *errp)
 {
+	struct bpftime_vm_opts o;
 	struct bpftime_vm *vm;
 	int err;
 
+	/* not an initializer: clang -O0 would clear it with memset() */
+	bpftime_vm_memset(&o, 0, sizeof(o));
+	o.sz = sizeof(o);
 	if (opts) {
 		err = opts_valid(opts);
-		if (err) {
-			errno = -err;
-			return NULL;
-		}
-		if (opts->engine != BPFTIME_VM_ENGINE_INTERP) {
-			errno = EOPNOTSUPP;
-			return NULL;
-		}
+		if (err)
+			goto fail;
+		/* what an older caller's smaller struct lacks stays zero */
+		bpftime_vm_memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+		o.sz = sizeof(o);
 	}
-	vm = calloc(1, sizeof(*vm));
+	err = -EOPNOTSUPP;
+	if (o.engine != BPFTIME_VM_ENGINE_INTERP)
+		goto fail;
+	err = -EINVAL;
+	if (!o.alloc != !o.dealloc)
+		goto fail;
+	if (!o.alloc) {
+		o.alloc = def_alloc;
+		o.dealloc = def_dealloc;
+	}
+	if (!o.alloc || !o.dealloc)
+		goto fail;
+	err = -ENOMEM;
+	vm = o.alloc(o.host, sizeof(*vm));
 	if (!vm)
-		return NULL;
-	if (opts)
-		memcpy(&vm->opts, opts, opts->sz < sizeof(vm->opts) ? opts->sz : sizeof(vm->opts));
-	vm->opts.sz = sizeof(vm->opts);
+		goto fail;
+	bpftime_vm_memset(vm, 0, sizeof(*vm));
+	bpftime_vm_memcpy(&vm->opts, &o, sizeof(o));
 	if (!vm->opts.max_insns || vm->opts.max_insns > BPFTIME_VM_MAX_INSNS)
 		vm->opts.max_insns = BPFTIME_VM_MAX_INSNS;
+	*errp = 0;
 	return vm;
+
+fail:
+	*errp = err;
+	return NULL;
+}
+
+struct bpftime_vm *bpftime_vm__create(const struct bpftime_vm_opts *opts, int *err)
+{
+	int dummy;
+
+	return bpftime_vm_create(opts, NULL, NULL, err ? err : &dummy);
 }
 
 void bpftime_vm__free(struct bpftime_vm *vm)
@@ -77,10 +100,11 @@ void bpftime_vm__free(struct bpftime_vm *vm)
 	if (!vm)
 		return;
 	bpftime_vm_unload(vm);
-	free(vm->helpers);
-	free(vm);
+	bpftime_vm_dealloc(vm, vm->helpers, vm->nr_helpers * sizeof(*vm->helpers));
+	vm->opts.dealloc(vm->opts.host, vm, sizeof(*vm));
 }
 
+/* The table grows to exactly @id + 1 entries: ids are small and dense. */
 static int grow_helpers(struct bpftime_vm *vm, uint32_t id)
 {
 	struct vm_helper *h;
@@ -88,10 +112,12 @@ static int grow_helpers(struct bpftime_vm *vm, uint32_t id)
 
 	if (n <= vm->nr_helpers)
 		return 0;
-	h = realloc(vm->helpers, n * sizeof(*h));
+	h = bpftime_vm_zalloc(vm, n * sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	memset(h + vm->nr_helpers, 0, (n - vm->nr_helpers) * sizeof(*h));
+	if (vm->helpers)
+		bpftime_vm_memcpy(h, vm->helpers, vm->nr_helpers * sizeof(*h));
+	bpftime_vm_dealloc(vm, vm->helpers, vm->nr_helpers * sizeof(*h));
 	vm->helpers = h;
 	vm->nr_helpers = n;
 	return 0;
@@ -110,7 +136,8 @@ int bpftime_vm__register_helper(struct bpftime_vm *vm, uint32_t id, const char *
 	if (err)
 		return err;
 	vm->helpers[id].fn = fn;
-	snprintf(vm->helpers[id].name, sizeof(vm->helpers[id].name), "%s", name ? name : "helper");
+	bpftime_vm_snprintf(vm->helpers[id].name, sizeof(vm->helpers[id].name), "%s",
+			    name ? name : "helper");
 	return 0;
 }
 
@@ -163,15 +190,54 @@ static const char *fault_reason(int err)
 	return "stopped";
 }
 
+/* strerror()'s words for what a run can return, without libc's table. */
+static const char *err_text(int err)
+{
+	switch (err) {
+	case -EFAULT:
+		return "Bad address";
+	case -E2BIG:
+		return "Argument list too long";
+	case -EINVAL:
+		return "Invalid argument";
+	case -ELOOP:
+		return "Too many levels of symbolic links";
+	case -ENOEXEC:
+		return "Exec format error";
+	case -ENOMEM:
+		return "Cannot allocate memory";
+	case -ENOENT:
+		return "No such file or directory";
+	case -EPERM:
+		return "Operation not permitted";
+	case -EACCES:
+		return "Permission denied";
+	case -EBUSY:
+		return "Device or resource busy";
+	case -EAGAIN:
+		return "Resource temporarily unavailable";
+	case -EOPNOTSUPP:
+		return "Operation not supported";
+	case -ERANGE:
+		return "Numerical result out of range";
+	}
+	return NULL;
+}
+
 int bpftime_vm_fault__format(const struct bpftime_vm_fault *f, char *buf, size_t size)
 {
+	const char *text = err_text(f->err);
+
 	if (f->err == -EFAULT && f->size)
-		return snprintf(buf, size, "insn %u: %s: %s of %u bytes at 0x%llx", f->pc,
-				fault_reason(f->err), f->write ? "store" : "load", f->size,
-				(unsigned long long)f->addr);
+		return bpftime_vm_snprintf(buf, size, "insn %u: %s: %s of %u bytes at 0x%llx",
+					   f->pc, fault_reason(f->err), f->write ? "store" : "load",
+					   f->size, (unsigned long long)f->addr);
 	if (f->err == -EFAULT)
-		return snprintf(buf, size, "insn %u: %s at 0x%llx", f->pc, fault_reason(f->err),
-				(unsigned long long)f->addr);
-	return snprintf(buf, size, "insn %u: %s (%s)", f->pc, fault_reason(f->err),
-			strerror(-f->err));
+		return bpftime_vm_snprintf(buf, size, "insn %u: %s at 0x%llx", f->pc,
+					   fault_reason(f->err), (unsigned long long)f->addr);
+	if (!text)
+		return bpftime_vm_snprintf(buf, size, "insn %u: %s (Unknown error %d)", f->pc,
+					   fault_reason(f->err), -f->err);
+	return bpftime_vm_snprintf(buf, size, "insn %u: %s (%s)", f->pc, fault_reason(f->err),
+				   text);
 }

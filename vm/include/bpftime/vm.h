@@ -17,6 +17,10 @@
  * makes no libc call, never allocates and uses no thread-local storage: it
  * runs inside target processes whose libc we cannot rely on (static, musl).
  * A loaded vm is immutable, so concurrent runs of one vm are safe.
+ *
+ * The rest of the vm needs no libc either when the host brings its own
+ * allocator (opts.alloc, opts.dealloc) and creates the vm with
+ * bpftime_vm__create: only bpftime_vm__new (errno, malloc) uses libc.
  */
 #ifndef BPFTIME_VM_H
 #define BPFTIME_VM_H
@@ -90,6 +94,16 @@ typedef const struct bpftime_vm *(*bpftime_vm_tail_call_fn)(void *host, uint64_t
  */
 typedef bool (*bpftime_vm_access_fn)(void *host, uint64_t addr, uint64_t size, bool write);
 
+/*
+ * Memory for everything a vm keeps: the vm object, the helper table, the
+ * loaded program. alloc returns @size bytes aligned for any type, or NULL;
+ * dealloc gets back a pointer alloc returned and the size asked for then.
+ * Called by bpftime_vm__new/__create, __register_helper, __load and __free,
+ * never on the run path. Set both or neither.
+ */
+typedef void *(*bpftime_vm_alloc_fn)(void *host, size_t size);
+typedef void (*bpftime_vm_dealloc_fn)(void *host, void *ptr, size_t size);
+
 struct bpftime_vm_opts {
 	/* sizeof(struct bpftime_vm_opts); bytes past the known fields must be 0 */
 	size_t sz;
@@ -108,12 +122,16 @@ struct bpftime_vm_opts {
 	bpftime_vm_ldimm64_fn resolve_ldimm64;
 	bpftime_vm_tail_call_fn tail_call;
 	bpftime_vm_access_fn access;
+	/* NULL: libc malloc and free (bpftime_vm__new); bpftime_vm__create,
+	 * which uses no libc, needs both */
+	bpftime_vm_alloc_fn alloc;
+	bpftime_vm_dealloc_fn dealloc;
 	/* New fields go here, and become the last field. Bytes past the last
 	 * field must be zero, trailing padding included: declare opts with
 	 * BPFTIME_VM_OPTS, which clears them. */
 	size_t : 0;
 };
-#define bpftime_vm_opts__last_field access
+#define bpftime_vm_opts__last_field dealloc
 
 /*
  * Declare opts with the size set and every other byte zero, padding
@@ -154,11 +172,22 @@ struct bpftime_vm_run {
 
 /**
  * @brief Create an empty vm.
- * @return the vm, or NULL with errno set (EINVAL for bad opts, E2BIG for
- * non-zero bytes past the known fields, EOPNOTSUPP for an engine that is not
- * built, ENOMEM).
+ * @return the vm, or NULL with errno set (EINVAL for bad opts, alloc without
+ * dealloc or the reverse included, E2BIG for non-zero bytes past the known
+ * fields, EOPNOTSUPP for an engine that is not built, ENOMEM).
  */
 struct bpftime_vm *bpftime_vm__new(const struct bpftime_vm_opts *opts);
+
+/**
+ * @brief bpftime_vm__new without libc, for freestanding hosts (the agent):
+ * opts->alloc and opts->dealloc are required, and the error goes to *@err
+ * (negative errno, 0 on success) instead of errno. Everything else the vm
+ * does after creation, helper registration, load and run included, makes no
+ * libc call when the vm was created this way.
+ * @return the vm, or NULL with *@err set: -EINVAL (bad opts, NULL @opts or
+ * allocator), -E2BIG, -EOPNOTSUPP, -ENOMEM, as bpftime_vm__new.
+ */
+struct bpftime_vm *bpftime_vm__create(const struct bpftime_vm_opts *opts, int *err);
 
 /** @brief Free a vm; NULL and half-built vms are accepted. No run may be active. */
 void bpftime_vm__free(struct bpftime_vm *vm);
@@ -212,7 +241,10 @@ int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run);
 /** @brief Convenience: run with r1 = @mem, r2 = @len; r0 into @ret. */
 int bpftime_vm__exec(const struct bpftime_vm *vm, void *mem, size_t len, uint64_t *ret);
 
-/** @brief Describe @fault in @buf (snprintf semantics). Not for the run path. */
+/**
+ * @brief Describe @fault in @buf (snprintf semantics, no libc). Not for the
+ * run path.
+ */
 int bpftime_vm_fault__format(const struct bpftime_vm_fault *fault, char *buf, size_t size);
 
 /* ---- for helpers: the calling run ---- */
