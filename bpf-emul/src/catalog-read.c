@@ -21,6 +21,7 @@
 #include <linux/futex.h>
 #include <linux/time.h>
 #include <bpftime/catalog.h>
+#include <bpftime/rewrite.h> /* struct bpftime_rw_plan: no libc either */
 
 /* asm-generic values (x86-64); the libc headers that name them are not ours */
 #define RD_O_RDONLY   0
@@ -335,6 +336,64 @@ int bpftime_catalog__attach_path(const struct bpftime_catalog_view *v, uint32_t 
 		dst[i] = src[i];
 	dst[a->path_len] = '\0';
 	return still(e, a->seq) ? (int)a->path_len : -ESTALE;
+}
+
+/* The attachment entry @idx, or NULL past the table. */
+static const uint8_t *attach_entry(const struct bpftime_catalog_view *v, uint32_t idx)
+{
+	const struct bpftime_catalog_header *h = hdr(v);
+
+	if (idx >= h->attach_cap)
+		return 0;
+	return (const uint8_t *)v->base + h->attach_off + (uint64_t)idx * h->attach_stride;
+}
+
+/* [off, off + len) lies inside the heap */
+static bool in_heap(const struct bpftime_catalog_view *v, uint64_t off, uint64_t len)
+{
+	const struct bpftime_catalog_header *h = hdr(v);
+
+	return off >= h->heap_off && inside(v, off, len) && off + len <= h->heap_off + h->heap_size;
+}
+
+int bpftime_catalog__attach_plan(const struct bpftime_catalog_view *v, uint32_t idx,
+				 const struct bpftime_catalog_attach *a,
+				 struct bpftime_rw_plan *plan)
+{
+	const uint8_t *e = attach_entry(v, idx);
+
+	if (!e)
+		return -EPROTO;
+	if (!a->plan_off)
+		return -ENODATA;
+	if (a->plan_size != sizeof(*plan) || (a->plan_off & 7) ||
+	    !in_heap(v, a->plan_off, sizeof(*plan)))
+		return -EPROTO;
+	_Static_assert(sizeof(*plan) % 8 == 0, "copy8 copies whole words");
+	copy8(plan, (const uint8_t *)v->base + a->plan_off, sizeof(*plan));
+	return still(e, a->seq) ? 0 : -ESTALE;
+}
+
+int bpftime_catalog__attach_plan_msg(const struct bpftime_catalog_view *v, uint32_t idx,
+				     const struct bpftime_catalog_attach *a, char *dst,
+				     uint32_t size)
+{
+	const uint8_t *e = attach_entry(v, idx);
+	const volatile char *src;
+
+	if (!e)
+		return -EPROTO;
+	if (!a->plan_msg_off)
+		return -ENOENT;
+	if (a->plan_msg_len >= size)
+		return -E2BIG;
+	if (!in_heap(v, a->plan_msg_off, (uint64_t)a->plan_msg_len + 1))
+		return -EPROTO;
+	src = (const volatile char *)v->base + a->plan_msg_off;
+	for (uint32_t i = 0; i < a->plan_msg_len; i++)
+		dst[i] = src[i];
+	dst[a->plan_msg_len] = '\0';
+	return still(e, a->seq) ? (int)a->plan_msg_len : -ESTALE;
 }
 
 /* ---- waiting ---- */

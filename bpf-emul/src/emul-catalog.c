@@ -14,7 +14,9 @@
  *                 (emul_perf_set_enabled), removed when it loses it
  *                 (emul_perf_detach_prog, also called when the event is
  *                 released). Software events (BPF_OUTPUT, CPU clock) run
- *                 in the supervisor and are not published.
+ *                 in the supervisor and are not published. A uprobe's
+ *                 entry carries its site's patch plan, or why there is
+ *                 none (emul-plan.c plans, at the attach).
  *
  * Space: tables and heap have fixed capacities (see catalog.h for why);
  * the file is sparse and pages are committed with fallocate() before they
@@ -37,6 +39,7 @@
 #include <sys/syscall.h>
 #include <linux/futex.h>
 #include <bpftime/catalog.h>
+#include <bpftime/rewrite.h>
 #include "emul-internal.h"
 
 #define PAGE_SZ       4096ull
@@ -549,10 +552,62 @@ static int64_t path_store(struct bpftime_emul *e, struct catalog *c,
 	return 0;
 }
 
+/* The site's patch plan, or the reason it has none, in the heap. A site
+ * that cannot be hooked is published all the same (the kernel would
+ * accept the event): the agent and status displays say why it never
+ * fires. Only a full heap fails the attach. */
+static int plan_store(struct bpftime_emul *e, struct catalog *c, struct bpftime_catalog_attach *a,
+		      const struct emul_perf *pf)
+{
+	struct bpftime_rw_plan plan;
+	char msg[EMUL_PLAN_MSG_MAX];
+	size_t len;
+	int64_t off;
+	int err;
+
+	if (!pf->path)
+		return 0; /* an event made by hand (tests) */
+	err = emul_plan_site(e, pf->path, pf->dev, pf->ino, pf->offset, &plan, msg, sizeof(msg));
+	a->plan_status = err;
+	if (!err) {
+		off = heap_alloc(e, c, sizeof(plan), "a patch plan");
+		if (off < 0)
+			return (int)off;
+		memcpy(c->base + off, &plan, sizeof(plan));
+		a->plan_off = (uint64_t)off;
+		a->plan_size = sizeof(plan);
+		return 0;
+	}
+	emul_log(e, BPFTIME_EMUL_LOG_WARN, "uprobe %s+%#llx cannot be hooked: %s (%s)", pf->path,
+		 (unsigned long long)pf->offset, msg, strerror(-err));
+	len = strlen(msg);
+	if (!len)
+		return 0;
+	off = heap_alloc(e, c, len + 1, "why a probe cannot be hooked");
+	if (off < 0)
+		return (int)off;
+	memcpy(c->base + off, msg, len + 1);
+	a->plan_msg_off = (uint64_t)off;
+	a->plan_msg_len = (uint32_t)len;
+	return 0;
+}
+
+/* Give back the heap blocks entry @a names (after it no longer does). */
+static void attach_blocks_free(struct catalog *c, const struct bpftime_catalog_attach *a)
+{
+	if (a->path_off)
+		heap_free(c, a->path_off, a->path_len + 1);
+	if (a->plan_off)
+		heap_free(c, a->plan_off, a->plan_size);
+	if (a->plan_msg_off)
+		heap_free(c, a->plan_msg_off, a->plan_msg_len + 1);
+}
+
 static int attach_fill(struct bpftime_emul *e, struct catalog *c, struct bpftime_catalog_attach *a,
 		       const struct emul_obj *ev, const struct emul_obj *prog)
 {
 	const struct emul_perf *pf = &ev->perf;
+	int err;
 
 	a->state = BPFTIME_CATALOG_LIVE;
 	a->id = ev->id;
@@ -570,7 +625,8 @@ static int attach_fill(struct bpftime_emul *e, struct catalog *c, struct bpftime
 	a->dev = pf->dev;
 	a->ino = pf->ino;
 	a->offset = pf->offset;
-	return (int)path_store(e, c, a, pf->path);
+	err = (int)path_store(e, c, a, pf->path);
+	return err ? err : plan_store(e, c, a, pf);
 }
 
 static void attach_write(struct catalog *c, uint32_t idx, const struct bpftime_catalog_attach *a,
@@ -608,8 +664,7 @@ int emul_catalog_attach(struct bpftime_emul *e, struct emul_obj *ev, struct emul
 		return (int)slot;
 	err = attach_fill(e, c, &a, ev, prog);
 	if (err) {
-		if (a.path_off)
-			heap_free(c, a.path_off, a.path_len + 1);
+		attach_blocks_free(c, &a);
 		return err < 0 ? err : 0;
 	}
 	attach_write(c, (uint32_t)slot, &a, 1);
@@ -637,8 +692,7 @@ void emul_catalog_attach_update(struct bpftime_emul *e, struct emul_obj *ev)
 void emul_catalog_detach(struct bpftime_emul *e, struct emul_obj *ev)
 {
 	struct catalog *c = e->catalog;
-	struct bpftime_catalog_attach *a, gone = {.state = BPFTIME_CATALOG_FREE};
-	uint64_t path_off, path_len;
+	struct bpftime_catalog_attach a, gone = {.state = BPFTIME_CATALOG_FREE};
 	int64_t idx, free_idx;
 
 	if (!c)
@@ -646,11 +700,8 @@ void emul_catalog_detach(struct bpftime_emul *e, struct emul_obj *ev)
 	idx = attach_find(c, ev->id, &free_idx);
 	if (idx < 0)
 		return;
-	a = attach_entry(c, (uint32_t)idx);
-	path_off = a->path_off;
-	path_len = a->path_len;
+	memcpy(&a, attach_entry(c, (uint32_t)idx), sizeof(a));
 	attach_write(c, (uint32_t)idx, &gone, -1);
 	/* after the seq moved, as for instructions */
-	if (path_off)
-		heap_free(c, path_off, path_len + 1);
+	attach_blocks_free(c, &a);
 }

@@ -19,6 +19,7 @@
  *   emul-files.c    tracefs and sysfs files (openat, faccessat)
  *   emul-timer.c    CPU clock events: their programs run on a timer thread
  *   emul-catalog.c  the session catalog agents read (bpftime/catalog.h)
+ *   emul-plan.c     uprobe sites' patch plans (rewrite.h), cached
  *
  * Locking: e->lock is held by every entry point (emul-bpf.c and the
  * others take it), so command code runs single-threaded.
@@ -165,6 +166,7 @@ struct bpftime_emul {
 	uint32_t next_perf_id; /* [perf-files] emul-perf.c: perf event ids (IOC_ID) */
 	void *timer;           /* emul-timer.c: the ticker thread, NULL until needed */
 	void *catalog;         /* emul-catalog.c: NULL when not created */
+	void *plans;           /* emul-plan.c: NULL until a site is planned */
 };
 
 /* ---- logging (emul.c) ---- */
@@ -549,6 +551,25 @@ void emul_catalog_prog_unpublish(struct bpftime_emul *e, struct emul_obj *o);
 int emul_catalog_attach(struct bpftime_emul *e, struct emul_obj *ev, struct emul_obj *prog);
 void emul_catalog_attach_update(struct bpftime_emul *e, struct emul_obj *ev);
 void emul_catalog_detach(struct bpftime_emul *e, struct emul_obj *ev);
+
+/* ---- uprobe sites' patch plans (emul-plan.c) ---- */
+
+#define EMUL_PLAN_MSG_MAX 192 /* a refusal's reason, NUL included */
+
+struct bpftime_rw_plan;
+
+/* The patch of the instruction at file offset @offset of @path, which must
+ * still be the file (dev, ino) perf_event_open found: planned once per
+ * site and file version, then cached. @return 0 and *@plan; else -errno
+ * (-EOPNOTSUPP refused, -ENOEXEC, -ENOENT, -ESTALE, -EACCES, -ENOMEM...)
+ * with the reason in @msg (@msg_sz bytes, NUL-terminated). May take
+ * ~100 ms on a miss (the site's section is decoded). */
+int emul_plan_site(struct bpftime_emul *e, const char *path, uint64_t dev, uint64_t ino,
+		   uint64_t offset, struct bpftime_rw_plan *plan, char *msg, size_t msg_sz);
+/* Calls of the planner so far (the cache's misses), for tests. */
+uint64_t emul_plan_count(struct bpftime_emul *e);
+/* bpftime_emul__free. */
+void emul_plan_free(struct bpftime_emul *e);
 
 /* ==== end of the session catalog ==== */
 

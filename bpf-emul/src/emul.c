@@ -105,6 +105,7 @@ void bpftime_emul__free(struct bpftime_emul *e)
 	emul_pins_free(e); /* pins hold references: dropped before the rest */
 	emul_obj_release_all(e);
 	emul_catalog_free(e); /* releases unpublish: after them */
+	emul_plan_free(e);
 	free(e->objs);
 	emul_lifetime_fini(e);
 	bpftime_map_region__unlink(e->region);

@@ -13,7 +13,8 @@
  *   offset 0           struct bpftime_catalog_header (one page)
  *   prog_off           prog_cap  x prog_stride   struct bpftime_catalog_prog
  *   attach_off         attach_cap x attach_stride struct bpftime_catalog_attach
- *   heap_off           heap_size bytes: program instructions, probed paths
+ *   heap_off           heap_size bytes: program instructions, probed paths,
+ *                      patch plans and the reasons a site cannot be patched
  *
  * Capacity is fixed when the session starts (the file is sparse: only the
  * pages the writer used are memory). A full table or heap fails the
@@ -32,7 +33,8 @@
  *   - the instructions and path an entry points to are written before the
  *     entry names them and never change while it does; a freed block may be
  *     reused at once, so a reader copies it and then checks that the
- *     entry's seq did not move (bpftime_catalog__prog_insns).
+ *     entry's seq did not move (bpftime_catalog__prog_insns,
+ *     bpftime_catalog__attach_plan).
  * For a view of all tables at one generation: read_begin, iterate,
  * read_retry (see the example at the end).
  *
@@ -54,7 +56,7 @@ extern "C" {
 
 #define BPFTIME_CATALOG_FILE    "catalog"   /* in the session directory */
 #define BPFTIME_CATALOG_MAGIC   0x43465042u /* "BPFC" */
-#define BPFTIME_CATALOG_VERSION 1
+#define BPFTIME_CATALOG_VERSION 2           /* 2: attachments carry their patch plan */
 
 /* The header, at offset 0. Readers reject another magic or version, a
  * hdr_size smaller than theirs, and strides smaller than their entries. */
@@ -136,6 +138,29 @@ enum bpftime_catalog_attach_kind {
 #define BPFTIME_CATALOG_ATTACH_ENABLED  (1u << 0) /* the event counts (IOC_ENABLE) */
 #define BPFTIME_CATALOG_ATTACH_SYS_EXIT (1u << 1) /* tracepoint: a sys_exit event */
 
+/* rewrite.h's fixed-size, pointer-free patch of one site; the catalog only
+ * names it (include <bpftime/rewrite.h> for its layout). */
+struct bpftime_rw_plan;
+
+/*
+ * The patch of a uprobe's or uretprobe's site (both hook the instruction
+ * at the offset with a jmp): planned by the supervisor with rewrite's
+ * planner when the program is attached (IOC_SET_BPF or link creation), so
+ * that agents need no disassembler. Plans are cached per (dev, ino, mtime,
+ * size, offset) in the supervisor: the sites of a file are decoded once
+ * per session, however many events probe them.
+ *   plan_status 0: plan_off names a struct bpftime_rw_plan of plan_size
+ *     bytes (bpftime_catalog__attach_plan copies it);
+ *   plan_status -errno: no plan, and the site cannot be hooked: -EOPNOTSUPP
+ *     the planner refused (a branch into the displaced bytes, an offset
+ *     inside an instruction, an instruction that cannot move...), -ENOEXEC
+ *     not an ELF file or undecodable bytes, -ENOENT / -EACCES / -ESTALE
+ *     the supervisor could not open the file the event probes (-ESTALE: the
+ *     path now names another file); plan_msg_off names a short message
+ *     saying why (bpftime_catalog__attach_plan_msg), for logs and status.
+ * Tracepoints have neither (status 0, both offsets 0).
+ */
+
 /* One perf event that runs a program (IOC_SET_BPF or a perf link). */
 struct bpftime_catalog_attach {
 	uint32_t seq;   /* writer: odd while the entry is written */
@@ -160,11 +185,20 @@ struct bpftime_catalog_attach {
 	uint64_t tp_id;       /* the id served in tracefs .../id */
 	char tp_category[16]; /* "syscalls", "raw_syscalls" */
 	char tp_name[64];     /* "sys_enter_openat", "sys_exit" */
+	/* uprobes: the site's patch (see above) */
+	int32_t plan_status;   /* 0 planned, else -errno: the site cannot be hooked */
+	uint32_t plan_size;    /* sizeof(struct bpftime_rw_plan) of the writer; 0 none */
+	uint64_t plan_off;     /* file offset of the plan (8-aligned), 0 none */
+	uint64_t plan_msg_off; /* file offset of the reason (NUL-terminated), 0 none */
+	uint32_t plan_msg_len; /* without the NUL */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct bpftime_catalog_attach) == 168, "catalog attach layout");
+_Static_assert(sizeof(struct bpftime_catalog_attach) == 200, "catalog attach layout");
 _Static_assert(offsetof(struct bpftime_catalog_attach, cookie) == 32, "catalog attach cookie");
 _Static_assert(offsetof(struct bpftime_catalog_attach, tp_id) == 80, "catalog attach tp_id");
 _Static_assert(offsetof(struct bpftime_catalog_attach, tp_name) == 104, "catalog attach tp_name");
+_Static_assert(offsetof(struct bpftime_catalog_attach, plan_status) == 168, "catalog attach plan");
+_Static_assert(offsetof(struct bpftime_catalog_attach, plan_off) == 176, "catalog attach plan_off");
 
 /* ---- the reader (catalog-read.c): freestanding, for agents ---- */
 
@@ -232,6 +266,27 @@ int bpftime_catalog__attach_path(const struct bpftime_catalog_view *v, uint32_t 
 				 const struct bpftime_catalog_attach *a, char *dst, uint32_t size);
 
 /**
+ * @brief Copy the patch plan of @a (entry @idx) into @plan (rewrite.h's
+ * struct, which the caller allocates). @return 0; -ENODATA when @a has no
+ * plan: a tracepoint, or a site that cannot be hooked (a->plan_status < 0
+ * says so, attach_plan_msg why); -ESTALE when the entry changed meanwhile
+ * (read it again); -EPROTO when the entry points outside the heap or its
+ * plan_size is not sizeof(*@plan) (a writer of another rewrite version).
+ * The plan's own fields are the applier's to check (bpftime_rw__prepare).
+ */
+int bpftime_catalog__attach_plan(const struct bpftime_catalog_view *v, uint32_t idx,
+				 const struct bpftime_catalog_attach *a,
+				 struct bpftime_rw_plan *plan);
+/**
+ * @brief Copy why @a's site cannot be hooked into @dst (@size bytes,
+ * NUL-terminated). @return its length, -ENOENT when there is no message
+ * (a planned site), -E2BIG, -ESTALE, -EPROTO as attach_path.
+ */
+int bpftime_catalog__attach_plan_msg(const struct bpftime_catalog_view *v, uint32_t idx,
+				     const struct bpftime_catalog_attach *a, char *dst,
+				     uint32_t size);
+
+/**
  * @brief Sleep until the generation differs from @gen (from read_begin) or
  * @timeout_ns passed (0: do not sleep; UINT64_MAX: no timeout). A FUTEX_WAIT
  * on header.futex: no polling. @return 0 changed, -ETIMEDOUT, -EINTR (a
@@ -256,7 +311,9 @@ const struct bpftime_catalog_header *bpftime_catalog__header(const struct bpftim
  *			if (r == -ENOENT)
  *				break;
  *			if (r == 1)
- *				... a.id, a.prog_id: want it hooked ...
+ *				... a.id, a.prog_id: want it hooked; a uprobe's
+ *				    patch: bpftime_catalog__attach_plan(&v, i,
+ *				    &a, &plan) (retry the pass on -ESTALE) ...
  *		}
  *		if (bpftime_catalog__read_retry(&v, gen))
  *			continue; // mixed generations: start over
