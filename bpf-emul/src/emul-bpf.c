@@ -96,39 +96,35 @@ static long check_size(struct bpftime_caller *c, uint64_t uattr, uint32_t size)
 	return 0;
 }
 
-/* Fields of the 6.18 union past ours: none of the commands we answer has
- * one, so a non-zero byte there fails their CHECK_ATTR. */
-static long check_newer_fields(struct bpftime_caller *c, uint64_t uattr, uint32_t size)
+/* Fields of the 6.18 union past ours (@more, @n bytes read with the rest of
+ * the attr): none of the commands we answer has one, so a non-zero byte
+ * there fails their CHECK_ATTR. */
+static bool newer_fields_set(const uint8_t *more, uint32_t n)
 {
-	uint8_t more[KERNEL_ATTR_SIZE - sizeof(union bpf_attr)];
-	uint32_t n;
-
-	if (size <= sizeof(union bpf_attr))
-		return 0;
-	n = size < KERNEL_ATTR_SIZE ? size - (uint32_t)sizeof(union bpf_attr) : sizeof(more);
-	if (emul_read(c, more, uattr + sizeof(union bpf_attr), n))
-		return -EFAULT;
 	for (uint32_t i = 0; i < n; i++)
 		if (more[i])
-			return -EINVAL;
-	return 0;
+			return true;
+	return false;
 }
 
 long bpftime_emul__bpf(struct bpftime_emul *e, struct bpftime_caller *c, int cmd, uint64_t uattr,
 		       uint32_t size)
 {
+	/* the attr as 6.18 copies it: min(size, its union) bytes, at once */
+	uint8_t buf[KERNEL_ATTR_SIZE];
 	union bpf_attr attr;
 	long ret = check_size(c, uattr, size);
-	uint32_t full;
+	uint32_t got;
 
 	if (ret)
 		return ret;
-	full = size;
+	got = size < KERNEL_ATTR_SIZE ? size : KERNEL_ATTR_SIZE;
+	memset(buf, 0, sizeof(buf));
+	if (emul_read(c, buf, uattr, got))
+		return -EFAULT;
+	memcpy(&attr, buf, sizeof(attr));
 	if (size > sizeof(attr))
 		size = sizeof(attr);
-	memset(&attr, 0, sizeof(attr));
-	if (emul_read(c, &attr, uattr, size))
-		return -EFAULT;
 	if (cmd < 0 || (size_t)cmd >= sizeof(cmds) / sizeof(cmds[0]) || !cmds[cmd].name) {
 		emul_log(e, BPFTIME_EMUL_LOG_WARN, "bpf(%d): unknown command: -EINVAL", cmd);
 		return -EINVAL;
@@ -139,9 +135,8 @@ long bpftime_emul__bpf(struct bpftime_emul *e, struct bpftime_caller *c, int cmd
 			 "bpf(%s) is not available in user space: -EINVAL", cmds[cmd].name);
 		return -EINVAL;
 	}
-	ret = check_newer_fields(c, uattr, full);
-	if (ret)
-		return ret;
+	if (newer_fields_set(buf + sizeof(attr), (uint32_t)(sizeof(buf) - sizeof(attr))))
+		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
 	ret = cmds[cmd].fn(e, c, &attr, uattr, size);
 	pthread_mutex_unlock(&e->lock);

@@ -138,7 +138,7 @@ static int check_strings(struct parse *p)
 }
 
 /* bytes that follow a struct btf_type of @kind with @vlen members */
-static int64_t extra_size(uint32_t kind, uint32_t vlen)
+int64_t emul_btf_type_extra(uint32_t kind, uint32_t vlen)
 {
 	switch (kind) {
 	case BTF_KIND_INT:
@@ -202,7 +202,7 @@ static int check_types(struct parse *p)
 			emul_vlog(p->log, "[%u] Invalid name_offset:%u\n", id, bt.name_off);
 			return -EINVAL;
 		}
-		extra = extra_size(BTF_INFO_KIND(bt.info), BTF_INFO_VLEN(bt.info));
+		extra = emul_btf_type_extra(BTF_INFO_KIND(bt.info), BTF_INFO_VLEN(bt.info));
 		if (extra < 0 || (uint64_t)extra > left - sizeof(bt)) {
 			emul_vlog(p->log, "[%u] meta_left:%zu meta_needed:%lld\n", id,
 				  left - sizeof(bt), (long long)extra);

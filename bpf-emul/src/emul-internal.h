@@ -326,6 +326,10 @@ long emul_mmap(struct bpftime_emul *e, struct bpftime_caller *c, uint64_t addr, 
 /* bpf_map_write_active() as seen from the caller's mappings (emul-mmap.c). */
 bool emul_mapped_writable(struct bpftime_caller *c, const struct emul_obj *o);
 
+/* Bytes a BTF type record of @kind with @vlen members takes after its
+ * struct btf_type; -1 for a kind we do not know (emul-btf.c). */
+int64_t emul_btf_type_extra(uint32_t kind, uint32_t vlen);
+
 /* Register the helpers programs run in the supervisor may call (emul-helpers.c). */
 int emul_helpers_register(struct bpftime_emul *e, struct bpftime_vm *vm);
 

@@ -38,43 +38,6 @@ struct btf_view {
 	uint32_t nr;
 };
 
-/* Bytes a type's record takes after its struct btf_type; -1: unknown kind. */
-static long type_extra(const struct btf_type *t)
-{
-	uint32_t vlen = BTF_INFO_VLEN(t->info);
-
-	switch (BTF_INFO_KIND(t->info)) {
-	case BTF_KIND_INT:
-	case BTF_KIND_VAR:
-	case BTF_KIND_DECL_TAG:
-		return 4;
-	case BTF_KIND_ARRAY:
-		return sizeof(struct btf_array);
-	case BTF_KIND_STRUCT:
-	case BTF_KIND_UNION:
-		return (long)vlen * sizeof(struct btf_member);
-	case BTF_KIND_ENUM:
-		return (long)vlen * sizeof(struct btf_enum);
-	case BTF_KIND_FUNC_PROTO:
-		return (long)vlen * sizeof(struct btf_param);
-	case BTF_KIND_DATASEC:
-		return (long)vlen * sizeof(struct btf_var_secinfo);
-	case BTF_KIND_ENUM64:
-		return (long)vlen * 12;
-	case BTF_KIND_PTR:
-	case BTF_KIND_FWD:
-	case BTF_KIND_TYPEDEF:
-	case BTF_KIND_VOLATILE:
-	case BTF_KIND_CONST:
-	case BTF_KIND_RESTRICT:
-	case BTF_KIND_FUNC:
-	case BTF_KIND_FLOAT:
-	case BTF_KIND_TYPE_TAG:
-		return 0;
-	}
-	return -1;
-}
-
 /* Index every type record; -EINVAL for a blob this cannot walk. */
 static int view_index(struct btf_view *v)
 {
@@ -86,12 +49,12 @@ static int view_index(struct btf_view *v)
 	v->nr = 1;
 	while (off < v->types_len) {
 		const struct btf_type *t = (const void *)(v->types + off);
-		long extra;
+		int64_t extra;
 
 		/* the record header and its trailing data lie in the section */
 		if (v->types_len - off < sizeof(*t))
 			return -EINVAL;
-		extra = type_extra(t);
+		extra = emul_btf_type_extra(BTF_INFO_KIND(t->info), BTF_INFO_VLEN(t->info));
 		if (extra < 0 || v->types_len - off - sizeof(*t) < (uint64_t)extra)
 			return -EINVAL;
 		if (v->nr == cap) {
