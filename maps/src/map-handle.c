@@ -171,6 +171,11 @@ int bpftime_map_handle(struct bpftime_map_region *r, uint32_t id, struct bpftime
 	__atomic_store_n(&m->state, err ? 0 : 2, __ATOMIC_RELEASE);
 	if (err)
 		return err;
+	/* bpftime_map_region__contains scans handles up to here */
+	for (uint32_t max = __atomic_load_n(&r->max_handle_id, __ATOMIC_RELAXED);
+	     max < id && !__atomic_compare_exchange_n(&r->max_handle_id, &max, id, false,
+						      __ATOMIC_RELEASE, __ATOMIC_RELAXED);)
+		;
 	*out = m;
 	return 0;
 }

@@ -21,6 +21,7 @@
 #define BPFTIME_MAP_INTERNAL_H
 
 #include <limits.h>
+#include <linux/limits.h> /* PATH_MAX, also for freestanding builds (the agent) */
 #include <stddef.h>
 #include <stdint.h>
 #include <bpftime/maps.h>
@@ -116,6 +117,7 @@ struct bpftime_map_region {
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
 	struct bpftime_map *handles; /* BPFTIME_MAP_MAX_MAPS, mmap'd at open */
+	uint32_t max_handle_id;      /* highest id ever set up in handles (atomic max) */
 };
 
 /*

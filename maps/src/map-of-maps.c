@@ -189,8 +189,7 @@ static int inner_id(struct bpftime_map *m, const void *value, uint32_t *id)
 	struct bpftime_map *in;
 
 	map_copy(id, value, sizeof(*id));
-	in = *id ? bpftime_map__get(m->r, *id) : NULL;
-	if (!in)
+	if (!*id || bpftime_map_handle(m->r, *id, &in))
 		return -EBADF;
 	return meta_equal(meta(m), &in->d->attr) ? 0 : -EINVAL;
 }
@@ -198,7 +197,9 @@ static int inner_id(struct bpftime_map *m, const void *value, uint32_t *id)
 /* bpf_map_lookup_elem from a program: the handle of the map @id names. */
 static void *handle_of(struct bpftime_map *m, uint32_t id)
 {
-	return id ? bpftime_map__get(m->r, id) : NULL;
+	struct bpftime_map *in;
+
+	return id && !bpftime_map_handle(m->r, id, &in) ? in : NULL;
 }
 
 /* ---- ARRAY_OF_MAPS ---- */

@@ -23,7 +23,8 @@
  * Operation paths (both sides, batch operations included) make no libc
  * call, do not allocate from the process heap and use no thread-local
  * storage: they run inside targets whose libc we cannot rely on. Creating,
- * opening and destroying use libc.
+ * opening and destroying use libc; the agent joins a region without it
+ * (bpftime_map_region__join_raw).
  *
  * Per-CPU maps and "CPUs": a thread that runs a program first takes a CPU
  * slot (bpftime_map_region__cpu_get), which no other thread in any process
@@ -83,6 +84,42 @@ int bpftime_map_region__unlink(struct bpftime_map_region *r);
 
 uint32_t bpftime_map_region__nr_cpus(const struct bpftime_map_region *r);
 const char *bpftime_map_region__path(const struct bpftime_map_region *r);
+
+/*
+ * Joining without libc, for the agent (a freestanding library inside
+ * targets: no libc, no TLS, no heap). Run path: raw syscalls only, no
+ * logging (the caller logs), -errno returns.
+ */
+
+/**
+ * @brief Join the region at @path as bpftime_map_region__open (not create)
+ * does, with the same header checks, made on a copy read before anything
+ * is mapped. The region handle and its handle table are anonymous mmaps.
+ * The region works with every function that takes a region (operations,
+ * handles, bpftime_map_region__nr_cpus, __path, CPU slots); release it with
+ * bpftime_map_region__leave_raw only, never bpftime_map_region__close
+ * (which frees with libc).
+ * @return 0 with *@out set (NULL on error); -ENOENT (no file), -EINVAL (not
+ * a region of this version, a corrupt header, @path NULL), -ENAMETOOLONG,
+ * -ENOMEM (no address space for max_size), or the errno of open or mmap.
+ */
+int bpftime_map_region__join_raw(const char *path, struct bpftime_map_region **out);
+
+/**
+ * @brief Unmap what bpftime_map_region__join_raw mapped (the maps' own
+ * files too) and close its file: every handle of @r becomes invalid. Only
+ * for regions from join_raw. NULL is accepted. Run path.
+ */
+void bpftime_map_region__leave_raw(struct bpftime_map_region *r);
+
+/**
+ * @brief Whether [@addr, @addr + @size) lies inside memory this process
+ * mapped for @r: the region's mapping (checked first, cheap) or the data
+ * file of a handle that is set up (ring buffers, BPF_F_MMAPABLE arrays,
+ * perf buffers; scanned up to the highest id set up). For bounds-checked
+ * accesses of programs. Lock-free, run path; any region.
+ */
+bool bpftime_map_region__contains(const struct bpftime_map_region *r, uint64_t addr, uint64_t size);
 
 /**
  * @brief Take a CPU slot for the calling thread, whose TID is @tid (the
@@ -163,6 +200,14 @@ int bpftime_map__destroy(struct bpftime_map_region *r, uint32_t id);
  * handle lives as long as the region handle. Thread-safe; no allocation.
  */
 struct bpftime_map *bpftime_map__get(struct bpftime_map_region *r, uint32_t id);
+
+/**
+ * @brief bpftime_map__get for the agent: the handle of map @id in *@out.
+ * Run path (raw syscalls on first use, no libc, no logging), thread-safe.
+ * @return 0; -ENOENT (no map @id), -EINVAL (corrupt descriptor), or the
+ * errno of opening or mapping the map's data file.
+ */
+int bpftime_map__handle(struct bpftime_map_region *r, uint32_t id, struct bpftime_map **out);
 
 uint32_t bpftime_map__id(const struct bpftime_map *m);
 const struct bpftime_map_attr *bpftime_map__attr(const struct bpftime_map *m);
