@@ -48,9 +48,67 @@ static inline long agent_syscall4(long nr, long a, long b, long c, long d)
 	return ret;
 }
 
+static inline long agent_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 static inline int agent_getpid(void)
 {
 	return (int)agent_syscall3(__NR_getpid, 0, 0, 0);
+}
+
+static inline uint32_t agent_getuid(void)
+{
+	return (uint32_t)agent_syscall3(__NR_getuid, 0, 0, 0);
+}
+
+static inline uint32_t agent_getgid(void)
+{
+	return (uint32_t)agent_syscall3(__NR_getgid, 0, 0, 0);
+}
+
+/* struct iovec, without libc's header */
+struct agent_iovec {
+	void *base;
+	size_t len;
+};
+
+static inline long agent_process_vm_readv(int pid, const struct agent_iovec *local,
+					  unsigned long nlocal, const struct agent_iovec *remote,
+					  unsigned long nremote)
+{
+	return agent_syscall6(__NR_process_vm_readv, pid, (long)local, (long)nlocal, (long)remote,
+			      (long)nremote, 0);
+}
+
+#define AGENT_GRND_NONBLOCK 0x0001
+
+static inline long agent_getrandom(void *buf, size_t len, unsigned int flags)
+{
+	return agent_syscall3(__NR_getrandom, (long)buf, (long)len, flags);
+}
+
+static inline int agent_tgkill(int tgid, int tid, int sig)
+{
+	return (int)agent_syscall3(__NR_tgkill, tgid, tid, sig);
+}
+
+/* prctl(PR_GET_NAME): the calling thread's comm, 16 bytes with the NUL */
+#define AGENT_PR_GET_NAME 16
+
+static inline int agent_get_comm(char buf[16])
+{
+	return (int)agent_syscall3(__NR_prctl, AGENT_PR_GET_NAME, (long)buf, 0);
 }
 
 static inline int agent_openat(const char *path, int flags, int mode)
@@ -108,6 +166,7 @@ struct agent_buf {
 void agent_buf_init(struct agent_buf *b, char *p, size_t cap);
 void agent_buf_str(struct agent_buf *b, const char *s);
 void agent_buf_num(struct agent_buf *b, long v);
+void agent_buf_hex(struct agent_buf *b, uint64_t v); /* no 0x */
 
 /* Appends "agent[<pid>]: <a><b>\n" to <session>/agent.log. @session may be
  * NULL (nowhere to log yet: dropped). Never writes to the target's fds. */

@@ -49,6 +49,19 @@ void agent_buf_num(struct agent_buf *b, long v)
 	agent_buf_str(b, tmp + i);
 }
 
+void agent_buf_hex(struct agent_buf *b, uint64_t v)
+{
+	char tmp[20];
+	int i = (int)sizeof(tmp) - 1;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	agent_buf_str(b, tmp + i);
+}
+
 static void log_line(const char *session, const char *line, size_t len)
 {
 	char path[PATH_MAX];

@@ -21,6 +21,7 @@
  */
 #include <bpftime/agent.h>
 #include "agent-internal.h"
+#include "agent-runtime.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -125,13 +126,22 @@ EXPORT int bpftime_agent_main(const char *session_dir)
 	agent_log(agent.session,
 		  agent.from_loader ? "loaded by the dynamic loader, joined " : "injected, joined ",
 		  agent.session);
-	return 0;
+	err = agent_rt_start(agent.session);
+	if (err) {
+		agent_unlink(agent.file);
+		__atomic_store_n(&agent.attached, 0, __ATOMIC_RELEASE);
+	}
+	return err;
 }
 
 EXPORT int bpftime_agent_detach(void)
 {
+	int unmappable;
+
 	if (!__atomic_load_n(&agent.attached, __ATOMIC_ACQUIRE))
 		return -ENOENT;
+	/* every hook off and the follower gone before anything else */
+	unmappable = agent_rt_stop();
 	/* a forked child shares our state but not our pid: its file, if any,
 	 * is not the one we wrote */
 	if (agent.pid == agent_getpid())
@@ -139,7 +149,8 @@ EXPORT int bpftime_agent_detach(void)
 	agent_log(agent.session, "detached from ", agent.session);
 	/* pairs with the acquire in bpftime_agent_main() */
 	__atomic_store_n(&agent.attached, 0, __ATOMIC_RELEASE);
-	return agent.from_loader ? 0 : 1;
+	/* trampolines made since we came may still lead threads into us */
+	return agent.from_loader ? 0 : unmappable;
 }
 
 /*

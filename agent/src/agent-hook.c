@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hook path: what a patched instruction runs, on the hooked thread,
+ * through the trampoline (rewrite.h), before the displaced instructions.
+ *
+ * For a kernel uprobe, every BPF program attached to the probe runs with
+ * the thread's pt_regs (read-only to the program) and "current" is the
+ * thread; the same here. One CPU slot is held for the run (per-CPU maps and
+ * perf buffers are indexed by it; see maps.h), taken near the CPU the
+ * thread is on.
+ *
+ * Nothing here allocates, locks or calls libc: the thread may be in the
+ * middle of malloc (the probed function itself) or hold any lock.
+ */
+#include "agent-internal.h"
+#include "agent-runtime.h"
+#include "agent-sys.h"
+
+/* The CPU the thread runs on, as a hint: RDTSCP's TSC_AUX, which Linux
+ * sets to (node << 12) | cpu on every CPU. */
+static uint32_t cpu_hint(void)
+{
+	uint32_t lo, hi, aux;
+
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	(void)lo;
+	(void)hi;
+	return aux & 0xfff;
+}
+
+/* The first failed run of a site's links is logged; the rest counted. */
+static void note_fault(struct agent_site *s, const struct agent_link *l,
+		       const struct bpftime_vm_run *vr)
+{
+	char line[300], msg[200];
+	struct agent_buf b;
+
+	if (__atomic_fetch_add(&s->faults, 1, __ATOMIC_RELAXED))
+		return;
+	bpftime_vm_fault__format(&vr->fault, msg, sizeof(msg));
+	agent_buf_init(&b, line, sizeof(line));
+	agent_buf_str(&b, "prog '");
+	agent_buf_str(&b, l->prog->name);
+	agent_buf_str(&b, "' stopped (later failures are not logged): ");
+	agent_buf_str(&b, msg);
+	agent_log(agent_session_dir(), line, NULL);
+}
+
+void agent_hook_fire(void *ctx, struct bpftime_regs *regs)
+{
+	struct agent_site *s = ctx;
+	struct bpftime_map_region *r = agent_rt_region();
+	struct agent_run run;
+
+	if (!r)
+		return;
+	memset(&run, 0, sizeof(run));
+	run.regs = regs;
+	run.region = r;
+	run.tid = (uint32_t)agent_sys_gettid();
+	run.cpu = bpftime_map_region__cpu_get(r, cpu_hint(), run.tid);
+	for (int i = 0; i < AGENT_SITE_LINKS; i++) {
+		/* pairs with the follower's release store of the slot */
+		struct agent_link *l = __atomic_load_n(&s->links[i], __ATOMIC_ACQUIRE);
+		struct bpftime_vm_run vr;
+
+		if (!l)
+			continue;
+		memset(&vr, 0, sizeof(vr));
+		vr.ctx = regs;
+		vr.ctx_len = sizeof(*regs);
+		vr.cookie = &run;
+		vr.flags = BPFTIME_VM_RUN_CTX_RDONLY;
+		run.link = l;
+		if (bpftime_vm__run(l->prog->vm, &vr))
+			note_fault(s, l, &vr);
+	}
+	bpftime_map_region__cpu_put(r, run.cpu);
+}

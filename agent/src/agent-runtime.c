@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The follower: one thread of the agent's own (agent-thread.c) that keeps
+ * this process's hooks equal to what the session's catalog asks for.
+ *
+ *   wait for the session    the catalog and the maps region appear when
+ *                           `bpftime run` starts; until then, look every
+ *                           10 ms (a stat: a process that is never traced
+ *                           pays ~2 us per 10 ms, no fd, no wake-up source)
+ *   follow                  read the catalog at one generation; hook what
+ *                           it wants for this process, unhook the rest;
+ *                           sleep on the catalog's futex (a change wakes us
+ *                           at once: a new link takes effect within the
+ *                           time of one pass)
+ *   session gone            the supervisor died (its pid is gone): unhook
+ *                           everything, forget the session, wait for the
+ *                           next one. The target runs on unhooked.
+ *
+ * What "wants" means, as the kernel decides for a uprobe perf event: a live
+ * attachment that is enabled, whose pid is -1 or a thread of this process
+ * (a uprobe event with a task filters by mm), on a file this process maps
+ * executable at the offset. A file mapped later (dlopen) is found on a
+ * later pass: while an attachment waits for its file, passes run every
+ * 100 ms.
+ *
+ * Only this thread patches and unpatches (rewrite.h asks callers to
+ * serialise), loads programs and writes sites and links. Hooks read sites'
+ * link slots and links with acquire loads; links, programs and trampolines
+ * are never freed while the process runs (a hook may be inside them), only
+ * reused: a link entry is reused one second after it was unlinked.
+ */
+#include <linux/mman.h>
+#include <linux/stat.h>
+#include "agent-internal.h"
+#include "agent-procmaps.h"
+#include "agent-runtime.h"
+#include "agent-sys.h"
+#include "agent-thread.h"
+
+#define MAX_SITES       512
+#define MAX_LINKS       1024
+#define MAX_PROGS       256
+#define MAX_WANTED      1024
+#define STACK_SIZE      (256u << 10)
+#define NO_SESSION_POLL 10000000ull  /* 10 ms */
+#define PENDING_POLL    100000000ull /* 100 ms */
+#define ALIVE_POLL      200000000ull /* 200 ms: is the supervisor still there */
+#define LINK_REUSE_NS   1000000000ull
+
+/* One link of this process: an attachment the follower hooked. */
+struct rt_link {
+	struct agent_link l; /* what hooks see */
+	uint32_t in_use;
+	struct agent_site *site;
+	int slot;
+	uint64_t freed_at;
+};
+
+/* One attachment the catalog wants here, from the last pass. */
+struct want {
+	struct bpftime_catalog_attach a;
+	uint32_t idx;
+};
+
+/* What could not be hooked, so that it is said once, not every pass. */
+struct refusal {
+	uint32_t attach_id;
+	int err;
+};
+
+static struct {
+	const char *session;
+	struct agent_thread thread;
+	uint32_t stop; /* futex word: 1 asks the follower to end */
+	int pid;
+	bool ever_hooked;
+
+	/* the session followed now (follower thread only, except region) */
+	bool joined;
+	char catalog_path[PATH_MAX];
+	char region_path[PATH_MAX];
+	struct bpftime_catalog_view cat;
+	struct bpftime_map_region *region; /* read by hooks (acquire) */
+	int writer_pid;
+	bool pending; /* some attachment waits for its file */
+
+	struct agent_site sites[MAX_SITES];
+	struct rt_link links[MAX_LINKS];
+	struct agent_prog *progs[MAX_PROGS]; /* read by tail calls (acquire) */
+	uint32_t nr_progs;
+	struct want wanted[MAX_WANTED];
+	uint32_t nr_wanted;
+	struct refusal refused[MAX_LINKS];
+	uint32_t nr_refused;
+} rt;
+
+struct bpftime_map_region *agent_rt_region(void)
+{
+	return __atomic_load_n(&rt.region, __ATOMIC_ACQUIRE);
+}
+
+const char *agent_session_dir(void)
+{
+	return rt.session;
+}
+
+const struct agent_prog *agent_prog_find(uint32_t id)
+{
+	uint32_t n = __atomic_load_n(&rt.nr_progs, __ATOMIC_ACQUIRE);
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct agent_prog *p = __atomic_load_n(&rt.progs[i], __ATOMIC_ACQUIRE);
+
+		if (p && p->id == id && p->vm)
+			return p;
+	}
+	return NULL;
+}
+
+/* ---- logging ---- */
+
+static void log_attach(const struct bpftime_catalog_attach *a, const char *what, int err,
+		       const char *detail)
+{
+	char line[512];
+	struct agent_buf b;
+
+	agent_buf_init(&b, line, sizeof(line));
+	agent_buf_str(&b, "perf event ");
+	agent_buf_num(&b, a->id);
+	agent_buf_str(&b, " (prog ");
+	agent_buf_num(&b, a->prog_id);
+	agent_buf_str(&b, ", offset 0x");
+	agent_buf_hex(&b, a->offset);
+	agent_buf_str(&b, "): ");
+	agent_buf_str(&b, what);
+	if (err) {
+		agent_buf_str(&b, ": errno ");
+		agent_buf_num(&b, -err);
+	}
+	if (detail && detail[0]) {
+		agent_buf_str(&b, ": ");
+		agent_buf_str(&b, detail);
+	}
+	agent_log(rt.session, line, NULL);
+}
+
+/* Log a refusal of attachment @a once. */
+static void refuse(const struct bpftime_catalog_attach *a, const char *what, int err,
+		   const char *detail)
+{
+	for (uint32_t i = 0; i < rt.nr_refused; i++)
+		if (rt.refused[i].attach_id == a->id && rt.refused[i].err == err)
+			return;
+	if (rt.nr_refused < MAX_LINKS)
+		rt.refused[rt.nr_refused++] = (struct refusal){a->id, err};
+	log_attach(a, what, err, detail);
+}
+
+/* ---- the session ---- */
+
+static int path_in_session(char *out, const char *name)
+{
+	struct agent_buf b;
+
+	agent_buf_init(&b, out, PATH_MAX);
+	agent_buf_str(&b, rt.session);
+	agent_buf_str(&b, "/");
+	agent_buf_str(&b, name);
+	return b.overflow ? -ENAMETOOLONG : 0;
+}
+
+static bool writer_alive(int pid)
+{
+	/* EPERM: a process we may not signal exists */
+	return pid > 0 && agent_sys_kill(pid, 0) != -ESRCH;
+}
+
+static int join_session(void)
+{
+	const struct bpftime_catalog_header *h;
+	struct bpftime_map_region *r;
+	int err;
+
+	err = bpftime_catalog__map(&rt.cat, rt.catalog_path);
+	if (err)
+		return err;
+	h = bpftime_catalog__header(&rt.cat);
+	rt.writer_pid = __atomic_load_n(&h->writer_pid, __ATOMIC_ACQUIRE);
+	if (!writer_alive(rt.writer_pid)) {
+		/* the file of a session whose supervisor died */
+		bpftime_catalog__unmap(&rt.cat);
+		return -ESRCH;
+	}
+	err = bpftime_map_region__join_raw(rt.region_path, &r);
+	if (err) {
+		bpftime_catalog__unmap(&rt.cat);
+		return err;
+	}
+	/* the old region, if any, stays mapped: a hook may still use it */
+	__atomic_store_n(&rt.region, r, __ATOMIC_RELEASE);
+	rt.joined = true;
+	rt.nr_refused = 0;
+	agent_log(rt.session, "joined the session: catalog ", rt.catalog_path);
+	return 0;
+}
+
+/* ---- programs ---- */
+
+static struct agent_prog *prog_get(uint32_t id, int *err)
+{
+	struct bpftime_catalog_prog cp;
+	struct agent_prog *p;
+	int idx;
+
+	for (uint32_t i = 0; i < rt.nr_progs; i++)
+		if (rt.progs[i]->id == id) {
+			*err = rt.progs[i]->vm ? 0 : -ENOEXEC;
+			return rt.progs[i]->vm ? rt.progs[i] : NULL;
+		}
+	if (rt.nr_progs == MAX_PROGS) {
+		*err = -ENOSPC;
+		return NULL;
+	}
+	idx = bpftime_catalog__prog_find(&rt.cat, id, &cp);
+	if (idx < 0) {
+		*err = idx;
+		return NULL;
+	}
+	p = agent_sys_mmap(NULL, sizeof(*p), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = agent_prog_load(p, &rt.cat, (uint32_t)idx, &cp);
+	if (*err == -ESTALE) {
+		/* the program went while we copied it: not loaded, not kept */
+		agent_sys_munmap(p, sizeof(*p));
+		return NULL;
+	}
+	/* kept even when it failed: the failure is said once */
+	__atomic_store_n(&rt.progs[rt.nr_progs], p, __ATOMIC_RELEASE);
+	__atomic_store_n(&rt.nr_progs, rt.nr_progs + 1, __ATOMIC_RELEASE);
+	return *err ? NULL : p;
+}
+
+/* ---- what the catalog wants ---- */
+
+static bool pid_matches(int pid)
+{
+	char path[40];
+	struct agent_buf b;
+	long fd;
+
+	if (pid == -1 || pid == rt.pid)
+		return true;
+	if (pid <= 0)
+		return false;
+	/* another thread of ours: the event follows our mm */
+	agent_buf_init(&b, path, sizeof(path));
+	agent_buf_str(&b, "/proc/self/task/");
+	agent_buf_num(&b, pid);
+	fd = agent_openat(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	agent_close((int)fd);
+	return true;
+}
+
+static bool wanted_kind(uint32_t kind)
+{
+	return kind == BPFTIME_CATALOG_UPROBE;
+}
+
+/* Read the wanted attachments at one generation. @return 0 or -EAGAIN. */
+static int read_wanted(uint64_t *gen)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct bpftime_catalog_attach a;
+		int err = bpftime_catalog__read_begin(&rt.cat, gen);
+
+		if (err)
+			return err;
+		rt.nr_wanted = 0;
+		for (uint32_t i = 0;; i++) {
+			int r = bpftime_catalog__attach_at(&rt.cat, i, &a);
+
+			if (r == -ENOENT)
+				break;
+			if (r < 0)
+				return r;
+			if (r == 0 || !(a.flags & BPFTIME_CATALOG_ATTACH_ENABLED) ||
+			    !wanted_kind(a.kind) || !pid_matches(a.pid))
+				continue;
+			if (rt.nr_wanted == MAX_WANTED)
+				break;
+			rt.wanted[rt.nr_wanted].a = a;
+			rt.wanted[rt.nr_wanted++].idx = i;
+		}
+		if (!bpftime_catalog__read_retry(&rt.cat, *gen))
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+static bool is_wanted(uint32_t attach_id)
+{
+	for (uint32_t i = 0; i < rt.nr_wanted; i++)
+		if (rt.wanted[i].a.id == attach_id)
+			return true;
+	return false;
+}
+
+static struct rt_link *link_of(uint32_t attach_id)
+{
+	for (int i = 0; i < MAX_LINKS; i++)
+		if (rt.links[i].in_use && rt.links[i].l.attach_id == attach_id)
+			return &rt.links[i];
+	return NULL;
+}
+
+/* ---- sites and links ---- */
+
+static bool site_empty(const struct agent_site *s)
+{
+	for (int i = 0; i < AGENT_SITE_LINKS; i++)
+		if (s->links[i])
+			return false;
+	return true;
+}
+
+static void unlink_one(struct rt_link *rl)
+{
+	struct agent_site *s = rl->site;
+
+	__atomic_store_n(&s->links[rl->slot], NULL, __ATOMIC_RELEASE);
+	if (site_empty(s) && s->hook.patched) {
+		int err = bpftime_rw__unpatch(&s->hook);
+
+		if (err)
+			agent_log_num(rt.session, "cannot unpatch a site: errno ", -err);
+	}
+	rl->in_use = 0;
+	rl->freed_at = agent_sys_now_ns();
+}
+
+static struct rt_link *new_link(void)
+{
+	uint64_t now = agent_sys_now_ns();
+
+	for (int i = 0; i < MAX_LINKS; i++) {
+		struct rt_link *rl = &rt.links[i];
+
+		/* a hook that loaded this entry a moment ago may still read it */
+		if (!rl->in_use && (!rl->freed_at || now - rl->freed_at > LINK_REUSE_NS))
+			return rl;
+	}
+	return NULL;
+}
+
+static struct agent_site *site_for(uint64_t addr, const struct bpftime_catalog_attach *a)
+{
+	struct agent_site *free_site = NULL;
+
+	for (int i = 0; i < MAX_SITES; i++) {
+		struct agent_site *s = &rt.sites[i];
+
+		if (s->addr == addr && s->kind == a->kind && s->dev == a->dev && s->ino == a->ino &&
+		    s->offset == a->offset)
+			return s;
+		if (!s->addr && !free_site)
+			free_site = s;
+	}
+	return free_site;
+}
+
+/* Make the trampoline of a new site. */
+static int site_prepare(struct agent_site *s, const struct want *w, uint64_t addr, uint32_t prot)
+{
+	struct bpftime_rw_prepare_opts o = {sizeof(o), prot};
+	struct bpftime_rw_plan plan;
+	int err;
+
+	err = bpftime_catalog__attach_plan(&rt.cat, w->idx, &w->a, &plan);
+	if (err == -ENODATA) {
+		char msg[256];
+
+		if (bpftime_catalog__attach_plan_msg(&rt.cat, w->idx, &w->a, msg, sizeof(msg)) < 0)
+			msg[0] = '\0';
+		refuse(&w->a, "the site cannot be hooked", w->a.plan_status, msg);
+		return w->a.plan_status ? w->a.plan_status : err;
+	}
+	if (err) {
+		if (err != -ESTALE)
+			refuse(&w->a, "cannot read its patch plan", err, NULL);
+		return err;
+	}
+	memset(&s->hook, 0, sizeof(s->hook));
+	err = bpftime_rw__prepare(&s->hook, &plan, addr, agent_hook_fire, s, &o);
+	if (err) {
+		refuse(&w->a, "cannot build its trampoline", err, NULL);
+		return err;
+	}
+	s->addr = addr;
+	s->kind = w->a.kind;
+	s->dev = w->a.dev;
+	s->ino = w->a.ino;
+	s->offset = w->a.offset;
+	s->faults = 0;
+	/* the kernel's is_uprobe_at_func_entry(): the frame is not set up yet */
+	s->func_entry = plan.orig[0] == 0x55 || (plan.orig[0] == 0xf3 && plan.orig[1] == 0x0f &&
+						 plan.orig[2] == 0x1e && plan.orig[3] == 0xfa);
+	return 0;
+}
+
+static void hook_one(const struct want *w)
+{
+	struct agent_site *s;
+	struct agent_prog *p;
+	struct rt_link *rl;
+	uint64_t addr;
+	uint32_t prot;
+	int err, slot = -1;
+
+	err = agent_procmaps_find(w->a.dev, w->a.ino, w->a.offset, &addr, &prot);
+	if (err == -ENOENT) {
+		rt.pending = true; /* not mapped here (yet) */
+		return;
+	}
+	if (err) {
+		refuse(&w->a, "cannot find the probed code in this process", err, NULL);
+		return;
+	}
+	p = prog_get(w->a.prog_id, &err);
+	if (!p) {
+		if (err != -ESTALE)
+			refuse(&w->a, "cannot load its program", err, NULL);
+		return;
+	}
+	s = site_for(addr, &w->a);
+	if (!s) {
+		refuse(&w->a, "too many hooked sites", -ENOSPC, NULL);
+		return;
+	}
+	if (!s->addr && site_prepare(s, w, addr, prot))
+		return;
+	for (int i = 0; i < AGENT_SITE_LINKS && slot < 0; i++)
+		if (!s->links[i])
+			slot = i;
+	rl = slot < 0 ? NULL : new_link();
+	if (!rl) {
+		refuse(&w->a, "too many links on one site", -ENOSPC, NULL);
+		return;
+	}
+	rl->l.attach_id = w->a.id;
+	rl->l.kind = w->a.kind;
+	rl->l.cookie = w->a.cookie;
+	rl->l.func_ip = addr;
+	rl->l.func_entry = s->func_entry;
+	rl->l.prog = p;
+	rl->site = s;
+	rl->slot = slot;
+	rl->in_use = 1;
+	/* publishes the link's fields to hooks: pairs with their acquire */
+	__atomic_store_n(&s->links[slot], &rl->l, __ATOMIC_RELEASE);
+	if (!s->hook.patched) {
+		err = bpftime_rw__patch(&s->hook);
+		if (err && err != -EALREADY) {
+			refuse(&w->a, "cannot patch the site", err, NULL);
+			unlink_one(rl);
+			return;
+		}
+		rt.ever_hooked = true;
+	}
+	log_attach(&w->a, "hooked", 0, NULL);
+}
+
+/* Unhook what is not wanted, hook what is and was not. */
+static void apply(void)
+{
+	for (int i = 0; i < MAX_LINKS; i++)
+		if (rt.links[i].in_use && !is_wanted(rt.links[i].l.attach_id))
+			unlink_one(&rt.links[i]);
+	rt.pending = false;
+	for (uint32_t i = 0; i < rt.nr_wanted; i++)
+		if (!link_of(rt.wanted[i].a.id))
+			hook_one(&rt.wanted[i]);
+}
+
+static void unhook_all(void)
+{
+	for (int i = 0; i < MAX_LINKS; i++)
+		if (rt.links[i].in_use)
+			unlink_one(&rt.links[i]);
+}
+
+/* The session is gone: hooks off; what hooks may still use stays mapped. */
+static void leave_session(const char *why)
+{
+	unhook_all();
+	/* sites belong to the old session's files and plans: forget them
+	 * (their trampolines stay mapped) */
+	memset(rt.sites, 0, sizeof(rt.sites));
+	rt.nr_progs = 0;
+	bpftime_catalog__unmap(&rt.cat);
+	rt.joined = false;
+	agent_log(rt.session, "left the session: ", why);
+}
+
+/* ---- the thread ---- */
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&rt.stop, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Sleep until the catalog changes, @ns pass, or stop is asked. */
+static int wait_change(uint64_t gen, uint64_t ns)
+{
+	return bpftime_catalog__wait(&rt.cat, gen, ns);
+}
+
+static int follow(void *arg)
+{
+	(void)arg;
+	while (!stopping()) {
+		uint64_t gen;
+		int err;
+
+		if (!rt.joined) {
+			err = join_session();
+			if (err) {
+				agent_sys_futex_wait(&rt.stop, 0, NO_SESSION_POLL, 1);
+				continue;
+			}
+		}
+		err = read_wanted(&gen);
+		if (err) {
+			leave_session("its catalog stayed mid-change (supervisor stopped?)");
+			continue;
+		}
+		apply();
+		err = wait_change(gen, rt.pending ? PENDING_POLL : ALIVE_POLL);
+		if (err == -ETIMEDOUT && !writer_alive(rt.writer_pid))
+			leave_session("the supervisor is gone");
+	}
+	unhook_all();
+	if (rt.joined)
+		bpftime_catalog__unmap(&rt.cat);
+	rt.joined = false;
+	return 0;
+}
+
+int agent_rt_start(const char *session)
+{
+	int err;
+
+	rt.session = session;
+	rt.pid = agent_getpid();
+	__atomic_store_n(&rt.stop, 0, __ATOMIC_RELEASE);
+	err = path_in_session(rt.catalog_path, BPFTIME_CATALOG_FILE);
+	if (!err)
+		err = path_in_session(rt.region_path, "maps");
+	if (!err)
+		err = agent_thread_start(&rt.thread, follow, NULL, STACK_SIZE);
+	if (err)
+		agent_log_num(session, "cannot start the agent's thread: errno ", -err);
+	return err;
+}
+
+int agent_rt_stop(void)
+{
+	__atomic_store_n(&rt.stop, 1, __ATOMIC_RELEASE);
+	agent_sys_futex_wake(&rt.stop, 1, 1);
+	if (rt.joined) {
+		/* wake a follower sleeping on the catalog: it sees stop */
+		const struct bpftime_catalog_header *h = bpftime_catalog__header(&rt.cat);
+
+		if (h)
+			agent_sys_futex_wake((uint32_t *)&h->futex, 1 << 30, 0);
+	}
+	agent_thread_join(&rt.thread);
+	return rt.ever_hooked ? 0 : 1;
+}
