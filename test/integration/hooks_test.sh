@@ -1,0 +1,117 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Programs running inside targets, end to end: the malloc counter example
+# under bpftime-run, its victim under `bpftime start`, counted by the agent.
+#
+#   hooks_test.sh MODE BPFTIME_DIR COUNTER VICTIM [THREADS CALLS]
+#
+# (run_* are only ever run in the background: they exec, so that $! is the
+# process itself and signals reach it)
+# MODE bpftime: the counter runs under bpftime-run, the victim under
+#   `bpftime start` in the same session (as whoever runs the suite: root,
+#   and uid 65534 in the unprivileged pass);
+# MODE kernel: both run plainly and the kernel's uprobe counts (root and a
+#   kernel with eBPF; skips otherwise). The oracle for the same workload.
+#
+# The victim (example/malloc-counter/victim.c) makes exactly THREADS * CALLS
+# malloc() calls between SIGUSR1 and its last line, with 4 threads by
+# default; the counter's total for the victim's pid must equal that.
+# A dynamic victim's malloc is libc's (found by the counter from
+# /proc/PID/maps); a static one's is in the victim itself (-l VICTIM).
+set -u
+mode=$1
+dir=$2
+counter=$3
+victim=$4
+threads=${5:-4}
+calls=${6:-50000}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-hooks.XXXXXX") || exit 1
+chmod 755 "$tmp"
+pids=
+cleanup() {
+	# Only the processes this script started, by pid.
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	for f in victim.out victim.err counter.out counter.err; do
+		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 20
+	done
+	[ -n "${session_dir:-}" ] && [ -e "$session_dir/agent.log" ] &&
+		sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# wait_file FILE PATTERN SECONDS
+wait_file() {
+	i=0
+	while [ "$i" -lt $(($3 * 20)) ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+case $mode in
+kernel)
+	[ "$(id -u)" -eq 0 ] || skip "the kernel's uprobes need root"
+	[ -e /sys/kernel/btf/vmlinux ] || [ -d /sys/fs/bpf ] || skip "no kernel eBPF here"
+	run_counter() { exec "$counter" "$@"; }
+	run_victim() { exec "$victim" "$@"; }
+	;;
+bpftime)
+	export BPFTIME_SESSION_DIR="$tmp/sessions"
+	session=hooks
+	session_dir=$BPFTIME_SESSION_DIR/$session
+	run_counter() { exec "$dir/bpftime-run" --session "$session" -- "$counter" "$@"; }
+	run_victim() { exec "$dir/bpftime" start --session "$session" -- "$victim" "$@"; }
+	;;
+*)
+	echo "usage: hooks_test.sh kernel|bpftime BPFTIME_DIR COUNTER VICTIM" >&2
+	exit 2
+	;;
+esac
+
+# The victim first: its threads exist, it waits for SIGUSR1.
+run_victim -w -t "$threads" -n "$calls" >"$tmp/victim.out" 2>"$tmp/victim.err" &
+pids="$pids $!"
+wait_file "$tmp/victim.out" "ready" 10 || fail "the victim did not start"
+vpid=$(awk '/ready/ {print $2; exit}' "$tmp/victim.out")
+
+lib=
+case $(basename "$victim") in
+*static* | *musl*) lib="-l $victim" ;;
+esac
+# shellcheck disable=SC2086 # $lib is two words or none
+run_counter -p "$vpid" $lib >"$tmp/counter.out" 2>"$tmp/counter.err" &
+cpid=$!
+pids="$pids $cpid"
+wait_file "$tmp/counter.err" "counting malloc" 10 || fail "the counter did not attach"
+if [ "$mode" = bpftime ]; then
+	# the agent in the victim says when the site is patched
+	wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .* hooked" 5 ||
+		fail "the agent in the victim did not hook malloc within 5 s"
+fi
+
+kill -USR1 "$vpid"
+wait_file "$tmp/victim.out" "mallocs" 60 || fail "the victim did not finish"
+want=$(awk '/mallocs/ {print $4; exit}' "$tmp/victim.out")
+# the counter prints every second; take its last count after one more tick
+sleep 1.2
+kill -TERM "$cpid"
+wait "$cpid"
+rc=$?
+[ "$rc" -eq 0 ] || fail "the counter exited $rc"
+got=$(awk -v p="$vpid" '$1 == p {n = $2} END {print n + 0}' "$tmp/counter.out")
+[ "$got" = "$want" ] ||
+	fail "$mode: counted $got malloc() calls of pid $vpid, the victim made $want"
+echo "ok: $mode: $(basename "$victim"): $got malloc() calls counted, $threads threads, as made"
