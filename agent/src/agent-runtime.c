@@ -146,8 +146,8 @@ static void log_attach(const struct bpftime_catalog_attach *a, const char *what,
 }
 
 /* Log a refusal of attachment @a once. */
-static void refuse(const struct bpftime_catalog_attach *a, const char *what, int err,
-		   const char *detail)
+void agent_rt_refuse(const struct bpftime_catalog_attach *a, const char *what, int err,
+		     const char *detail)
 {
 	for (uint32_t i = 0; i < rt.nr_refused; i++)
 		if (rt.refused[i].attach_id == a->id && rt.refused[i].err == err)
@@ -207,7 +207,7 @@ static int join_session(void)
 
 /* ---- programs ---- */
 
-static struct agent_prog *prog_get(uint32_t id, int *err)
+struct agent_prog *agent_rt_prog(uint32_t id, int *err)
 {
 	struct bpftime_catalog_prog cp;
 	struct agent_prog *p;
@@ -270,7 +270,7 @@ static bool pid_matches(int pid)
 
 static bool wanted_kind(uint32_t kind)
 {
-	return kind == BPFTIME_CATALOG_UPROBE;
+	return kind == BPFTIME_CATALOG_UPROBE || kind == BPFTIME_CATALOG_TRACEPOINT;
 }
 
 /* Read the wanted attachments at one generation. @return 0 or -EAGAIN. */
@@ -388,18 +388,18 @@ static int site_prepare(struct agent_site *s, const struct want *w, uint64_t add
 
 		if (bpftime_catalog__attach_plan_msg(&rt.cat, w->idx, &w->a, msg, sizeof(msg)) < 0)
 			msg[0] = '\0';
-		refuse(&w->a, "the site cannot be hooked", w->a.plan_status, msg);
+		agent_rt_refuse(&w->a, "the site cannot be hooked", w->a.plan_status, msg);
 		return w->a.plan_status ? w->a.plan_status : err;
 	}
 	if (err) {
 		if (err != -ESTALE)
-			refuse(&w->a, "cannot read its patch plan", err, NULL);
+			agent_rt_refuse(&w->a, "cannot read its patch plan", err, NULL);
 		return err;
 	}
 	memset(&s->hook, 0, sizeof(s->hook));
 	err = bpftime_rw__prepare(&s->hook, &plan, addr, agent_hook_fire, s, &o);
 	if (err) {
-		refuse(&w->a, "cannot build its trampoline", err, NULL);
+		agent_rt_refuse(&w->a, "cannot build its trampoline", err, NULL);
 		return err;
 	}
 	s->addr = addr;
@@ -429,18 +429,18 @@ static void hook_one(const struct want *w)
 		return;
 	}
 	if (err) {
-		refuse(&w->a, "cannot find the probed code in this process", err, NULL);
+		agent_rt_refuse(&w->a, "cannot find the probed code in this process", err, NULL);
 		return;
 	}
-	p = prog_get(w->a.prog_id, &err);
+	p = agent_rt_prog(w->a.prog_id, &err);
 	if (!p) {
 		if (err != -ESTALE)
-			refuse(&w->a, "cannot load its program", err, NULL);
+			agent_rt_refuse(&w->a, "cannot load its program", err, NULL);
 		return;
 	}
 	s = site_for(addr, &w->a);
 	if (!s) {
-		refuse(&w->a, "too many hooked sites", -ENOSPC, NULL);
+		agent_rt_refuse(&w->a, "too many hooked sites", -ENOSPC, NULL);
 		return;
 	}
 	if (!s->addr && site_prepare(s, w, addr, prot))
@@ -450,7 +450,7 @@ static void hook_one(const struct want *w)
 			slot = i;
 	rl = slot < 0 ? NULL : new_link();
 	if (!rl) {
-		refuse(&w->a, "too many links on one site", -ENOSPC, NULL);
+		agent_rt_refuse(&w->a, "too many links on one site", -ENOSPC, NULL);
 		return;
 	}
 	rl->l.attach_id = w->a.id;
@@ -467,7 +467,7 @@ static void hook_one(const struct want *w)
 	if (!s->hook.patched) {
 		err = bpftime_rw__patch(&s->hook);
 		if (err && err != -EALREADY) {
-			refuse(&w->a, "cannot patch the site", err, NULL);
+			agent_rt_refuse(&w->a, "cannot patch the site", err, NULL);
 			unlink_one(rl);
 			return;
 		}
@@ -479,17 +479,28 @@ static void hook_one(const struct want *w)
 /* Unhook what is not wanted, hook what is and was not. */
 static void apply(void)
 {
+	const struct bpftime_catalog_attach *tps[MAX_WANTED];
+	uint32_t nr_tps = 0;
+
 	for (int i = 0; i < MAX_LINKS; i++)
 		if (rt.links[i].in_use && !is_wanted(rt.links[i].l.attach_id))
 			unlink_one(&rt.links[i]);
 	rt.pending = false;
-	for (uint32_t i = 0; i < rt.nr_wanted; i++)
-		if (!link_of(rt.wanted[i].a.id))
-			hook_one(&rt.wanted[i]);
+	for (uint32_t i = 0; i < rt.nr_wanted; i++) {
+		const struct want *w = &rt.wanted[i];
+
+		if (w->a.kind == BPFTIME_CATALOG_TRACEPOINT)
+			tps[nr_tps++] = &w->a;
+		else if (!link_of(w->a.id))
+			hook_one(w);
+	}
+	/* syscall tracepoints are hooked process-wide, not per site */
+	agent_tp_apply(tps, nr_tps);
 }
 
 static void unhook_all(void)
 {
+	agent_tp_apply(NULL, 0);
 	for (int i = 0; i < MAX_LINKS; i++)
 		if (rt.links[i].in_use)
 			unlink_one(&rt.links[i]);

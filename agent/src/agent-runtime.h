@@ -41,6 +41,21 @@ int agent_rt_stop(void);
 /* The maps region of the session followed now (NULL before the first). */
 struct bpftime_map_region *agent_rt_region(void);
 
+/* The loaded program with catalog id @id, loading it on first use
+ * (follower thread only). NULL with *@err: -ENOENT not in the catalog,
+ * -ESTALE it went meanwhile, or its load error (logged once). */
+struct agent_prog *agent_rt_prog(uint32_t id, int *err);
+
+/* Say once in agent.log that attachment @a cannot be served here, and why
+ * (follower thread only). */
+void agent_rt_refuse(const struct bpftime_catalog_attach *a, const char *what, int err,
+		     const char *detail);
+
+/* agent-tp.c: make this process's syscall hooks run exactly the tracepoint
+ * attachments @w[0..n) (kind BPFTIME_CATALOG_TRACEPOINT, enabled, for this
+ * process); n == 0 removes every syscall hook. Follower thread only. */
+void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n);
+
 /* agent-prog.c: load catalog program @cp (entry @idx) into @p. Follower
  * thread only. @return 0 or -errno (logged). */
 int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat, uint32_t idx,
