@@ -46,19 +46,13 @@ static void note_fault(struct agent_site *s, const struct agent_link *l,
 	agent_log(agent_session_dir(), line, NULL);
 }
 
-void agent_hook_fire(void *ctx, struct bpftime_regs *regs)
+/* Run the links of @s of @kind with @regs as ctx; @run is filled but for
+ * the link. Returns true when a uretprobe link was seen (uprobe pass). */
+static bool run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *regs,
+		      struct agent_run *run)
 {
-	struct agent_site *s = ctx;
-	struct bpftime_map_region *r = agent_rt_region();
-	struct agent_run run;
+	bool ret_links = false;
 
-	if (!r)
-		return;
-	memset(&run, 0, sizeof(run));
-	run.regs = regs;
-	run.region = r;
-	run.tid = (uint32_t)agent_sys_gettid();
-	run.cpu = bpftime_map_region__cpu_get(r, cpu_hint(), run.tid);
 	for (int i = 0; i < AGENT_SITE_LINKS; i++) {
 		/* pairs with the follower's release store of the slot */
 		struct agent_link *l = __atomic_load_n(&s->links[i], __ATOMIC_ACQUIRE);
@@ -66,14 +60,66 @@ void agent_hook_fire(void *ctx, struct bpftime_regs *regs)
 
 		if (!l)
 			continue;
+		if (l->kind != kind) {
+			ret_links |= l->kind == BPFTIME_CATALOG_URETPROBE;
+			continue;
+		}
 		memset(&vr, 0, sizeof(vr));
 		vr.ctx = regs;
 		vr.ctx_len = sizeof(*regs);
-		vr.cookie = &run;
+		vr.cookie = run;
 		vr.flags = BPFTIME_VM_RUN_CTX_RDONLY;
-		run.link = l;
+		run->link = l;
 		if (bpftime_vm__run(l->prog->vm, &vr))
 			note_fault(s, l, &vr);
 	}
+	return ret_links;
+}
+
+static void run_begin(struct agent_run *run, struct bpftime_map_region *r,
+		      struct bpftime_regs *regs, uint32_t tid)
+{
+	memset(run, 0, sizeof(*run));
+	run->regs = regs;
+	run->region = r;
+	run->tid = tid;
+	run->cpu = bpftime_map_region__cpu_get(r, cpu_hint(), tid);
+}
+
+int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
+{
+	struct agent_site *s = ctx;
+	struct bpftime_map_region *r = agent_rt_region();
+	struct agent_run run;
+	bool ret_links;
+
+	if (!r)
+		return 0;
+	agent_fork_check();
+	run_begin(&run, r, regs, (uint32_t)agent_sys_gettid());
+	ret_links = run_links(s, BPFTIME_CATALOG_UPROBE, regs, &run);
+	bpftime_map_region__cpu_put(r, run.cpu);
+	/* bpf_override_return(): return rc from the function now, skipping
+	 * it (rewrite.h: meaningful at a function's entry, as the kernel's
+	 * override for kprobes at the entry; the catalog's offset is a
+	 * function symbol's start). Nothing returns through a uretprobe then. */
+	if (run.override) {
+		regs->ax = run.override_rc;
+		return 1;
+	}
+	if (ret_links)
+		agent_uret_push(run.tid, regs, s);
+	return 0;
+}
+
+void agent_hook_ret(struct agent_site *s, struct bpftime_regs *regs, uint32_t tid)
+{
+	struct bpftime_map_region *r = agent_rt_region();
+	struct agent_run run;
+
+	if (!r)
+		return;
+	run_begin(&run, r, regs, tid);
+	run_links(s, BPFTIME_CATALOG_URETPROBE, regs, &run);
 	bpftime_map_region__cpu_put(r, run.cpu);
 }

@@ -134,6 +134,19 @@ EXPORT int bpftime_agent_main(const char *session_dir)
 	return err;
 }
 
+void agent_main_forked(void)
+{
+	int err;
+
+	agent.pid = agent_getpid();
+	err = write_proof();
+	if (err)
+		agent_log_num(agent.session,
+			      "fork child: cannot write the proof-of-life file: errno ", -err);
+	agent_log(agent.session, "a fork child: following the session on its own", NULL);
+	agent_rt_forked();
+}
+
 EXPORT int bpftime_agent_detach(void)
 {
 	int unmappable;

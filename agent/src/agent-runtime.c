@@ -270,7 +270,8 @@ static bool pid_matches(int pid)
 
 static bool wanted_kind(uint32_t kind)
 {
-	return kind == BPFTIME_CATALOG_UPROBE || kind == BPFTIME_CATALOG_TRACEPOINT;
+	return kind == BPFTIME_CATALOG_UPROBE || kind == BPFTIME_CATALOG_URETPROBE ||
+	       kind == BPFTIME_CATALOG_TRACEPOINT;
 }
 
 /* Read the wanted attachments at one generation. @return 0 or -EAGAIN. */
@@ -366,7 +367,8 @@ static struct agent_site *site_for(uint64_t addr, const struct bpftime_catalog_a
 	for (int i = 0; i < MAX_SITES; i++) {
 		struct agent_site *s = &rt.sites[i];
 
-		if (s->addr == addr && s->kind == a->kind && s->dev == a->dev && s->ino == a->ino &&
+		/* uprobes and uretprobes of one instruction share its patch */
+		if (s->addr == addr && s->dev == a->dev && s->ino == a->ino &&
 		    s->offset == a->offset)
 			return s;
 		if (!s->addr && !free_site)
@@ -403,7 +405,6 @@ static int site_prepare(struct agent_site *s, const struct want *w, uint64_t add
 		return err;
 	}
 	s->addr = addr;
-	s->kind = w->a.kind;
 	s->dev = w->a.dev;
 	s->ino = w->a.ino;
 	s->offset = w->a.offset;
@@ -436,6 +437,10 @@ static void hook_one(const struct want *w)
 	if (!p) {
 		if (err != -ESTALE)
 			agent_rt_refuse(&w->a, "cannot load its program", err, NULL);
+		return;
+	}
+	if (w->a.kind == BPFTIME_CATALOG_URETPROBE && (err = agent_uret_init())) {
+		agent_rt_refuse(&w->a, "cannot map the return instances", err, NULL);
 		return;
 	}
 	s = site_for(addr, &w->a);
@@ -573,10 +578,28 @@ int agent_rt_start(const char *session)
 	err = path_in_session(rt.catalog_path, BPFTIME_CATALOG_FILE);
 	if (!err)
 		err = path_in_session(rt.region_path, "maps");
+	if (!err && agent_fork_init())
+		agent_log(session, "fork children will not follow the session (no MADV_WIPEONFORK)",
+			  NULL);
 	if (!err)
 		err = agent_thread_start(&rt.thread, follow, NULL, STACK_SIZE);
 	if (err)
 		agent_log_num(session, "cannot start the agent's thread: errno ", -err);
+	return err;
+}
+
+int agent_rt_forked(void)
+{
+	int err;
+
+	/* the parent's thread is not ours: its stack is a copy we keep */
+	memset(&rt.thread, 0, sizeof(rt.thread));
+	rt.pid = agent_getpid();
+	rt.nr_refused = 0;
+	err = agent_thread_start(&rt.thread, follow, NULL, STACK_SIZE);
+	if (err)
+		agent_log_num(rt.session, "fork child: cannot start the agent's thread: errno ",
+			      -err);
 	return err;
 }
 

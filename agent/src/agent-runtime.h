@@ -22,7 +22,6 @@
 struct agent_site {
 	uint64_t addr; /* 0: a free entry */
 	uint64_t dev, ino, offset;
-	uint32_t kind; /* BPFTIME_CATALOG_UPROBE */
 	struct bpftime_rw_hook hook;
 	struct agent_link *links[AGENT_SITE_LINKS];
 	uint32_t faults; /* runs that failed (logged once) */
@@ -37,6 +36,18 @@ int agent_rt_start(const char *session);
  * no hook was ever installed (the agent's code may be unmapped), 0 when
  * trampolines may still lead into it. */
 int agent_rt_stop(void);
+
+/* After fork, in the child: start a follower for this process, from the
+ * state copied from the parent. @return 0 or -errno. */
+int agent_rt_forked(void);
+
+/* agent-fork.c: mark this process so that its fork children can be told
+ * apart (once, before the first hook); then agent_fork_check() on every
+ * hook restarts the agent in a child (agent_main_forked). */
+int agent_fork_init(void);
+void agent_fork_check(void);
+/* agent-main.c: the agent in a fork child: its proof of life, a follower. */
+void agent_main_forked(void);
 
 /* The maps region of the session followed now (NULL before the first). */
 struct bpftime_map_region *agent_rt_region(void);
@@ -61,7 +72,22 @@ void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n);
 int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat, uint32_t idx,
 		    const struct bpftime_catalog_prog *cp);
 
-/* agent-hook.c: the trampolines' handler; @ctx is the struct agent_site. */
-void agent_hook_fire(void *ctx, struct bpftime_regs *regs);
+/* agent-hook.c: the trampolines' handler; @ctx is the struct agent_site.
+ * @return 1 when a program called bpf_override_return() (ax set: the
+ * trampoline returns from the function), else 0 (bpftime_rw_handler_fn). */
+int agent_hook_fire(void *ctx, struct bpftime_regs *regs);
+
+/* agent-hook.c: run @s's uretprobe links with the registers of a return
+ * (from agent-uret.c's trampoline). */
+void agent_hook_ret(struct agent_site *s, struct bpftime_regs *regs, uint32_t tid);
+
+/* agent-uret.c: map the per-thread return instances (follower, before the
+ * first uretprobe is hooked). @return 0 or -ENOMEM. */
+int agent_uret_init(void);
+
+/* agent-uret.c: on a hit at a function's entry, make its return go
+ * through the return trampoline. @return false when it could not (no
+ * table, no slot for the thread, DEPTH instances already). */
+bool agent_uret_push(uint32_t tid, struct bpftime_regs *regs, struct agent_site *site);
 
 #endif /* BPFTIME_AGENT_RUNTIME_H */

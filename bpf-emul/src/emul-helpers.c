@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include "emul-internal.h"
@@ -304,6 +306,60 @@ HELPER(get_stack)
 	return (uint64_t)-EFAULT;
 }
 
+/* ---- tracing: probe context and signals ---- */
+
+/* bpf_override_return(): only kprobes may call it (emul_helper_check_type),
+ * and no kprobe runs here (the kernel has no test run for them): nothing
+ * to override. The kernel's helper always returns 0. */
+HELPER(override_return)
+{
+	return 0;
+}
+
+/* bpf_get_func_ip_kprobe() with no kprobe running: 0 */
+HELPER(get_func_ip)
+{
+	return 0;
+}
+
+/* a run here comes from no link (a test run, a tick): no cookie */
+HELPER(get_attach_cookie)
+{
+	return 0;
+}
+
+/* bpf_send_signal_common(): to the current task. The idle task of a tick
+ * is a kernel thread: -EPERM. Then group_send_sig_info(): -EINVAL for an
+ * invalid signal, 0 sends nothing. The caller of a test run waits in its
+ * trapped bpf(2); the listener's WAIT_KILLABLE_RECV keeps a caught signal
+ * pending until our answer, so it arrives on the return from bpf(2), as
+ * from the kernel (a fatal one kills, as it would there). */
+static uint64_t send_signal_common(const struct bpftime_vm_call *call, uint32_t sig, bool thread)
+{
+	struct bpftime_caller *c = RUN(call)->c;
+	long r;
+
+	if (!c)
+		return (uint64_t)-EPERM;
+	if (sig > 64) /* valid_signal(): sig <= _NSIG */
+		return (uint64_t)-EINVAL;
+	if (thread)
+		r = syscall(SYS_tgkill, c->pid, c->tid, (int)sig);
+	else
+		r = kill(c->pid, (int)sig);
+	return r ? (uint64_t) - (int64_t)errno : 0;
+}
+
+HELPER(send_signal)
+{
+	return send_signal_common(call, (uint32_t)r1, false);
+}
+
+HELPER(send_signal_thread)
+{
+	return send_signal_common(call, (uint32_t)r1, true);
+}
+
 /* ---- bpf_trace_printk: to the supervisor's log ---- */
 
 /* one conversion of bpf_trace_printk's format, %[-+ 0#]*[0-9]*(l|ll)?[diuxXcps]:
@@ -419,10 +475,13 @@ static const struct emul_helper helpers[] = {
     H(BPF_FUNC_get_current_task, get_current_task, true, 0),
     H(BPF_FUNC_current_task_under_cgroup, current_task_under_cgroup, false, A_MAP, A_ANY),
     H(BPF_FUNC_probe_read_str, probe_read_user_str, true, A_MEM, A_ANY, A_ANY),
+    H(BPF_FUNC_override_return, override_return, true, A_CTX, A_ANY),
     H(BPF_FUNC_get_stack, get_stack, true, A_CTX, A_MEM, A_ANY, A_ANY),
     H(BPF_FUNC_map_push_elem, map_push_elem, false, A_MAP, A_MEM, A_ANY),
     H(BPF_FUNC_map_pop_elem, map_pop_elem, false, A_MAP, A_MEM),
     H(BPF_FUNC_map_peek_elem, map_peek_elem, false, A_MAP, A_MEM),
+    H(BPF_FUNC_send_signal, send_signal, false, A_ANY),
+    H(BPF_FUNC_send_signal_thread, send_signal_thread, false, A_ANY),
     H(BPF_FUNC_probe_read_user, probe_read_user, true, A_MEM, A_ANY, A_ANY),
     H(BPF_FUNC_probe_read_kernel, probe_read_kernel, true, A_MEM, A_ANY, A_ANY),
     H(BPF_FUNC_probe_read_user_str, probe_read_user_str, true, A_MEM, A_ANY, A_ANY),
@@ -434,6 +493,8 @@ static const struct emul_helper helpers[] = {
     H(BPF_FUNC_ringbuf_discard, ringbuf_discard, false, A_RB, A_ANY),
     H(BPF_FUNC_ringbuf_query, ringbuf_query, false, A_MAP, A_ANY),
     H(BPF_FUNC_ktime_get_coarse_ns, ktime_get_coarse_ns, false, 0),
+    H(BPF_FUNC_get_func_ip, get_func_ip, true, A_CTX),
+    H(BPF_FUNC_get_attach_cookie, get_attach_cookie, false, A_CTX),
     {BPF_FUNC_loop, "loop", bpftime_vm_helper_loop, false, {A_ANY, A_ANY, A_ANY, A_ANY}},
 };
 
@@ -443,6 +504,85 @@ const struct emul_helper *emul_helper_find(uint32_t id)
 		if (helpers[i].id == id)
 			return &helpers[i];
 	return NULL;
+}
+
+/* The program types that reach bpf_tracing_func_proto(): kprobe, tracepoint,
+ * perf_event, raw tracepoints, tracing (fentry...), LSM and syscall
+ * programs (the last two through tracing_prog_func_proto()). */
+static bool tracing_type(uint32_t type)
+{
+	switch (type) {
+	case BPF_PROG_TYPE_KPROBE:
+	case BPF_PROG_TYPE_TRACEPOINT:
+	case BPF_PROG_TYPE_PERF_EVENT:
+	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+	case BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE:
+	case BPF_PROG_TYPE_TRACING:
+	case BPF_PROG_TYPE_LSM:
+	case BPF_PROG_TYPE_SYSCALL:
+		return true;
+	}
+	return false;
+}
+
+/* bpf_prog_has_trampoline() */
+static bool has_trampoline(uint32_t type, uint32_t eat)
+{
+	return (type == BPF_PROG_TYPE_TRACING &&
+		(eat == BPF_TRACE_FENTRY || eat == BPF_TRACE_FEXIT || eat == BPF_MODIFY_RETURN)) ||
+	       (type == BPF_PROG_TYPE_LSM && eat == BPF_LSM_MAC);
+}
+
+/* Is the helper's proto there for the type (the types' get_func_proto())?
+ * Only the helpers below depend on the type here; others are offered to
+ * every type. */
+static bool offered(uint32_t id, uint32_t type, uint32_t eat)
+{
+	switch (id) {
+	case BPF_FUNC_override_return:
+		return type == BPF_PROG_TYPE_KPROBE; /* kprobe_prog_func_proto() */
+	case BPF_FUNC_send_signal:
+	case BPF_FUNC_send_signal_thread:
+	case BPF_FUNC_get_func_ip:
+		return tracing_type(type); /* bpf_tracing_func_proto() */
+	case BPF_FUNC_get_attach_cookie:
+		/* kprobe, tp, pe and raw_tp (6.10) func_protos; tracing and LSM
+		 * programs with a trampoline, or raw_tp BTF ones (6.10) */
+		if (type == BPF_PROG_TYPE_TRACING || type == BPF_PROG_TYPE_LSM)
+			return has_trampoline(type, eat) || eat == BPF_TRACE_RAW_TP;
+		return type == BPF_PROG_TYPE_KPROBE || type == BPF_PROG_TYPE_TRACEPOINT ||
+		       type == BPF_PROG_TYPE_PERF_EVENT || type == BPF_PROG_TYPE_RAW_TRACEPOINT ||
+		       type == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE;
+	}
+	return true;
+}
+
+int emul_helper_check_type(const struct emul_helper *h, uint32_t type, uint32_t eat, bool late,
+			   char *msg, size_t len)
+{
+	/* an extension takes its target's type, which the load does not know
+	 * here: never refuse what the kernel may accept */
+	if (type == BPF_PROG_TYPE_EXT)
+		return 0;
+	if (!late) {
+		if (offered(h->id, type, eat))
+			return 0;
+		snprintf(msg, len, "program of this type cannot use helper bpf_%s#%u", h->name,
+			 h->id);
+		return -EINVAL;
+	}
+	/* check_get_func_ip(), after the arguments */
+	if (h->id != BPF_FUNC_get_func_ip || type == BPF_PROG_TYPE_KPROBE ||
+	    (type == BPF_PROG_TYPE_TRACING && has_trampoline(type, eat)))
+		return 0;
+	if (type == BPF_PROG_TYPE_TRACING)
+		snprintf(msg, len,
+			 "func bpf_%s#%u supported only for fentry/fexit/fmod_ret programs",
+			 h->name, h->id);
+	else
+		snprintf(msg, len, "func bpf_%s#%u not supported for program type %u", h->name,
+			 h->id, type);
+	return -EMUL_ENOTSUPP;
 }
 
 int emul_helpers_register(struct bpftime_emul *e, struct bpftime_vm *vm)

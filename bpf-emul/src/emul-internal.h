@@ -375,6 +375,12 @@ struct emul_helper {
 	uint8_t arg[5]; /* enum emul_arg, 0 past the last argument */
 };
 const struct emul_helper *emul_helper_find(uint32_t id);
+/* The kernel's per-type answer for a helper of a program of @type and
+ * expected attach type @eat: the type's get_func_proto() (!@late: before
+ * the arguments are checked), then the checks check_helper_call() makes
+ * after them (@late). 0, or -errno with the verifier's line in @msg. */
+int emul_helper_check_type(const struct emul_helper *h, uint32_t type, uint32_t eat, bool late,
+			   char *msg, size_t len);
 
 /* emul-prog-check.c: what the verifier finds without types: reachability
  * with constant branches folded, arguments that are certainly ctx or
@@ -385,8 +391,8 @@ struct emul_prog_scan {
 	uint32_t processed; /* live instructions ("processed N insns") */
 	uint32_t nr_subprogs;
 };
-int emul_prog_scan(const struct bpf_insn *insns, uint32_t cnt, bool gpl, struct emul_vlog *log,
-		   struct emul_prog_scan *scan);
+int emul_prog_scan(const struct bpf_insn *insns, uint32_t cnt, bool gpl, uint32_t type,
+		   uint32_t eat, struct emul_vlog *log, struct emul_prog_scan *scan);
 void emul_prog_scan_free(struct emul_prog_scan *scan);
 
 /* emul-prog.c: the program's vm for runs in the supervisor, built once. */

@@ -44,6 +44,7 @@ struct walk {
 	const struct bpf_insn *insns;
 	uint32_t cnt;
 	bool fold, gpl;
+	uint32_t type, eat; /* the program type, expected_attach_type */
 	struct emul_vlog *log;
 	struct rstate *st; /* fold: state at the entry of each insn */
 	uint8_t *seen;
@@ -128,10 +129,14 @@ static int check_call(struct walk *w, const struct rstate *s, uint32_t i, int32_
 {
 	const struct emul_helper *h = emul_helper_find((uint32_t)id);
 	char what[64], msg[160];
+	int err;
 
 	if (!h || !w->fold)
 		return 0;
 	snprintf(what, sizeof(what), "(85) call bpf_%s#%d", h->name, id);
+	err = emul_helper_check_type(h, w->type, w->eat, false, msg, sizeof(msg));
+	if (err)
+		return fail(w, err, i, what, msg);
 	if (h->gpl_only && !w->gpl)
 		return fail(w, -EINVAL, i, what,
 			    "cannot call GPL-restricted function from non-GPL compatible program");
@@ -148,7 +153,8 @@ static int check_call(struct walk *w, const struct rstate *s, uint32_t i, int32_
 			return fail(w, -EACCES, i, what, msg);
 		}
 	}
-	return 0;
+	err = emul_helper_check_type(h, w->type, w->eat, true, msg, sizeof(msg));
+	return err ? fail(w, err, i, what, msg) : 0;
 }
 
 static void set(struct rstate *s, int reg, uint8_t kind, uint64_t val)
@@ -434,18 +440,17 @@ static uint32_t count_subprogs(const struct bpf_insn *insns, uint32_t cnt)
 	return n;
 }
 
-static int run_walk(const struct bpf_insn *insns, uint32_t cnt, bool fold, bool gpl,
-		    struct emul_vlog *log, uint8_t *seen)
+/* one walk with @tmpl's settings and its own work lists */
+static int run_walk(const struct walk *tmpl)
 {
-	struct walk w = {
-	    .insns = insns, .cnt = cnt, .fold = fold, .gpl = gpl, .log = log, .seen = seen};
+	struct walk w = *tmpl;
 	int err = -ENOMEM;
 
-	w.queue = malloc(sizeof(*w.queue) * cnt);
-	w.queued = calloc(cnt, 1);
-	if (fold)
-		w.st = malloc(sizeof(*w.st) * cnt);
-	if (w.queue && w.queued && (!fold || w.st))
+	w.queue = malloc(sizeof(*w.queue) * w.cnt);
+	w.queued = calloc(w.cnt, 1);
+	if (w.fold)
+		w.st = malloc(sizeof(*w.st) * w.cnt);
+	if (w.queue && w.queued && (!w.fold || w.st))
 		err = walk(&w);
 	free(w.queue);
 	free(w.queued);
@@ -453,9 +458,11 @@ static int run_walk(const struct bpf_insn *insns, uint32_t cnt, bool fold, bool 
 	return err;
 }
 
-int emul_prog_scan(const struct bpf_insn *insns, uint32_t cnt, bool gpl, struct emul_vlog *log,
-		   struct emul_prog_scan *scan)
+int emul_prog_scan(const struct bpf_insn *insns, uint32_t cnt, bool gpl, uint32_t type,
+		   uint32_t eat, struct emul_vlog *log, struct emul_prog_scan *scan)
 {
+	struct walk w = {
+	    .insns = insns, .cnt = cnt, .gpl = gpl, .type = type, .eat = eat, .log = log};
 	int err;
 
 	memset(scan, 0, sizeof(*scan));
@@ -464,13 +471,16 @@ int emul_prog_scan(const struct bpf_insn *insns, uint32_t cnt, bool gpl, struct 
 	if (!scan->cfg || !scan->live)
 		return -ENOMEM;
 	scan->nr_subprogs = count_subprogs(insns, cnt);
-	err = run_walk(insns, cnt, false, gpl, log, scan->cfg);
+	w.seen = scan->cfg;
+	err = run_walk(&w);
 	if (err)
 		return err;
 	if (cnt > MAX_FOLD_INSNS) {
 		memcpy(scan->live, scan->cfg, cnt);
 	} else {
-		err = run_walk(insns, cnt, true, gpl, log, scan->live);
+		w.fold = true;
+		w.seen = scan->live;
+		err = run_walk(&w);
 		if (err)
 			return err;
 	}

@@ -337,7 +337,8 @@ static int verify(struct load *ld)
 	/* the walk's findings come after the vm's structural ones, as
 	 * do_check() comes after check_subprogs() and check_cfg() */
 	emul_vlog_init(&scan_log, 1, 0, 0);
-	scan_err = emul_prog_scan(ld->insns, ld->cnt, ld->gpl, &scan_log, &ld->scan);
+	scan_err = emul_prog_scan(ld->insns, ld->cnt, ld->gpl, ld->attr->prog_type,
+				  ld->attr->expected_attach_type, &scan_log, &ld->scan);
 	err = scan_err == -ENOMEM ? -ENOMEM : 0;
 	if (!err)
 		err = emul_prog_check_btf(ld->e, ld->c, ld->attr, ld->scan.nr_subprogs, &ld->log,

@@ -6,9 +6,12 @@
  * One page per hook, within rel32 reach of the site and of every fix-up
  * target of the plan:
  *
- *   +0     stub: save pt_regs + xmm0-15, call fn(ctx, regs), restore
+ *   +0     stub: save pt_regs + xmm0-15, call fn(ctx, regs), jnz to
+ *          "return" if fn returned non-zero, restore
  *   +n8    the plan's template, 8-aligned (its literals need it), bound to
  *          this site: relocated insns, jmp site+orig_len, literals
+ *   return the same restore, then ret: pops the return address at the
+ *          site's %rsp (fn's "return from the function now")
  *
  * Stack while the handler runs (the red zone of the probed code is kept):
  *
@@ -128,6 +131,31 @@ static void emit_call(struct tbuf *b, bpftime_rw_handler_fn fn, void *ctx)
 	put(b, fn_op, sizeof(fn_op));
 	put64(b, (uint64_t)(uintptr_t)fn);
 	put(b, call, sizeof(call));
+}
+
+/* test %eax,%eax; jnz rel32: to the return path when the handler returned
+ * non-zero. The rel32 is filled in by patch_jnz() once the path is placed.
+ * @return the offset of the rel32 field in the trampoline. */
+static size_t emit_test_jnz(struct tbuf *b)
+{
+	static const uint8_t test_jnz[] = {
+	    0x85, 0xc0,                         /* test %eax,%eax */
+	    0x0f, 0x85, 0x00, 0x00, 0x00, 0x00, /* jnz rel32 (set by patch_jnz) */
+	};
+
+	put(b, test_jnz, sizeof(test_jnz));
+	return b->len - 4;
+}
+
+static void patch_jnz(struct tbuf *b, size_t field, size_t target)
+{
+	uint32_t rel = (uint32_t)(target - (field + 4));
+	unsigned int k;
+
+	if (b->overflow)
+		return;
+	for (k = 0; k < 4; k++)
+		b->p[field + k] = (uint8_t)(rel >> (8 * k));
 }
 
 static void emit_restore(struct tbuf *b)
@@ -286,14 +314,23 @@ static int fill_tramp(struct bpftime_rw_hook *hook, const struct bpftime_rw_plan
 {
 	struct tbuf b = {.p = (uint8_t *)(uintptr_t)hook->tramp, .cap = TRAMP_SIZE};
 	static const uint8_t nops[8] = {0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
+	static const uint8_t ret[] = {0xc3};
 	uint64_t code_addr;
+	size_t jnz;
 
 	emit_save(&b, hook->site);
 	emit_call(&b, fn, ctx);
+	jnz = emit_test_jnz(&b);
 	emit_restore(&b);
 	put(&b, nops, (8 - b.len % 8) % 8); /* falls through into the template */
 	code_addr = hook->tramp + b.len;
 	put(&b, plan->code, plan->code_len);
+	/* The handler returned non-zero: the same restore (ax as the handler
+	 * left it), then ret at the site's %rsp instead of the displaced
+	 * instructions, as the kernel's override_function_with_return(). */
+	patch_jnz(&b, jnz, b.len);
+	emit_restore(&b);
+	put(&b, ret, sizeof(ret));
 	if (b.overflow)
 		return -E2BIG;
 	return bind_fixups(b.p + (code_addr - hook->tramp), code_addr, plan, hook->site);

@@ -9,6 +9,7 @@
  *   sup-session.c    the per-user base directory and session directories
  *   sup-probe.c      is seccomp user notification there? what to tell the user
  *   sup-run.c        `bpftime run`: session, emulator, spawn, serve, exit
+ *   sup-run-agent.c  `bpftime run --agent`: TOOL gets the agent (env or ptrace)
  *   sup-loop.c       the one poll loop: listener, signals, TOOL, control socket
  *   sup-signal.c     which signals we forward, and the exit status
  *   sup-handler.c    the seccomp handler: fake root, then the emulator
@@ -32,6 +33,7 @@
 #define BPFTIME_SUP_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,6 +104,7 @@ struct sup_opts {
 	const char *session;  /* --session NAME; NULL: generated (run), all (status) */
 	const char *base_dir; /* --session-dir DIR; NULL: $BPFTIME_SESSION_DIR or the default */
 	bool fake_root;       /* run: --fake-root */
+	bool agent;           /* run: --agent (TOOL gets the agent too) */
 	bool clean;           /* status: --clean */
 	bool help;
 	char **argv; /* run: TOOL and its arguments; start: CMD and its */
@@ -354,6 +357,26 @@ int sup_inject_call(struct sup_tracee *t, const struct sup_agent_image *img, uin
 int sup_cmd_run(const struct sup_opts *o);
 int sup_cmd_status(const struct sup_opts *o);
 int sup_cmd_start(const struct sup_opts *o);
+/* sup-start.c, for `run --agent` too: execvp's PATH search for @cmd (0,
+ * -ENOENT, -EACCES); LD_PRELOAD = the old value + @agent in our
+ * environment (what a child we exec inherits). */
+int sup_find_cmd(const char *cmd, char *out, size_t len);
+int sup_set_preload(const char *agent);
+
+/* `run --agent` (sup-run-agent.c). prepare: before the spawn, sets our
+ * environment for a dynamic TOOL (LD_PRELOAD, the session); started: after
+ * it, puts our environment back and, for a static TOOL, injects the agent
+ * from a thread while the loop serves; finish: after the loop. */
+struct sup_run_agent {
+	char agent[PATH_MAX];
+	char session[PATH_MAX];
+	bool env_set, inject, started;
+	pthread_t thread;
+};
+int sup_run_agent_prepare(const struct sup_opts *o, const char *session_dir,
+			  struct sup_run_agent *ra);
+int sup_run_agent_started(struct sup_run_agent *ra, pid_t pid);
+void sup_run_agent_finish(struct sup_run_agent *ra);
 int sup_cmd_attach(const struct sup_opts *o);
 int sup_cmd_detach(const struct sup_opts *o);
 

@@ -18,6 +18,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_FAKE_ROOT,
 	OPT_CLEAN,
+	OPT_AGENT,
 };
 
 static const struct option run_options[] = {
@@ -25,6 +26,7 @@ static const struct option run_options[] = {
     {"session-dir", required_argument, NULL, OPT_SESSION_DIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"fake-root", no_argument, NULL, OPT_FAKE_ROOT},
+    {"agent", no_argument, NULL, OPT_AGENT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -78,6 +80,9 @@ static int take_option(struct sup_opts *o, int c)
 		return 0;
 	case OPT_CLEAN:
 		o->clean = true;
+		return 0;
+	case OPT_AGENT:
+		o->agent = true;
 		return 0;
 	case 'h':
 		o->help = true;

@@ -32,6 +32,7 @@
 
 struct run {
 	struct sup_session session;
+	struct sup_run_agent agent; /* --agent */
 	struct sup_loop loop;
 	struct bpftime_emul *emul;
 	int sigfd;
@@ -107,9 +108,9 @@ static int spawn_status(int err)
 	return SUP_EXIT_FAILURE;
 }
 
-/* Spawns TOOL under the filter: 0 with its pid and listener, or an exit
- * status of ours. */
-static int spawn_tool(const struct sup_opts *o, pid_t *pid, int *listener)
+/* Spawns TOOL under the filter (with the agent for --agent): 0 with its
+ * pid and listener, or an exit status of ours. */
+static int spawn_tool(struct run *r, const struct sup_opts *o, pid_t *pid, int *listener)
 {
 	cleanup_free int *trapped = sup_trapped_syscalls(o->fake_root);
 	struct bpftime_seccomp_spawn_opts so = {.sz = sizeof(so)};
@@ -117,9 +118,15 @@ static int spawn_tool(const struct sup_opts *o, pid_t *pid, int *listener)
 
 	if (!trapped)
 		return SUP_EXIT_FAILURE;
+	if (o->agent && sup_run_agent_prepare(o, r->session.dir, &r->agent))
+		return SUP_EXIT_FAILURE;
 	so.syscalls = trapped;
 	err = bpftime_seccomp__spawn(o->argv, &so, pid, listener);
+	if (!err && o->agent && sup_run_agent_started(&r->agent, *pid))
+		sup_log(SUP_LOG_ERROR, "cannot start the agent's injection: %s runs without it",
+			o->argv[0]);
 	if (err) {
+		sup_run_agent_finish(&r->agent);
 		sup_spawn_explain(err, o->argv[0]);
 		return spawn_status(err);
 	}
@@ -164,21 +171,24 @@ static int serve(struct run *r, const struct sup_opts *o, bool joined, int *wsta
 	pid_t pid;
 	int ret;
 
-	ret = spawn_tool(o, &pid, &listener);
+	ret = spawn_tool(r, o, &pid, &listener);
 	if (ret)
 		return ret;
 	if (joined)
 		ret = join_owner(r, o, pid, listener);
 	else
 		serve_own(r, o, pid, listener);
-	if (ret)
+	if (ret) {
+		sup_run_agent_finish(&r->agent);
 		return ret;
+	}
 	r->loop.sigfd = r->sigfd;
 	r->loop.ctlfd = r->ctlfd;
 	r->loop.session = &r->session;
 	r->loop.tool = pid;
 	r->loop.emul = r->emul;
 	ret = sup_loop_run(&r->loop, wstatus);
+	sup_run_agent_finish(&r->agent);
 	if (ret) {
 		sup_log(SUP_LOG_ERROR, "supervisor loop failed: %s", strerror(-ret));
 		return SUP_EXIT_FAILURE;

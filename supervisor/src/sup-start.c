@@ -36,7 +36,7 @@
 #include "sup-internal.h"
 
 /* execvp's search, done up front because we must read the file. */
-static int find_cmd(const char *cmd, char *out, size_t len)
+int sup_find_cmd(const char *cmd, char *out, size_t len)
 {
 	const char *path = getenv("PATH");
 	const char *p, *end;
@@ -63,7 +63,7 @@ static int find_cmd(const char *cmd, char *out, size_t len)
 }
 
 /* LD_PRELOAD = existing + agent, unless the agent is there already. */
-static int set_preload(const char *agent)
+int sup_set_preload(const char *agent)
 {
 	const char *old = getenv("LD_PRELOAD");
 	cleanup_free char *val = NULL;
@@ -209,7 +209,7 @@ int sup_cmd_start(const struct sup_opts *o)
 	struct sup_session s;
 	int kind, err;
 
-	err = find_cmd(o->argv[0], exe, sizeof(exe));
+	err = sup_find_cmd(o->argv[0], exe, sizeof(exe));
 	if (err)
 		return exec_status(err, o->argv[0]);
 	kind = sup_elf_kind(exe);
@@ -220,7 +220,7 @@ int sup_cmd_start(const struct sup_opts *o)
 	if (kind == SUP_ELF_FOREIGN) {
 		sup_log(SUP_LOG_WARN, "%s is not an x86-64 program: running it without the agent",
 			exe);
-	} else if (setenv(BPFTIME_AGENT_SESSION_ENV, s.dir, 1) || set_preload(agent)) {
+	} else if (setenv(BPFTIME_AGENT_SESSION_ENV, s.dir, 1) || sup_set_preload(agent)) {
 		return SUP_EXIT_FAILURE;
 	}
 	if (kind == SUP_ELF_STATIC)

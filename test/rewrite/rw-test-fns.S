@@ -20,6 +20,10 @@ rw_test_retaddr:
 	.hidden rw_test_fnptr
 rw_test_fnptr:
 	.quad rw_helper
+	.globl rw_test_body_ran
+	.hidden rw_test_body_ran
+rw_test_body_ran:
+	.quad 0
 
 	.text
 
@@ -178,5 +182,19 @@ rw_fn_line63:
 	lea rax, [rdi + 1]
 	ret
 	.size rw_fn_line63, .-rw_fn_line63
+
+/* rw_fn_override(a): rw_test_body_ran = a, returns a + 1; a handler that
+ * returns 1 skips it all. displaced: mov [rip+x],rdi (7) */
+	.balign 16
+	.globl rw_fn_override
+	.type rw_fn_override, @function
+rw_fn_override:
+	mov qword ptr [rip + rw_test_body_ran], rdi
+	push rbx
+	lea rbx, [rdi + 1]
+	mov rax, rbx
+	pop rbx
+	ret
+	.size rw_fn_override, .-rw_fn_override
 
 	.section .note.GNU-stack, "", @progbits

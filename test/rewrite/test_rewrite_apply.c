@@ -36,18 +36,22 @@ long rw_fn_sum6(long a, long b, long c, long d, long e, long f);
 long rw_fn_mid(long a);
 long rw_fn_xline(long a);
 long rw_fn_line63(long a);
+long rw_fn_override(long a);
 extern char rw_fn_mid_site[], rw_fn_call_ret[], rw_fn_callptr_ret[];
-extern uint64_t rw_test_retaddr;
+extern uint64_t rw_test_retaddr, rw_test_body_ran;
 
 struct hits {
 	uint64_t count; /* atomic: handlers on many threads */
 	struct bpftime_regs last;
 	int record;
+	int ret;     /* the handler's return: 1 = return from the function */
+	uint64_t ax; /* with ret: the value returned */
 };
 
-static void count_handler(void *ctx, struct bpftime_regs *regs)
+static int count_handler(void *ctx, struct bpftime_regs *regs)
 {
 	struct hits *h = ctx;
+	int ret = __atomic_load_n(&h->ret, __ATOMIC_RELAXED);
 
 	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
 	if (h->record)
@@ -56,6 +60,9 @@ static void count_handler(void *ctx, struct bpftime_regs *regs)
 	__asm__ volatile("xorps %%xmm1, %%xmm1\n\tpxor %%xmm0, %%xmm0\n\t"
 			 "xor %%r11d, %%r11d\n\txor %%ecx, %%ecx\n\tcmp %%rcx, %%rcx" ::
 			     : "xmm0", "xmm1", "r11", "rcx", "cc");
+	if (ret)
+		regs->ax = h->ax;
+	return ret;
 }
 
 /* The runtime address of file offset @off of @path, from /proc/self/maps. */
@@ -254,6 +261,72 @@ static void test_apply_mid_function_state_kept(void **state)
 	probe_release(&p);
 }
 
+/* Callee-saved registers around a call of @fn (which the override path
+ * must not disturb either): @return fn(a), *kept = 1 when they were kept. */
+static long call_keeping(fn1_t fn, long a, int *kept)
+{
+	long r, bx, r12, r15;
+
+	/* over the red zone: this function looks like a leaf to the compiler */
+	__asm__ volatile("mov $0x1111, %%rbx\n\tmov $0x1212, %%r12\n\tmov $0x1515, %%r15\n\t"
+			 "lea -128(%%rsp), %%rsp\n\tcall *%[fn]\n\tlea 128(%%rsp), %%rsp\n\t"
+			 "mov %%rbx, %[bx]\n\tmov %%r12, %[r12]\n\tmov %%r15, %[r15]"
+			 : "=a"(r), [bx] "=m"(bx), [r12] "=m"(r12), [r15] "=m"(r15), "+D"(a)
+			 : [fn] "r"(fn)
+			 : "rbx", "r12", "r15", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11",
+			   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc",
+			   "memory");
+	*kept = bx == 0x1111 && r12 == 0x1212 && r15 == 0x1515;
+	return r;
+}
+
+/* A handler returning 1 at the entry: the function returns the handler's
+ * ax at once, its body does not run; returning 0, it runs as before. */
+static void test_apply_override_return(void **state)
+{
+	fn1_t volatile fn = rw_fn_override;
+	struct hits h = {.record = 1, .ret = 1, .ax = 42};
+	struct probe p;
+	int kept = 0, i;
+
+	assert_int_equal(probe_prepare(&p, self, "rw_fn_override", 0, &h), 0);
+	assert_int_equal(p.plan.orig_len, 7);
+	assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+	rw_test_body_ran = 0;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(fn(7), 42);
+		assert_int_equal(rw_test_body_ran, 0);
+	}
+	assert_int_equal(call_keeping(fn, 9, &kept), 42);
+	assert_true(kept);
+	assert_int_equal(rw_test_body_ran, 0);
+	assert_int_equal(h.count, 4);
+	assert_int_equal(h.last.di, 9);
+	assert_int_equal(h.last.ip, p.addr);
+	/* a negative errno, as bpf_override_return(ctx, -ENOMEM) */
+	h.ax = (uint64_t)-ENOMEM;
+	assert_int_equal(fn(5), -ENOMEM);
+	assert_int_equal(rw_test_body_ran, 0);
+	/* returning 0: the body runs */
+	h.ret = 0;
+	kept = 0;
+	assert_int_equal(call_keeping(fn, 11, &kept), 12);
+	assert_true(kept);
+	assert_int_equal(rw_test_body_ran, 11);
+	assert_int_equal(fn(7), 8);
+	assert_int_equal(rw_test_body_ran, 7);
+	assert_int_equal(h.count, 7);
+	h.ret = 1;
+	assert_int_equal(fn(3), -ENOMEM);
+	assert_int_equal(rw_test_body_ran, 7);
+	assert_int_equal(bpftime_rw__unpatch(&p.hook), 0);
+	assert_int_equal(fn(3), 4);
+	assert_int_equal(rw_test_body_ran, 3);
+	assert_int_equal(h.count, 8);
+	probe_release(&p);
+}
+
 struct worker {
 	fn1_t fn;
 	long arg, expect;
@@ -357,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(test_apply_jump_into_range_refused),
 	    cmocka_unit_test(test_apply_handler_sees_args),
 	    cmocka_unit_test(test_apply_mid_function_state_kept),
+	    cmocka_unit_test(test_apply_override_return),
 	    cmocka_unit_test(test_apply_threads_while_patching),
 	    cmocka_unit_test(test_apply_libc_malloc),
 	};

@@ -400,6 +400,24 @@ static void check_bpf999(const char *probe)
 	assert_non_null(strstr(p.buf, "bpftime: "));
 }
 
+/* --agent: a dynamic TOOL (and what it runs) gets the agent by LD_PRELOAD,
+ * in the session it runs in */
+static void test_agent_dynamic(void **state)
+{
+	struct proc p;
+
+	SKIP_WITHOUT_SECCOMP();
+	assert_int_equal(run(&p, false, BPFTIME(0), "--agent", "--session", "ag", "--", "/bin/sh",
+			     "-c",
+			     "grep -q libbpftime-agent /proc/self/maps && echo agent=yes; "
+			     "echo \"session=$BPFTIME_AGENT_SESSION_DIR\"",
+			     NULL),
+			 0);
+	assert_non_null(strstr(p.buf, "agent=yes\n"));
+	assert_non_null(strstr(p.buf, "/ag\n"));
+	assert_non_null(strstr(p.buf, "session=/"));
+}
+
 static void test_bpf_reaches_emulator_dynamic(void **state)
 {
 	SKIP_WITHOUT_SECCOMP();
@@ -614,6 +632,7 @@ int main(void)
 	    cmocka_unit_test(test_fake_root_id),
 	    cmocka_unit_test(test_fake_root_probe_dynamic),
 	    cmocka_unit_test(test_fake_root_probe_static),
+	    cmocka_unit_test(test_agent_dynamic),
 	    cmocka_unit_test(test_bpf_reaches_emulator_dynamic),
 	    cmocka_unit_test(test_bpf_reaches_emulator_static),
 	    cmocka_unit_test(test_supervisor_killed_gives_enosys),

@@ -27,6 +27,7 @@
  *           bytes, now dead)              save xmm0-15; call handler(ctx, regs)
  *   site+n: <----------------------.      restore xmm, GPRs, flags, %rsp
  *                                  '----- relocated displaced insns; jmp site+n
+ *                                         (handler returned 1: restore; ret)
  */
 #ifndef BPFTIME_REWRITE_H
 #define BPFTIME_REWRITE_H
@@ -74,8 +75,21 @@ struct bpftime_regs {
  * handler returns; writes to ip, sp, flags, cs, ss and orig_ax are ignored.
  * The handler must not use AVX (the upper halves of ymm/zmm are not saved)
  * nor change MXCSR or the x87 control word.
+ *
+ * Returns what happens next:
+ *   0  continue: the displaced instructions run, then the code after them.
+ *   1  return from the function now: every register is restored as above
+ *      (so ->ax as the handler set it is the return value), then, instead
+ *      of the displaced instructions, a `ret` runs at the site's %rsp: it
+ *      pops *(sp) into ip, as the kernel's bpf_override_return() does
+ *      (regs_set_return_value + override_function_with_return: ip = *(sp),
+ *      sp += 8). Only meaningful at a function's entry, where [%rsp] is the
+ *      return address; anywhere else it jumps to whatever is at [%rsp].
+ *      The applier cannot tell: the caller decides (as the kernel, which
+ *      allows the override only for probes at a function's entry).
+ * Other values are reserved and behave as 1.
  */
-typedef void (*bpftime_rw_handler_fn)(void *ctx, struct bpftime_regs *regs);
+typedef int (*bpftime_rw_handler_fn)(void *ctx, struct bpftime_regs *regs);
 
 #define BPFTIME_RW_PLAN_VERSION 1
 #define BPFTIME_RW_ORIG_MAX     24  /* a jmp needs 5 bytes; an insn is at most 15 */

@@ -1,0 +1,112 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# uprobes and uretprobes in a target, from Debian's bpftrace (unmodified):
+#
+#   uprobe_bpftrace_test.sh MODE BPFTIME_DIR TARGET CASE
+#
+# TARGET is uret_target.c: it reports, in bpftrace's map syntax, how many
+# times it called the probed function and how many returns gave each
+# value. bpftrace counts the same with a uprobe and a uretprobe; the two
+# must be equal line for line.
+#   CASE fib    4 threads of recursive fib(): a uretprobe per frame
+#   CASE jump   recursion left by longjmp: skipped frames never return
+#               (the kernel's behaviour), and the target does not crash
+# MODE bpftime: bpftrace under bpftime-run --fake-root, the target under
+#   `bpftime start`; MODE kernel: both plain (root, kernel eBPF).
+set -u
+mode=$1
+dir=$2
+target=$3
+case_=$4
+command -v bpftrace >/dev/null 2>&1 || { echo "SKIP: bpftrace is not installed"; exit 77; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-ubt.XXXXXX") || exit 1
+chmod 755 "$tmp"
+pids=
+cleanup() {
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	for f in target.out bt.out bt.err; do
+		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 30
+	done
+	[ -n "${session_dir:-}" ] && [ -e "$session_dir/agent.log" ] &&
+		sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	exit 1
+}
+
+wait_file() {
+	i=0
+	while [ "$i" -lt $(($3 * 20)) ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# A copy the unprivileged pass can read, at a path without spaces.
+cp "$target" "$tmp/uret_target"
+target=$tmp/uret_target
+case $case_ in
+fib) args="fib 4 20" ;;
+jump) args="jump 50" ;;
+*) echo "unknown case $case_" >&2; exit 2 ;;
+esac
+fn=fib
+[ "$case_" = jump ] && fn=jumpy
+script="uprobe:$target:$fn { @calls = count(); } uretprobe:$target:$fn { @ret[retval] = count(); }"
+
+case $mode in
+kernel)
+	[ "$(id -u)" -eq 0 ] || { echo "SKIP: the kernel's uprobes need root"; exit 77; }
+	run_bt() { exec bpftrace -e "$script"; }
+	run_target() { exec "$target" "$@"; }
+	;;
+bpftime)
+	export BPFTIME_SESSION_DIR="$tmp/sessions"
+	session_dir=$BPFTIME_SESSION_DIR/ubt
+	run_bt() { exec "$dir/bpftime-run" --session ubt --fake-root -- bpftrace -e "$script"; }
+	run_target() { exec "$dir/bpftime" start --session ubt -- "$target" "$@"; }
+	;;
+*)
+	echo "usage: uprobe_bpftrace_test.sh kernel|bpftime DIR TARGET CASE" >&2
+	exit 2
+	;;
+esac
+
+# shellcheck disable=SC2086 # args are words
+run_target $args >"$tmp/target.out" 2>&1 &
+pids="$pids $!"
+wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
+tpid=$(awk '/^ready/ {print $2; exit}' "$tmp/target.out")
+run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
+bpid=$!
+pids="$pids $bpid"
+wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
+if [ "$mode" = bpftime ]; then
+	n=0
+	while [ "$(grep -c "agent\[$tpid\]: perf event .* hooked" "$session_dir/agent.log" 2>/dev/null)" != 2 ]; do
+		n=$((n + 1))
+		[ "$n" -lt 100 ] || fail "the agent did not hook both probes within 5 s"
+		sleep 0.05
+	done
+else
+	sleep 1 # bpftrace prints "Attaching" before the kernel has the probes
+fi
+kill -USR1 "$tpid"
+wait_file "$tmp/target.out" "^@calls" 30 || fail "the target did not finish"
+sleep 0.3
+kill -INT "$bpid"
+wait "$bpid"
+grep '^@' "$tmp/target.out" | sort >"$tmp/want"
+grep '^@' "$tmp/bt.out" | sort >"$tmp/got"
+[ -s "$tmp/want" ] || fail "the target reported nothing"
+if ! cmp -s "$tmp/want" "$tmp/got"; then
+	diff "$tmp/want" "$tmp/got" | sed 's/^/  diff: /'
+	fail "$mode $case_: bpftrace's counts differ from what the target did"
+fi
+echo "ok: $mode $case_: bpftrace's uprobe and uretprobe counts equal the target's ($(head -n 1 "$tmp/want"))"
