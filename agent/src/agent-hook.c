@@ -16,18 +16,6 @@
 #include "agent-runtime.h"
 #include "agent-sys.h"
 
-/* The CPU the thread runs on, as a hint: RDTSCP's TSC_AUX, which Linux
- * sets to (node << 12) | cpu on every CPU. */
-static uint32_t cpu_hint(void)
-{
-	uint32_t lo, hi, aux;
-
-	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
-	(void)lo;
-	(void)hi;
-	return aux & 0xfff;
-}
-
 /* The first failed run of a site's links is logged; the rest counted. */
 static void note_fault(struct agent_site *s, const struct agent_link *l,
 		       const struct bpftime_vm_run *vr)
@@ -64,7 +52,7 @@ static bool run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *
 			ret_links |= l->kind == BPFTIME_CATALOG_URETPROBE;
 			continue;
 		}
-		memset(&vr, 0, sizeof(vr));
+		/* the run's inputs; outputs are written by the vm */
 		vr.ctx = regs;
 		vr.ctx_len = sizeof(*regs);
 		vr.cookie = run;
@@ -83,7 +71,10 @@ static void run_begin(struct agent_run *run, struct bpftime_map_region *r,
 	run->regs = regs;
 	run->region = r;
 	run->tid = tid;
-	run->cpu = bpftime_map_region__cpu_get(r, cpu_hint(), tid);
+	/* the TID as the hint: threads spread over the slots, and a thread
+	 * finds its slot free again on its next hit (RDTSCP's CPU number
+	 * cost ~18 ns a hit; slots are not CPUs anyway, see maps.h) */
+	run->cpu = bpftime_map_region__cpu_get(r, tid, tid);
 }
 
 int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
@@ -96,7 +87,7 @@ int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
 	if (!r)
 		return 0;
 	agent_fork_check();
-	run_begin(&run, r, regs, (uint32_t)agent_sys_gettid());
+	run_begin(&run, r, regs, agent_tid());
 	ret_links = run_links(s, BPFTIME_CATALOG_UPROBE, regs, &run);
 	bpftime_map_region__cpu_put(r, run.cpu);
 	/* bpf_override_return(): return rc from the function now, skipping

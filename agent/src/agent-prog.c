@@ -10,7 +10,9 @@
  *
  * Programs run bounds-checked: a program the supervisor accepted was not
  * verified as the kernel would (there is no verifier yet), and a wild
- * pointer must fail the run with -EFAULT, not crash the target. Memory a
+ * pointer must fail the run with -EFAULT, not crash the target (the stack
+ * is not cleared per run: it is the target thread's, which programs can
+ * read anyway with probe_read_user). Memory a
  * program may touch besides its stack and ctx: the maps region and the
  * maps' own files (ring buffers, mmapable arrays), which is where helpers
  * hand it pointers to.
@@ -138,7 +140,7 @@ int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat
 {
 	BPFTIME_VM_OPTS(o, .host = p, .bounds_check = true, .resolve_ldimm64 = resolve,
 			.tail_call = agent_helpers_tail_call, .access = access_ok,
-			.alloc = mem_alloc, .dealloc = mem_free);
+			.alloc = mem_alloc, .dealloc = mem_free, .keep_stack = true);
 	uint64_t *insns;
 	int err;
 

@@ -380,7 +380,7 @@ static struct agent_site *site_for(uint64_t addr, const struct bpftime_catalog_a
 /* Make the trampoline of a new site. */
 static int site_prepare(struct agent_site *s, const struct want *w, uint64_t addr, uint32_t prot)
 {
-	struct bpftime_rw_prepare_opts o = {sizeof(o), prot};
+	struct bpftime_rw_prepare_opts o = {sizeof(o), prot, BPFTIME_RW_PREPARE_NO_FPU};
 	struct bpftime_rw_plan plan;
 	int err;
 
@@ -578,6 +578,7 @@ int agent_rt_start(const char *session)
 	err = path_in_session(rt.catalog_path, BPFTIME_CATALOG_FILE);
 	if (!err)
 		err = path_in_session(rt.region_path, "maps");
+	agent_tid_init();
 	if (!err && agent_fork_init())
 		agent_log(session, "fork children will not follow the session (no MADV_WIPEONFORK)",
 			  NULL);

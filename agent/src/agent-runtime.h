@@ -49,6 +49,11 @@ void agent_fork_check(void);
 /* agent-main.c: the agent in a fork child: its proof of life, a follower. */
 void agent_main_forked(void);
 
+/* agent-tid.c: the calling thread's id (cached per thread where that is
+ * safe, else gettid()). agent_tid_init() once, before any hook. */
+void agent_tid_init(void);
+uint32_t agent_tid(void);
+
 /* The maps region of the session followed now (NULL before the first). */
 struct bpftime_map_region *agent_rt_region(void);
 

@@ -176,7 +176,7 @@ uint64_t agent_uret_fire(struct bpftime_regs *regs);
 uint64_t agent_uret_fire(struct bpftime_regs *regs)
 {
 	struct uret_thread *tab = __atomic_load_n(&table, __ATOMIC_ACQUIRE), *t;
-	uint32_t tid = (uint32_t)agent_sys_gettid();
+	uint32_t tid = agent_tid();
 	uint64_t sp = regs->sp - 8; /* where the return address was */
 	struct uret_frame f;
 	int d;

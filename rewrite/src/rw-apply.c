@@ -6,7 +6,8 @@
  * One page per hook, within rel32 reach of the site and of every fix-up
  * target of the plan:
  *
- *   +0     stub: save pt_regs + xmm0-15, call fn(ctx, regs), jnz to
+ *   +0     stub: save pt_regs + xmm0-15 (not with BPFTIME_RW_PREPARE_NO_FPU),
+ *          call fn(ctx, regs), jnz to
  *          "return" if fn returned non-zero, restore
  *   +n8    the plan's template, 8-aligned (its literals need it), bound to
  *          this site: relocated insns, jmp site+orig_len, literals
@@ -23,6 +24,7 @@
  *   %rsp       ->  (16-aligned at the call, as the SysV ABI wants)
  */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "bpftime/rewrite.h"
 #include "rw-sys.h"
@@ -81,7 +83,7 @@ static void put_xmm(struct tbuf *b, uint8_t op, unsigned int i)
 }
 
 /* Build struct bpftime_regs on the stack, flags first touched after pushfq. */
-static void emit_save(struct tbuf *b, uint64_t site)
+static void emit_save(struct tbuf *b, uint64_t site, bool xmm)
 {
 	static const uint8_t save[] = {
 	    0x48, 0x8d, 0x64, 0x24, 0x80, /* lea -0x80(%rsp),%rsp: over the red zone */
@@ -105,13 +107,18 @@ static void emit_save(struct tbuf *b, uint64_t site)
 	    0x48, 0x89, 0x84, 0x24, 0x80, 0x00, 0x00, 0x00, /* mov %rax,128(%rsp)  ip */
 	    0x48, 0x89, 0xe5,                               /* mov %rsp,%rbp       regs */
 	    0x48, 0x83, 0xe4, 0xf0,                         /* and $-16,%rsp */
-	    0x48, 0x81, 0xec, 0x00, 0x01, 0x00, 0x00,       /* sub $256,%rsp       xmm area */
+	};
+	static const uint8_t xmm_area[] = {
+	    0x48, 0x81, 0xec, 0x00, 0x01, 0x00, 0x00, /* sub $256,%rsp       xmm area */
 	};
 	unsigned int i;
 
 	put(b, save, sizeof(save));
 	put64(b, site);
 	put(b, set_ip, sizeof(set_ip));
+	if (!xmm)
+		return;
+	put(b, xmm_area, sizeof(xmm_area));
 	for (i = 0; i < 16; i++)
 		put_xmm(b, 0x29, i);
 }
@@ -158,7 +165,7 @@ static void patch_jnz(struct tbuf *b, size_t field, size_t target)
 		b->p[field + k] = (uint8_t)(rel >> (8 * k));
 }
 
-static void emit_restore(struct tbuf *b)
+static void emit_restore(struct tbuf *b, bool xmm)
 {
 	static const uint8_t restore[] = {
 	    0x48,
@@ -205,7 +212,7 @@ static void emit_restore(struct tbuf *b)
 	};
 	unsigned int i;
 
-	for (i = 0; i < 16; i++)
+	for (i = 0; xmm && i < 16; i++)
 		put_xmm(b, 0x28, i);
 	put(b, restore, sizeof(restore));
 }
@@ -310,7 +317,7 @@ static int map_near(uint64_t site, const struct bpftime_rw_plan *plan, uint64_t 
 }
 
 static int fill_tramp(struct bpftime_rw_hook *hook, const struct bpftime_rw_plan *plan,
-		      bpftime_rw_handler_fn fn, void *ctx)
+		      bpftime_rw_handler_fn fn, void *ctx, bool xmm)
 {
 	struct tbuf b = {.p = (uint8_t *)(uintptr_t)hook->tramp, .cap = TRAMP_SIZE};
 	static const uint8_t nops[8] = {0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
@@ -318,10 +325,10 @@ static int fill_tramp(struct bpftime_rw_hook *hook, const struct bpftime_rw_plan
 	uint64_t code_addr;
 	size_t jnz;
 
-	emit_save(&b, hook->site);
+	emit_save(&b, hook->site, xmm);
 	emit_call(&b, fn, ctx);
 	jnz = emit_test_jnz(&b);
-	emit_restore(&b);
+	emit_restore(&b, xmm);
 	put(&b, nops, (8 - b.len % 8) % 8); /* falls through into the template */
 	code_addr = hook->tramp + b.len;
 	put(&b, plan->code, plan->code_len);
@@ -329,7 +336,7 @@ static int fill_tramp(struct bpftime_rw_hook *hook, const struct bpftime_rw_plan
 	 * left it), then ret at the site's %rsp instead of the displaced
 	 * instructions, as the kernel's override_function_with_return(). */
 	patch_jnz(&b, jnz, b.len);
-	emit_restore(&b);
+	emit_restore(&b, xmm);
 	put(&b, ret, sizeof(ret));
 	if (b.overflow)
 		return -E2BIG;
@@ -367,7 +374,7 @@ int bpftime_rw__prepare(struct bpftime_rw_hook *hook, const struct bpftime_rw_pl
 		return err;
 	hook->tramp = tramp;
 	hook->tramp_size = TRAMP_SIZE;
-	err = fill_tramp(hook, plan, fn, ctx);
+	err = fill_tramp(hook, plan, fn, ctx, !(opts && (opts->flags & BPFTIME_RW_PREPARE_NO_FPU)));
 	if (!err)
 		err = (int)rw_mprotect(tramp, TRAMP_SIZE, RW_PROT_READ | RW_PROT_EXEC);
 	if (err)

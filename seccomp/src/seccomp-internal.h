@@ -7,6 +7,7 @@
  *   seccomp-notify.c   struct bpftime_seccomp: receive, dispatch, respond
  *   seccomp-task.c     thread -> thread group, uid and pidfd (cached)
  *   seccomp-caller.c   struct bpftime_caller over a pending notification
+ *   seccomp-exempt.c   calls from the agent's code go to the kernel
  *   seccomp-log.c      the module's log
  */
 #ifndef BPFTIME_SECCOMP_INTERNAL_H
@@ -82,6 +83,34 @@ void sec_tasks_drop(struct sec_task *k);
  * gone). */
 int sec_tasks_get(struct sec_tasks *t, pid_t tid, struct sec_task **out);
 
+/* ---- exempt code (seccomp-exempt.c) ---- */
+
+#define SEC_EXEMPT_RANGES 4  /* executable mappings of the file per process */
+#define SEC_EXEMPT_SLOTS  64 /* direct-mapped by tgid */
+
+/* A process's mappings of the exempt file, as last read. */
+struct sec_exempt_proc {
+	pid_t tgid; /* 0: empty slot */
+	int memfd;  /* /proc/TGID/mem when read: its mm; -1 */
+	bool dirty; /* it made a trapped mmap since: read again */
+	int n;
+	struct {
+		uint64_t start, end;
+	} range[SEC_EXEMPT_RANGES];
+};
+
+struct sec_exempt {
+	dev_t dev;
+	ino_t ino;
+	char path[4096];
+	struct sec_exempt_proc slot[SEC_EXEMPT_SLOTS];
+};
+
+/* Is the call @nr of process @tgid, made at @ip, the exempt file's? */
+bool sec_exempt_call(struct sec_exempt *x, pid_t tgid, long nr, uint64_t ip);
+/* Closes and frees @x (NULL is accepted). */
+void sec_exempt_release(struct sec_exempt *x);
+
 /* ---- the server and its caller ---- */
 
 struct sec_caller {
@@ -99,7 +128,8 @@ struct bpftime_seccomp {
 	struct seccomp_notif_resp *resp;
 	size_t req_size, resp_size;
 	struct sec_tasks tasks;
-	bool warned_eperm; /* one message for unreadable (non-dumpable) callers */
+	struct sec_exempt *exempt; /* NULL: none */
+	bool warned_eperm;         /* one message for unreadable (non-dumpable) callers */
 };
 
 extern const struct bpftime_caller_ops sec_caller_ops;

@@ -76,6 +76,7 @@ void bpftime_seccomp__free(struct bpftime_seccomp *s)
 	if (!s)
 		return;
 	sec_tasks_release(&s->tasks);
+	sec_exempt_release(s->exempt);
 	if (s->listener >= 0)
 		close(s->listener);
 	free(s->req);
@@ -127,6 +128,10 @@ static long dispatch(struct bpftime_seccomp *s)
 		sec_tasks_drop(sc.task);
 		return -ESRCH;
 	}
+	/* the agent's own calls: the kernel's (seccomp-exempt.c) */
+	if (s->exempt &&
+	    sec_exempt_call(s->exempt, sc.task->tgid, n->data.nr, n->data.instruction_pointer))
+		return BPFTIME_EMUL_CONTINUE;
 	c.pid = sc.task->tgid;
 	c.uid = sc.task->uid;
 	memcpy(args, n->data.args, sizeof(args));

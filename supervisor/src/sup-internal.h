@@ -183,6 +183,7 @@ struct sup_ctx {
 	struct bpftime_emul *emul;
 	bool fake_root;
 	unsigned int cap_last; /* /proc/sys/kernel/cap_last_cap */
+	const char *agent;     /* run --agent: its calls are the kernel's; NULL */
 };
 
 long sup_handle(void *ctx, struct bpftime_caller *caller, long nr, const uint64_t args[6]);
@@ -377,6 +378,9 @@ int sup_run_agent_prepare(const struct sup_opts *o, const char *session_dir,
 			  struct sup_run_agent *ra);
 int sup_run_agent_started(struct sup_run_agent *ra, pid_t pid);
 void sup_run_agent_finish(struct sup_run_agent *ra);
+/* The agent's own calls in @srv's processes go to the kernel, when
+ * @srv->ctx.agent is set. */
+void sup_run_agent_exempt(struct sup_server *srv);
 int sup_cmd_attach(const struct sup_opts *o);
 int sup_cmd_detach(const struct sup_opts *o);
 

@@ -113,6 +113,7 @@ static void attach_joined(struct sup_loop *l, struct sup_join *join)
 		sup_control_join_reply(join, -errno);
 		return;
 	}
+	sup_run_agent_exempt(srv); /* as for our TOOL (run --agent) */
 	srv->pid = join->pid;
 	snprintf(srv->cmd, sizeof(srv->cmd), "%s", join->cmd);
 	sup_log(SUP_LOG_INFO, "session %s: %s (pid %d) joined", l->session->name, srv->cmd,

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <string.h>
 #include <bpftime/agent.h>
+#include <bpftime/seccomp.h>
 #include "sup-internal.h"
 
 struct inject_job {
@@ -151,6 +152,27 @@ int sup_run_agent_started(struct sup_run_agent *ra, pid_t pid)
 	ra->thread = th;
 	ra->started = true;
 	return 0;
+}
+
+/*
+ * The agent's own syscalls (its openat and mmap of the session's files, as
+ * maps/src/map-handle.c makes them) are trapped like TOOL's, but are not
+ * TOOL's bpf() objects: the emulator would answer them with TOOL's rules
+ * (a writable mapping of a frozen map, which is how the agent reads
+ * .rodata: -EPERM). Calls whose instruction pointer lies in the agent's
+ * code go to the kernel instead (seccomp-exempt.c). That is only sound
+ * because the filter emulates and does not confine: TOOL is no sandbox.
+ */
+void sup_run_agent_exempt(struct sup_server *srv)
+{
+	int err;
+
+	if (!srv->sec || !srv->ctx.agent)
+		return;
+	err = bpftime_seccomp__exempt_code(srv->sec, srv->ctx.agent);
+	if (err)
+		sup_log(SUP_LOG_WARN, "%s: %s: the agent's calls are emulated as TOOL's",
+			srv->ctx.agent, strerror(-err));
 }
 
 void sup_run_agent_finish(struct sup_run_agent *ra)

@@ -144,9 +144,12 @@ static void serve_own(struct run *r, const struct sup_opts *o, pid_t pid, int li
 	srv->ctx.cap_last = sup_cap_last();
 	srv->pid = pid;
 	sup_cmdline(o->argv, srv->cmd, sizeof(srv->cmd));
+	srv->ctx.agent = o->agent && r->agent.agent[0] ? r->agent.agent : NULL;
 	srv->sec = bpftime_seccomp__new(listener, sup_handle, &srv->ctx);
 	if (!srv->sec) /* TOOL runs on unanswered: its calls fail with ENOSYS */
 		sup_log(SUP_LOG_ERROR, "cannot serve the seccomp listener: %s", strerror(errno));
+	else
+		sup_run_agent_exempt(srv);
 }
 
 /* Hands our TOOL's listener to the session's supervisor. */

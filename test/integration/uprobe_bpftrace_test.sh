@@ -98,9 +98,18 @@ else
 	sleep 1 # bpftrace prints "Attaching" before the kernel has the probes
 fi
 kill -USR1 "$tpid"
-wait_file "$tmp/target.out" "^@calls" 30 || fail "the target did not finish"
+wait_file "$tmp/target.out" "^@calls" 30 ||
+	fail "the target did not finish ($(grep -E 'State|Threads' /proc/"$tpid"/status 2>/dev/null | tr '\n' ' '))"
 sleep 0.3
 kill -INT "$bpid"
+# bounded: a tool that does not exit is a failure with its output, not a
+# hang until ctest's timeout
+n=0
+while kill -0 "$bpid" 2>/dev/null; do
+	n=$((n + 1))
+	[ "$n" -lt 200 ] || fail "bpftrace did not exit within 10 s of SIGINT"
+	sleep 0.05
+done
 wait "$bpid"
 grep '^@' "$tmp/target.out" | sort >"$tmp/want"
 grep '^@' "$tmp/bt.out" | sort >"$tmp/got"

@@ -189,6 +189,8 @@ static long handler(void *ctx, struct bpftime_caller *c, long nr, const uint64_t
 static char helper_path[PATH_MAX];
 /* act as on kernels before 6.9: pidfds of thread groups, not threads */
 static bool force_group_pidfds;
+/* bpftime_seccomp__exempt_code() for this file; NULL */
+static const char *exempt_path;
 
 static int spawn(const char *mode, const char *arg, pid_t *pid, int *listener)
 {
@@ -212,6 +214,8 @@ static int run(struct sc_state *st, const char *mode, const char *arg)
 	assert_non_null(s);
 	if (force_group_pidfds)
 		s->tasks.thread_pidfd = 0;
+	if (exempt_path)
+		assert_int_equal(bpftime_seccomp__exempt_code(s, exempt_path), 0);
 	assert_int_equal(bpftime_seccomp__loop(s, pid, &status), 0);
 	bpftime_seccomp__free(s);
 	return status;
@@ -242,6 +246,22 @@ static void test_continue_runs_the_real_syscall(void **state)
 	assert_exited_ok(run(&st, "continue", ppid));
 	/* and LeakSanitizer's tracer's at exit, in sanitized builds */
 	assert_true(st.continues >= 2);
+}
+
+/* Calls from the exempt file's code reach the kernel; other code's the
+ * handler, before and after an exec moves the code. */
+static void test_exempt_code_reaches_the_kernel(void **state)
+{
+	struct sc_state st;
+
+	assert_int_equal(bpftime_seccomp__exempt_code(NULL, helper_path), -EINVAL);
+	exempt_path = helper_path;
+	assert_exited_ok(run(&st, "exempt", "again"));
+	exempt_path = NULL;
+	/* the libc call of each image */
+	assert_int_equal(st.calls, 2);
+	/* not exempt: the handler answers its own code's call too */
+	assert_int_not_equal(run(&st, "exempt", NULL), 0);
 }
 
 static void test_caller_memory_read_write_and_efault(void **state)
@@ -548,6 +568,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_trapped_call_gets_value_and_errno),
 	    cmocka_unit_test(test_continue_runs_the_real_syscall),
+	    cmocka_unit_test(test_exempt_code_reaches_the_kernel),
 	    cmocka_unit_test(test_caller_memory_read_write_and_efault),
 	    cmocka_unit_test(test_install_fd_gives_a_working_fd),
 	    cmocka_unit_test(test_get_fd_resolves_to_the_same_file),

@@ -574,6 +574,34 @@ static void test_checked_stack_starts_zeroed(void **state)
 	bpftime_vm__free(vm);
 }
 
+/* keep_stack: the stack is not cleared (a value a run left is seen by the
+ * next run from the same caller frame), and the bounds are still checked */
+static __attribute__((noinline)) int run_from_same_frame(struct bpftime_vm *vm, uint64_t *r0)
+{
+	return bpftime_vm__exec(vm, NULL, 0, r0);
+}
+
+static void test_checked_keep_stack(void **state)
+{
+	struct bpf_insn p[] = {LDX(BPF_DW, 0, 10, -8), ST(BPF_DW, 10, -8, 77), EXIT()};
+	struct bpf_insn below[] = {MOV64_REG(1, 10), ALU64_IMM(BPF_ADD, 1, -4097),
+				   ST(BPF_B, 1, 0, 1), EXIT()};
+	BPFTIME_VM_OPTS(o, .bounds_check = true, .keep_stack = true);
+	struct bpftime_vm *vm = bpftime_vm__new(&o), *vm2 = bpftime_vm__new(&o);
+	uint64_t r0 = 0;
+
+	assert_non_null(vm);
+	assert_int_equal(bpftime_vm__load(vm, p, ARRAY_LEN(p)), 0);
+	assert_int_equal(run_from_same_frame(vm, &r0), 0);
+	assert_int_equal(run_from_same_frame(vm, &r0), 0);
+	assert_int_equal(r0, 77);
+	assert_non_null(vm2);
+	assert_int_equal(bpftime_vm__load(vm2, below, ARRAY_LEN(below)), 0);
+	assert_int_equal(bpftime_vm__exec(vm2, NULL, 0, &r0), -EFAULT);
+	bpftime_vm__free(vm);
+	bpftime_vm__free(vm2);
+}
+
 static void test_checked_ctx_readonly(void **state)
 {
 	uint64_t ctx = 5;
@@ -877,6 +905,7 @@ int main(void)
 	    cmocka_unit_test(test_fast_vm_checked_per_run),
 	    cmocka_unit_test(test_checked_stack_bounds),
 	    cmocka_unit_test(test_checked_stack_starts_zeroed),
+	    cmocka_unit_test(test_checked_keep_stack),
 	    cmocka_unit_test(test_checked_ctx_readonly),
 	    cmocka_unit_test(test_checked_regions_and_permissions),
 	    cmocka_unit_test(test_checked_access_callback),

@@ -35,7 +35,7 @@ int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 		return -ENOEXEC;
 	}
 	call.checked = vm->opts.bounds_check || (run->flags & BPFTIME_VM_RUN_CHECKED);
-	if (call.checked || vm->opts.zero_stack)
+	if ((call.checked && !vm->opts.keep_stack) || vm->opts.zero_stack)
 		zero_stack(stack, VM_STACK_TOTAL / sizeof(uint64_t));
 	call.vm = vm;
 	call.cur = vm;

@@ -215,7 +215,14 @@ struct bpftime_rw_prepare_opts {
 	/* Protection of the page(s) holding the site, restored after each
 	 * write; 0 means PROT_READ | PROT_EXEC. */
 	uint32_t site_prot;
+	/* BPFTIME_RW_PREPARE_* */
+	uint32_t flags;
 };
+
+/* The handler touches no SSE or x87 state (it is built with
+ * -mgeneral-regs-only, as the agent is): the trampoline does not save and
+ * restore xmm0-15, 32 instructions fewer per hit. */
+#define BPFTIME_RW_PREPARE_NO_FPU (1u << 0)
 
 /**
  * @brief Build the trampoline for @p plan at runtime address @p site.

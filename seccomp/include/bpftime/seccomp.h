@@ -103,6 +103,18 @@ void bpftime_seccomp__free(struct bpftime_seccomp *s);
 int bpftime_seccomp__fd(const struct bpftime_seccomp *s);
 
 /**
+ * @brief Let every trapped call made from code mapped from the file @path
+ * (an absolute path; matched by device and inode, or by that path in
+ * /proc/PID/maps) run in the kernel without reaching the handler: for
+ * bpftime's agent inside the served processes, whose own mmap() and
+ * openat() must be the kernel's. Only for a filter that emulates: it does
+ * not confine, so a program that calls through that code gains nothing
+ * (see seccomp-exempt.c). Replaces an earlier setting.
+ * @return 0, or -errno (the file cannot be stat'ed, -ENOMEM, -EINVAL).
+ */
+int bpftime_seccomp__exempt_code(struct bpftime_seccomp *s, const char *path);
+
+/**
  * @brief Receive one notification, run the handler, send the answer.
  *
  * Blocks until a notification arrives: call it when the listener is

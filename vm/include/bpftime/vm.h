@@ -113,6 +113,13 @@ struct bpftime_vm_opts {
 	/* clear the stack before every run in the fast mode too (the checked
 	 * mode always does): 4 KiB per run, for differential testing */
 	bool zero_stack;
+	/* bounds-checked mode: do not clear the stack before runs. For hosts
+	 * whose stack holds nothing a program could not read anyway (the
+	 * agent: programs read the target's memory with probe_read_user), as
+	 * the kernel lets privileged programs read uninitialised stack
+	 * (bpf_allow_uninit_stack). Saves clearing 4 KiB per run. (In what was padding: callers
+	 * that predate it pass 0 there.) */
+	bool keep_stack;
 	/* 0 means BPFTIME_VM_MAX_INSNS */
 	uint32_t max_insns;
 	/* bounds-checked mode only: stop after this many instructions (0: no limit) */

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The calling thread's id, for every hook, without a gettid() each time
+ * (a syscall costs more than a whole probe should) and without TLS.
+ *
+ * Key: the thread's %fs base, read with RDFSBASE (when the kernel enables
+ * FSGSBASE for user space: AT_HWCAP2 bit 1, Linux 5.9+). Every glibc and
+ * musl thread has its own, but a thread's TCB, and so its %fs, is reused
+ * for later threads. Hence the check: the word the kernel clears when the
+ * thread exits (its clear_child_tid, PR_GET_TID_ADDRESS) is glibc's
+ * struct pthread.tid, which holds the TID while the thread lives and is
+ * rewritten for the next thread that gets the same TCB. An entry is used
+ * only while that word still holds the TID it recorded; it lies in the
+ * TCB at our own %fs, so it is mapped. Where the word does not hold the
+ * TID (musl keeps other state there), or %fs is 0 (a static program
+ * before its TLS is set up), or there is no RDFSBASE, it is gettid().
+ *
+ * Slots are a hash table with a sequence word each: a writer takes an even
+ * sequence to odd with a compare-and-swap (so two threads never write one
+ * slot at once), readers retry nothing: a slot that is odd or changed
+ * under them is a miss.
+ */
+#include <stdbool.h>
+#include "agent-internal.h"
+#include "agent-runtime.h"
+#include "agent-sys.h"
+
+#define SLOTS              512
+#define AT_HWCAP2          26
+#define HWCAP2_FSGSBASE    (1u << 1)
+#define PR_GET_TID_ADDRESS 40
+
+struct slot {
+	uint32_t seq;
+	uint32_t tid;
+	uint64_t fs;
+	uint32_t *word;
+};
+
+static struct slot slots[SLOTS];
+static int usable; /* 1: RDFSBASE works here */
+
+static uint64_t hwcap2(void)
+{
+	uint64_t aux[2 * 64];
+	long n;
+	int fd = agent_openat("/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	n = agent_read(fd, aux, sizeof(aux));
+	agent_close(fd);
+	for (long i = 0; i + 1 < n / 8; i += 2)
+		if (aux[i] == AT_HWCAP2)
+			return aux[i + 1];
+	return 0;
+}
+
+void agent_tid_init(void)
+{
+	usable = (hwcap2() & HWCAP2_FSGSBASE) != 0;
+}
+
+static uint64_t fs_base(void)
+{
+	uint64_t fs;
+
+	__asm__ volatile("rdfsbase %0" : "=r"(fs));
+	return fs;
+}
+
+static struct slot *slot_of(uint64_t fs)
+{
+	return &slots[(fs >> 12 ^ fs >> 21) % SLOTS];
+}
+
+static uint32_t remember(uint64_t fs)
+{
+	uint32_t tid = (uint32_t)agent_sys_gettid(), *word = NULL, seq;
+	struct slot *s = slot_of(fs);
+
+	if (agent_sys6(__NR_prctl, PR_GET_TID_ADDRESS, (long)&word, 0, 0, 0, 0) || !word ||
+	    __atomic_load_n(word, __ATOMIC_RELAXED) != tid)
+		return tid; /* not glibc's layout: no cache for this thread */
+	seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	if ((seq & 1) || !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, false,
+						      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return tid;
+	__atomic_store_n(&s->fs, fs, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->word, word, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->tid, tid, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+	return tid;
+}
+
+uint32_t agent_tid(void)
+{
+	uint64_t fs;
+	struct slot *s;
+	uint32_t seq, tid, *word;
+
+	if (!usable || !(fs = fs_base()))
+		return (uint32_t)agent_sys_gettid();
+	s = slot_of(fs);
+	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	if (!(seq & 1) && __atomic_load_n(&s->fs, __ATOMIC_RELAXED) == fs) {
+		tid = __atomic_load_n(&s->tid, __ATOMIC_RELAXED);
+		word = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq &&
+		    __atomic_load_n(word, __ATOMIC_RELAXED) == tid)
+			return tid;
+	}
+	return remember(fs);
+}
