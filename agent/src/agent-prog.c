@@ -10,12 +10,13 @@
  *
  * Programs run bounds-checked: a program the supervisor accepted was not
  * verified as the kernel would (there is no verifier yet), and a wild
- * pointer must fail the run with -EFAULT, not crash the target (the stack
+ * pointer must fail the run with -EFAULT, not crash the target or corrupt
+ * the maps (the stack
  * is not cleared per run: it is the target thread's, which programs can
  * read anyway with probe_read_user). Memory a
- * program may touch besides its stack and ctx: the maps region and the
- * maps' own files (ring buffers, mmapable arrays), which is where helpers
- * hand it pointers to.
+ * program may touch besides its stack and ctx: the data of maps in the
+ * region and the maps' own files (ring buffers, mmapable arrays), which is
+ * where helpers hand it pointers to (access_ok).
  *
  * A loaded program is never freed while the process runs: a hook may be
  * running it on another thread at any moment, and the hook path takes no
@@ -86,11 +87,20 @@ static int resolve(void *host, const struct bpftime_vm_ldimm64 *req, uint64_t *v
 	return 0;
 }
 
+/* Memory besides stack and ctx: the data of the program's own maps first
+ * (values it looked up, global data, ring buffer records), then of any
+ * map of the session (inner maps of map-in-map). Never the region as a
+ * whole: a store that strays from a value must not reach the allocator's
+ * headers or other maps. */
 static bool access_ok(void *host, uint64_t addr, uint64_t size, bool write)
 {
-	(void)host;
+	const struct agent_prog *p = host;
+
 	(void)write;
-	return bpftime_map_region__contains(agent_rt_region(), addr, size);
+	for (uint32_t i = 0; i < p->nr_maps; i++)
+		if (bpftime_map__data_contains(p->maps[i], addr, size))
+			return true;
+	return bpftime_map_region__data_contains(agent_rt_region(), addr, size);
 }
 
 static void log_load_error(const struct agent_prog *p, const char *what, int err,

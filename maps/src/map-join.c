@@ -208,3 +208,30 @@ bool bpftime_map_region__contains(const struct bpftime_map_region *r, uint64_t a
 	}
 	return false;
 }
+
+bool bpftime_map__data_contains(const struct bpftime_map *m, uint64_t addr, uint64_t size)
+{
+	return (m->data && join_inside(addr, size, (uint64_t)m->data, m->d->data_size)) ||
+	       (m->file_mem && join_inside(addr, size, (uint64_t)m->file_mem, m->file_size));
+}
+
+bool bpftime_map_region__data_contains(const struct bpftime_map_region *r, uint64_t addr,
+				       uint64_t size)
+{
+	uint32_t max;
+
+	if (!r->handles)
+		return false;
+	max = __atomic_load_n(&r->max_handle_id, __ATOMIC_ACQUIRE);
+	if (max >= BPFTIME_MAP_MAX_MAPS)
+		max = BPFTIME_MAP_MAX_MAPS - 1;
+	for (uint32_t id = 1; id <= max; id++) {
+		const struct bpftime_map *m = &r->handles[id];
+
+		/* Pairs with the release store that published the handle. */
+		if (__atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == 2 &&
+		    bpftime_map__data_contains(m, addr, size))
+			return true;
+	}
+	return false;
+}

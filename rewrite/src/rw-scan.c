@@ -8,7 +8,9 @@
  *  - branches: every direct branch (jmp, jcc, call, loop, jrcxz, xbegin)
  *    decoded in the whole buffer (a section, for plan_file) must not land
  *    on bytes 1..n-1 of the patch: once patched they hold the jmp's rel32.
- *    The buffer includes the displaced instructions themselves.
+ *    The buffer includes the displaced instructions themselves, and a
+ *    branch among them back to byte 0 (a loop inside the patch) is refused
+ *    too: a thread spinning in it would be inside the patch when it lands.
  *  - not seen: indirect targets (switch tables, computed gotos, exception
  *    landing pads, longjmp), and code outside the buffer; a linear sweep can
  *    also mis-decode data in .text, which can only cause a false refusal
@@ -79,6 +81,21 @@ int rw_scan_branches(struct rw_plan_ctx *pc, uint64_t n)
 					"the %lu bytes the jmp displaces",
 					(unsigned long)pc->site, insn->mnemonic, insn->op_str,
 					(unsigned long)insn->address,
+					(unsigned long)(target - pc->site), (unsigned long)n);
+			break;
+		}
+		/* a loop within the displaced bytes (e.g. "sub $1,%rdi; jnz site"):
+		 * a thread spinning in it is at an instruction inside the patch
+		 * when the jmp lands, and runs the jmp's rel32 as code. The
+		 * kernel's one-byte int3 has no such window; our patch does. */
+		if (insn->address > pc->site && insn->address < pc->site + n &&
+		    target >= pc->site && target < pc->site + n) {
+			err = rw_refuse(pc, -EOPNOTSUPP,
+					"site %#lx: '%s %s' at site+%lu loops back to site+%lu: "
+					"a thread running the loop would execute the middle of "
+					"the jmp that replaces these %lu bytes",
+					(unsigned long)pc->site, insn->mnemonic, insn->op_str,
+					(unsigned long)(insn->address - pc->site),
 					(unsigned long)(target - pc->site), (unsigned long)n);
 			break;
 		}

@@ -10,6 +10,8 @@
 # MODE bpftime: the counter runs under bpftime-run, the victim under
 #   `bpftime start` in the same session (as whoever runs the suite: root,
 #   and uid 65534 in the unprivileged pass);
+# MODE attach: as bpftime, but the victim starts plainly and gets the agent
+#   from `bpftime attach PID` (ptrace injection into a running process);
 # MODE kernel: both run plainly and the kernel's uprobe counts (root and a
 #   kernel with eBPF; skips otherwise). The oracle for the same workload.
 #
@@ -68,15 +70,19 @@ kernel)
 	run_counter() { exec "$counter" "$@"; }
 	run_victim() { exec "$victim" "$@"; }
 	;;
-bpftime)
+bpftime | attach)
 	export BPFTIME_SESSION_DIR="$tmp/sessions"
 	session=hooks
 	session_dir=$BPFTIME_SESSION_DIR/$session
 	run_counter() { exec "$dir/bpftime-run" --session "$session" -- "$counter" "$@"; }
-	run_victim() { exec "$dir/bpftime" start --session "$session" -- "$victim" "$@"; }
+	if [ "$mode" = attach ]; then
+		run_victim() { exec "$victim" "$@"; }
+	else
+		run_victim() { exec "$dir/bpftime" start --session "$session" -- "$victim" "$@"; }
+	fi
 	;;
 *)
-	echo "usage: hooks_test.sh kernel|bpftime BPFTIME_DIR COUNTER VICTIM" >&2
+	echo "usage: hooks_test.sh kernel|bpftime|attach BPFTIME_DIR COUNTER VICTIM" >&2
 	exit 2
 	;;
 esac
@@ -86,6 +92,10 @@ run_victim -w -t "$threads" -n "$calls" >"$tmp/victim.out" 2>"$tmp/victim.err" &
 pids="$pids $!"
 wait_file "$tmp/victim.out" "ready" 10 || fail "the victim did not start"
 vpid=$(awk '/ready/ {print $2; exit}' "$tmp/victim.out")
+if [ "$mode" = attach ]; then
+	"$dir/bpftime" attach --session "$session" "$vpid" >"$tmp/attach.out" 2>&1 ||
+		fail "bpftime attach $vpid: $(cat "$tmp/attach.out")"
+fi
 
 lib=
 case $(basename "$victim") in
@@ -96,7 +106,7 @@ run_counter -p "$vpid" $lib >"$tmp/counter.out" 2>"$tmp/counter.err" &
 cpid=$!
 pids="$pids $cpid"
 wait_file "$tmp/counter.err" "counting malloc" 10 || fail "the counter did not attach"
-if [ "$mode" = bpftime ]; then
+if [ "$mode" != kernel ]; then
 	# the agent in the victim says when the site is patched
 	wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .* hooked" 5 ||
 		fail "the agent in the victim did not hook malloc within 5 s"

@@ -35,7 +35,8 @@ static const struct plan_case cases[] = {
     {"call [rip+x]", {0x53, 0xff, 0x15, 0x10, 0, 0, 0, 0x5b, 0xc3}, 9, 0, 0, 0, NULL, 7},
     {"call %rax inside the jmp", {0x53, 0xff, 0xd0, 0x5b, 0x90, 0xc3}, 6, 0, 0, 0, NULL, 5},
     {"endbr64; push", {0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5, 0xc3}, 9, 0, 0, 0, NULL, 5},
-    {"jmp back to the site", {0x90, 0x90, 0x90, 0xeb, 0xfb}, 5, 0, 0, 0, NULL, 5},
+    /* loops inside the patch (see the last cases) */
+    {"jmp back to the site", {0x90, 0x90, 0x90, 0xeb, 0xfb}, 5, 0, 0, -EOPNOTSUPP, "loops back", 0},
     {"jrcxz", {0x48, 0x89, 0xf9, 0xe3, 0x01, 0xc3, 0xc3}, 7, 0, 0, 0, NULL, 5},
     {"cmp [rip+x], imm8", {0x48, 0x83, 0x3d, 0x10, 0, 0, 0, 0x05, 0xc3}, 9, 0, 0, 0, NULL, 8},
     {"site mid-function", {0x31, 0xc0, 0x0f, 0x1f, 0x44, 0, 0, 0xc3}, 8, 2, 0, 0, NULL, 5},
@@ -84,6 +85,16 @@ static const struct plan_case cases[] = {
      0,
      -EOPNOTSUPP,
      "not an instruction boundary",
+     0},
+    /* a loop inside the patch: a thread spinning in it would be inside the
+     * jmp when it lands (sub $1,%rdi; jnz site; ret) */
+    {"loop within the displaced bytes",
+     {0x48, 0x83, 0xef, 0x01, 0x75, 0xfa, 0xc3},
+     7,
+     0,
+     0,
+     -EOPNOTSUPP,
+     "loops back to site+0",
      0},
 };
 

@@ -122,6 +122,19 @@ void bpftime_map_region__leave_raw(struct bpftime_map_region *r);
 bool bpftime_map_region__contains(const struct bpftime_map_region *r, uint64_t addr, uint64_t size);
 
 /**
+ * @brief Whether [@addr, @addr + @size) lies inside one map's own memory:
+ * its data in the region (values, and for hash maps their buckets and
+ * keys) or its data file. Narrower than bpftime_map_region__contains: the
+ * allocator's block headers, descriptors and other maps are outside, so a
+ * bounds-checked program that strays from a value cannot corrupt the
+ * region, only the map it points into. Lock-free, run path.
+ */
+bool bpftime_map__data_contains(const struct bpftime_map *m, uint64_t addr, uint64_t size);
+/** @brief The same for any map set up in this process (map-in-map values). */
+bool bpftime_map_region__data_contains(const struct bpftime_map_region *r, uint64_t addr,
+				       uint64_t size);
+
+/**
  * @brief Take a CPU slot for the calling thread, whose TID is @tid (the
  * caller caches it: a gettid() per run would cost more than the run): @hint
  * (the CPU it runs on) if free, else another one. Run path. Returns the
