@@ -35,12 +35,10 @@ static void note_fault(struct agent_site *s, const struct agent_link *l,
 }
 
 /* Run the links of @s of @kind with @regs as ctx; @run is filled but for
- * the link. Returns true when a uretprobe link was seen (uprobe pass). */
-static bool run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *regs,
+ * the link. */
+static void run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *regs,
 		      struct agent_run *run)
 {
-	bool ret_links = false;
-
 	for (int i = 0; i < AGENT_SITE_LINKS; i++) {
 		/* pairs with the follower's release store of the slot */
 		struct agent_link *l = __atomic_load_n(&s->links[i], __ATOMIC_ACQUIRE);
@@ -48,10 +46,8 @@ static bool run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *
 
 		if (!l)
 			continue;
-		if (l->kind != kind) {
-			ret_links |= l->kind == BPFTIME_CATALOG_URETPROBE;
+		if (l->kind != kind)
 			continue;
-		}
 		/* the run's inputs; outputs are written by the vm */
 		vr.ctx = regs;
 		vr.ctx_len = sizeof(*regs);
@@ -61,7 +57,6 @@ static bool run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *
 		if (bpftime_vm__run(l->prog->vm, &vr))
 			note_fault(s, l, &vr);
 	}
-	return ret_links;
 }
 
 static void run_begin(struct agent_run *run, struct bpftime_map_region *r,
@@ -77,29 +72,51 @@ static void run_begin(struct agent_run *run, struct bpftime_map_region *r,
 	run->cpu = bpftime_map_region__cpu_get(r, tid, tid);
 }
 
+/* Which kinds of links @s has now (a hint: the slots may change under us;
+ * a link seen here and gone by the run is simply not run). */
+static void kinds_of(struct agent_site *s, bool *entry, bool *ret)
+{
+	*entry = *ret = false;
+	for (int i = 0; i < AGENT_SITE_LINKS; i++) {
+		struct agent_link *l = __atomic_load_n(&s->links[i], __ATOMIC_ACQUIRE);
+
+		if (l) {
+			*entry |= l->kind == BPFTIME_CATALOG_UPROBE;
+			*ret |= l->kind == BPFTIME_CATALOG_URETPROBE;
+		}
+	}
+}
+
 int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
 {
 	struct agent_site *s = ctx;
 	struct bpftime_map_region *r = agent_rt_region();
 	struct agent_run run;
-	bool ret_links;
+	bool entry, ret_links;
+	uint32_t tid;
 
 	if (!r)
 		return 0;
 	agent_fork_check();
-	run_begin(&run, r, regs, agent_tid());
-	ret_links = run_links(s, BPFTIME_CATALOG_UPROBE, regs, &run);
-	bpftime_map_region__cpu_put(r, run.cpu);
-	/* bpf_override_return(): return rc from the function now, skipping
-	 * it (rewrite.h: meaningful at a function's entry, as the kernel's
-	 * override for kprobes at the entry; the catalog's offset is a
-	 * function symbol's start). Nothing returns through a uretprobe then. */
-	if (run.override) {
-		regs->ax = run.override_rc;
-		return 1;
+	tid = agent_tid();
+	kinds_of(s, &entry, &ret_links);
+	/* a uretprobe alone needs no run (and no CPU slot) at the entry */
+	if (entry) {
+		run_begin(&run, r, regs, tid);
+		run_links(s, BPFTIME_CATALOG_UPROBE, regs, &run);
+		bpftime_map_region__cpu_put(r, run.cpu);
+		/* bpf_override_return(): return rc from the function now,
+		 * skipping it (rewrite.h: meaningful at a function's entry, as
+		 * the kernel's override for kprobes at the entry; the
+		 * catalog's offset is a function symbol's start). Nothing
+		 * returns through a uretprobe then. */
+		if (run.override) {
+			regs->ax = run.override_rc;
+			return 1;
+		}
 	}
 	if (ret_links)
-		agent_uret_push(run.tid, regs, s);
+		agent_uret_push(tid, regs, s);
 	return 0;
 }
 

@@ -209,7 +209,9 @@ uint64_t agent_uret_fire(struct bpftime_regs *regs)
  * the x87 stack, which C code here does not touch) carry values. Builds a
  * struct bpftime_regs (the kernel's pt_regs order) under a slot for the
  * real return address, calls agent_uret_fire, puts its answer in the slot,
- * restores and returns there.
+ * restores and returns there. Neither the flags nor xmm0/xmm1 are saved:
+ * no flag lives across a return (SysV ABI), and the agent is built
+ * -mgeneral-regs-only, so nothing here touches the SSE return registers.
  */
 __asm__(".text\n"
 	".globl agent_uret_tramp\n"
@@ -242,13 +244,8 @@ __asm__(".text\n"
 	"\tpush %r15\n"
 	"\tmov %rsp, %rbx\n" /* the regs; rbx is saved above and callee-saved */
 	"\tand $-16, %rsp\n"
-	"\tsub $32, %rsp\n"
-	"\tmovdqu %xmm0, (%rsp)\n"
-	"\tmovdqu %xmm1, 16(%rsp)\n"
 	"\tmov %rbx, %rdi\n"
 	"\tcall agent_uret_fire\n"
-	"\tmovdqu (%rsp), %xmm0\n"
-	"\tmovdqu 16(%rsp), %xmm1\n"
 	"\tmov %rbx, %rsp\n"
 	"\tmov %rax, 168(%rsp)\n" /* sizeof(struct bpftime_regs): the slot */
 	"\tpop %r15\n"
@@ -266,8 +263,6 @@ __asm__(".text\n"
 	"\tpop %rdx\n"
 	"\tpop %rsi\n"
 	"\tpop %rdi\n"
-	"\tadd $24, %rsp\n" /* orig_ax, ip, cs */
-	"\tpopfq\n"
-	"\tadd $16, %rsp\n" /* sp, ss */
+	"\tadd $48, %rsp\n" /* orig_ax, ip, cs, flags, sp, ss */
 	"\tret\n"
 	".size agent_uret_tramp, .-agent_uret_tramp\n");
