@@ -126,7 +126,7 @@ EXPORT int bpftime_agent_main(const char *session_dir)
 	agent_log(agent.session,
 		  agent.from_loader ? "loaded by the dynamic loader, joined " : "injected, joined ",
 		  agent.session);
-	err = agent_rt_start(agent.session);
+	err = agent_rt_start(agent.session, agent.from_loader);
 	if (err) {
 		agent_unlink(agent.file);
 		__atomic_store_n(&agent.attached, 0, __ATOMIC_RELEASE);

@@ -390,7 +390,8 @@ static int site_prepare(struct agent_site *s, const struct want *w, uint64_t add
 
 		if (bpftime_catalog__attach_plan_msg(&rt.cat, w->idx, &w->a, msg, sizeof(msg)) < 0)
 			msg[0] = '\0';
-		agent_rt_refuse(&w->a, "the site cannot be hooked", w->a.plan_status, msg);
+		agent_rt_refuse(&w->a, "not hooked: the site cannot be patched", w->a.plan_status,
+				msg);
 		return w->a.plan_status ? w->a.plan_status : err;
 	}
 	if (err) {
@@ -409,6 +410,7 @@ static int site_prepare(struct agent_site *s, const struct want *w, uint64_t add
 	s->ino = w->a.ino;
 	s->offset = w->a.offset;
 	s->faults = 0;
+	s->patch_len = plan.orig_len;
 	/* the kernel's is_uprobe_at_func_entry(): the frame is not set up yet */
 	s->func_entry = plan.orig[0] == 0x55 || (plan.orig[0] == 0xf3 && plan.orig[1] == 0x0f &&
 						 plan.orig[2] == 0x1e && plan.orig[3] == 0xfa);
@@ -470,7 +472,7 @@ static void hook_one(const struct want *w)
 	/* publishes the link's fields to hooks: pairs with their acquire */
 	__atomic_store_n(&s->links[slot], &rl->l, __ATOMIC_RELEASE);
 	if (!s->hook.patched) {
-		err = bpftime_rw__patch(&s->hook);
+		err = agent_park_patch(&s->hook, s->addr, s->addr + s->patch_len);
 		if (err && err != -EALREADY) {
 			agent_rt_refuse(&w->a, "cannot patch the site", err, NULL);
 			unlink_one(rl);
@@ -568,7 +570,7 @@ static int follow(void *arg)
 	return 0;
 }
 
-int agent_rt_start(const char *session)
+int agent_rt_start(const char *session, bool first_pass)
 {
 	int err;
 
@@ -582,6 +584,19 @@ int agent_rt_start(const char *session)
 	if (!err && agent_fork_init())
 		agent_log(session, "fork children will not follow the session (no MADV_WIPEONFORK)",
 			  NULL);
+	/* One pass now, on the caller's thread (the constructor's, before the
+	 * program's own code runs): what is attached already is hooked before
+	 * the program runs, as kernel uprobes registered before a process
+	 * starts catch its first calls. Not for an injected agent: the thread
+	 * the injector borrowed is stopped wherever it was, maybe inside bytes
+	 * we would replace, and parking cannot see it. The follower takes
+	 * over from there. */
+	if (!err && first_pass && !join_session()) {
+		uint64_t gen;
+
+		if (!read_wanted(&gen))
+			apply();
+	}
 	if (!err)
 		err = agent_thread_start(&rt.thread, follow, NULL, STACK_SIZE);
 	if (err)

@@ -24,13 +24,15 @@ struct agent_site {
 	uint64_t dev, ino, offset;
 	struct bpftime_rw_hook hook;
 	struct agent_link *links[AGENT_SITE_LINKS];
-	uint32_t faults; /* runs that failed (logged once) */
-	bool func_entry; /* push %rbp or endbr64: is_uprobe_at_func_entry() */
+	uint32_t faults;   /* runs that failed (logged once) */
+	bool func_entry;   /* push %rbp or endbr64: is_uprobe_at_func_entry() */
+	uint8_t patch_len; /* bytes the jmp displaces (the plan's orig_len) */
 };
 
 /* Start following the session in @session (copied by the caller, lives as
- * long as the agent). @return 0 or -errno. */
-int agent_rt_start(const char *session);
+ * long as the agent); @first_pass: hook what is attached already before
+ * returning (the dynamic loader's constructor). @return 0 or -errno. */
+int agent_rt_start(const char *session, bool first_pass);
 
 /* Stop following: unpatch every site and end the thread. @return 1 when
  * no hook was ever installed (the agent's code may be unmapped), 0 when
@@ -48,6 +50,10 @@ int agent_fork_init(void);
 void agent_fork_check(void);
 /* agent-main.c: the agent in a fork child: its proof of life, a follower. */
 void agent_main_forked(void);
+
+/* agent-park.c: bpftime_rw__patch(@hook) while every other running thread
+ * is parked clear of (lo, hi), the bytes the jmp replaces. Follower only. */
+int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi);
 
 /* agent-tid.c: the calling thread's id (cached per thread where that is
  * safe, else gettid()). agent_tid_init() once, before any hook. */

@@ -7,10 +7,11 @@
  * kernel adds it there as we ask), with the caller's events and data:
  *
  *   ring buffer maps and    an eventfd, written by a waiter thread per
- *   perf events             buffer that blocks in bpftime_map__ringbuf_wait
- *                           / bpftime_map__perfbuf_wait (futexes in the
- *                           region: no polling). Added with EPOLLET, so
- *                           that each write is reported once.
+ *   perf events             buffer that blocks in
+ *                           bpftime_map__ringbuf_wait_wakeup /
+ *                           bpftime_map__perfbuf_wait (futexes in the
+ *                           region, woken by producers). Added with
+ *                           EPOLLET, so that each write is reported once.
  *   other maps              a pipe's write end whose reader is closed:
  *                           EPOLLERR, always, as bpf_map_poll() answers for
  *                           maps without map_poll
@@ -22,14 +23,23 @@
  * (not mmap'd) reports nothing, as on 6.18 (probed); its waiter starts when
  * its mmap creates the buffer (emul_epoll_buffer_changed).
  *
- * Ring buffers differ: the kernel's ringbuf_map_poll is level-triggered
- * (EPOLLIN while data is available). Here the waiter writes once when the
- * ring becomes ready, then waits for the consumer to move (looking at
- * consumer_pos every 1 to 20 ms, backing off; only while the caller has
- * unread records it was told of), and writes again if data remains. A
- * consumer that reads everything it is woken for (libbpf's ring_buffer
- * does) sees no difference; one that leaves records and polls again waits
- * for that look instead of returning at once.
+ * Ring buffers differ: the kernel wakes the ring's wait queue when a
+ * producer submits the record the consumer has caught up to (or with
+ * BPF_RB_FORCE_WAKEUP), and its ringbuf_map_poll is level-triggered
+ * (EPOLLIN while data is available). Here the waiter writes once per
+ * producer wake-up (bpftime_map__ringbuf_wait_wakeup counts them: none is
+ * missed while the waiter is busy writing), as many as the kernel's wake
+ * ups. A consumer that reads everything it is woken for (libbpf's
+ * ring_buffer does) is woken again by the next submit once it caught up.
+ * What the level-triggered poll gives besides, the waiter looks for when no
+ * wake-up came for a while (1 ms after one, backing off to 20 ms while
+ * records are unread; 100 ms when none are): unread records and a
+ * consumer_pos that did not move since the previous look mean a consumer
+ * asleep with data (one that left records and polled again, or a submit
+ * that read consumer_pos just before the consumer's store of it was
+ * visible, a race the kernel's poll covers), and it writes again. Such a
+ * consumer waits for that look instead of returning at once; records
+ * submitted with BPF_RB_NO_WAKEUP reach a sleeping consumer by it too.
  *
  * Finding a registration: epoll instances are anonymous files that all
  * share one inode, so one is told from another by asking the kernel
@@ -47,7 +57,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -56,6 +65,7 @@
 #include "emul-internal.h"
 
 #define WAIT_SLICE_MS   100
+#define CONSUMER_MIN_MS 1
 #define CONSUMER_MAX_MS 20
 
 /* One buffer some registration waits on: its waiter thread. */
@@ -122,18 +132,43 @@ static bool stopped(struct ep_buf *b)
 	return __atomic_load_n(&b->stop, __ATOMIC_ACQUIRE);
 }
 
-/* After telling of a ready ring: until the consumer moves (see the top). */
-static void wait_consumer(struct ep_buf *b)
+static int backoff(int ms)
 {
-	uint64_t cons = bpftime_map__ringbuf_query(b->m, BPF_RB_CONS_POS);
+	return ms * 2 > CONSUMER_MAX_MS ? CONSUMER_MAX_MS : ms * 2;
+}
 
-	for (long ms = 1; !stopped(b); ms = ms * 2 > CONSUMER_MAX_MS ? CONSUMER_MAX_MS : ms * 2) {
-		struct timespec ts = {0, ms * 1000000};
+/* A ring buffer's waiter: one write per wake-up, and the looks (see the top). */
+static void ring_waiter(struct ep_buf *b, struct epoll_state *st)
+{
+	uint32_t seq = bpftime_map__ringbuf_wakeups(b->m);
+	uint64_t seen = bpftime_map__ringbuf_query(b->m, BPF_RB_CONS_POS);
+	int ms = CONSUMER_MIN_MS;
 
-		if (bpftime_map__ringbuf_query(b->m, BPF_RB_CONS_POS) != cons ||
-		    bpftime_map__ringbuf_ready(b->m) != 1)
-			return;
-		nanosleep(&ts, NULL);
+	/* records from before the registration: the poll reports them */
+	if (bpftime_map__ringbuf_ready(b->m) == 1)
+		signal_regs(st, b->o);
+	while (!stopped(b)) {
+		int r = bpftime_map__ringbuf_wait_wakeup(b->m, &seq, ms);
+		uint64_t cons, prod;
+
+		if (r < 0)
+			break;
+		/* consumer_pos first: a producer_pos equal to it then means
+		 * that the next submit sees the consumer caught up, and wakes */
+		cons = bpftime_map__ringbuf_query(b->m, BPF_RB_CONS_POS);
+		prod = bpftime_map__ringbuf_query(b->m, BPF_RB_PROD_POS);
+		if (r) {
+			signal_regs(st, b->o);
+			ms = CONSUMER_MIN_MS;
+		} else if (cons == prod) {
+			ms = WAIT_SLICE_MS;
+		} else {
+			/* ready() also discards a dead producer's record */
+			if (bpftime_map__ringbuf_ready(b->m) == 1 && cons == seen)
+				signal_regs(st, b->o);
+			ms = backoff(ms);
+		}
+		seen = cons;
 	}
 }
 
@@ -142,17 +177,17 @@ static void *waiter(void *arg)
 	struct ep_buf *b = arg;
 	struct epoll_state *st = b->e->epoll;
 
+	if (b->ring) {
+		ring_waiter(b, st);
+		return NULL;
+	}
 	while (!stopped(b)) {
-		int r = b->ring ? bpftime_map__ringbuf_wait(b->m, WAIT_SLICE_MS)
-				: bpftime_map__perfbuf_wait(b->m, WAIT_SLICE_MS);
+		int r = bpftime_map__perfbuf_wait(b->m, WAIT_SLICE_MS);
 
 		if (r < 0)
 			break;
-		if (!r)
-			continue;
-		signal_regs(st, b->o);
-		if (b->ring)
-			wait_consumer(b);
+		if (r)
+			signal_regs(st, b->o);
 	}
 	return NULL;
 }

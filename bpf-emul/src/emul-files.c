@@ -7,6 +7,8 @@
  *   /sys/bus/event_source/devices/uprobe/type            the uprobe PMU's type
  *   /sys/bus/event_source/devices/uprobe/format/retprobe "config:0"
  *   R/available_events, R/uprobe_events (empty)
+ *   R/trace_pipe                                         the session's
+ *        bpf_trace_printk lines as a stream (emul-tracepipe.c: a pipe)
  *   R/events/syscalls/sys_{enter,exit}_<name>/{id,format}
  *   R/events/raw_syscalls/sys_{enter,exit}/{id,format}
  *
@@ -24,10 +26,10 @@
  * opts.tracefs_source names another root to copy from (tests).
  *
  * An open gets a sealed memfd with the contents, reopened read-only, as its
- * own file (its own offset). Writes are -EACCES. Paths we do not serve,
- * relative paths and paths with "." or ".." components are the kernel's
- * (BPFTIME_EMUL_CONTINUE); so are directories when opened (an access() of
- * a directory we serve is answered).
+ * own file (its own offset); trace_pipe gets a pipe, whatever the source.
+ * Writes are -EACCES. Paths we do not serve, relative paths and paths with
+ * "." or ".." components are the kernel's (BPFTIME_EMUL_CONTINUE); so are
+ * directories when opened (an access() of a directory we serve is answered).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -39,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "emul-internal.h"
+#include "emul-tracepipe.h"
 
 #define UPROBE_DIR "/sys/bus/event_source/devices/uprobe"
 /* the uprobe PMU type when the host's is unreadable: 8 is what 6.18 shows
@@ -76,7 +79,8 @@ struct files {
 	bool scanned;
 	struct host_tp *tps;
 	uint32_t nr_tps;
-	char name[80]; /* emul_tp_by_id's answer for built-in ids */
+	char name[80];                     /* emul_tp_by_id's answer for built-in ids */
+	struct emul_tracepipe *trace_pipe; /* the threads feeding trace_pipe opens */
 };
 
 enum served { NOT_OURS, SERVED_DIR, SERVED_FILE };
@@ -142,6 +146,7 @@ void emul_files_free(struct bpftime_emul *e)
 
 	if (!f)
 		return;
+	emul_tracepipe_free(f->trace_pipe);
 	free(f->tps);
 	free(f);
 	e->files = NULL;
@@ -338,7 +343,8 @@ static enum served tracefs_path(const char *rest, char *cat, char *ev, const cha
 	if (!rest[0] || !strcmp(rest, "/events") || !strcmp(rest, "/events/syscalls") ||
 	    !strcmp(rest, "/events/raw_syscalls"))
 		return SERVED_DIR;
-	if (!strcmp(rest, "/available_events") || !strcmp(rest, "/uprobe_events")) {
+	if (!strcmp(rest, "/available_events") || !strcmp(rest, "/uprobe_events") ||
+	    !strcmp(rest, "/trace_pipe")) {
 		*file = rest + 1;
 		return SERVED_FILE;
 	}
@@ -485,6 +491,13 @@ static long open_file(struct bpftime_emul *e, struct bpftime_caller *c, const ch
 		return -EACCES;
 	if (flags & O_DIRECTORY)
 		return -ENOTDIR;
+	if (!s->uprobe && !strcmp(s->file, "trace_pipe")) {
+		struct files *f = files_of(e);
+
+		ret = f ? emul_tracepipe_open(e, c, &f->trace_pipe, flags) : -ENOMEM;
+		emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "pid %d open(%s) = %ld", c->pid, p, ret);
+		return ret;
+	}
 	ret = contents(e, s, &t);
 	if (ret) {
 		free(t.buf);
@@ -546,8 +559,8 @@ long bpftime_emul__faccessat(struct bpftime_emul *e, struct bpftime_caller *c, i
 	f = files_of(e);
 	if (!f || classify(p, &s) == NOT_OURS)
 		ret = BPFTIME_EMUL_CONTINUE;
-	else if (f->host && !s.uprobe)
-		ret = host_has(f, &s);
+	else if (f->host && !s.uprobe && !(s.file && !strcmp(s.file, "trace_pipe")))
+		ret = host_has(f, &s); /* trace_pipe is ours whatever the host has */
 	/* read-only files and directories; a file cannot be executed */
 	if (!ret && ((mode & W_OK) || (s.kind == SERVED_FILE && (mode & X_OK))))
 		ret = -EACCES;

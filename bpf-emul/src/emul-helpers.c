@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include "emul-internal.h"
+#include "emul-tracepipe.h"
 
 /* every helper has the five registers; most use fewer */
 #define U __attribute__((unused))
@@ -360,7 +361,7 @@ HELPER(send_signal_thread)
 	return send_signal_common(call, (uint32_t)r1, true);
 }
 
-/* ---- bpf_trace_printk: to the supervisor's log ---- */
+/* ---- bpf_trace_printk: to the session's trace_pipe (and the log) ---- */
 
 /* one conversion of bpf_trace_printk's format, %[-+ 0#]*[0-9]*(l|ll)?[diuxXcps]:
  * without an l the argument is 32 bits, as the kernel's vsnprintf sees it */
@@ -424,6 +425,26 @@ static int printk_format(char *out, size_t room, const char *fmt, const uint64_t
 	return (int)o;
 }
 
+/* The line of the task the program runs for (the idle task: "<idle>-0",
+ * as trace_print_context() shows pid 0) in <session>/trace_pipe. */
+static void printk_emit(struct emul_run_ctx *run, const char *text, size_t n)
+{
+	struct bpftime_caller *c = run->c;
+	char path[40], comm[16] = "";
+	FILE *f = NULL;
+
+	if (c) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)c->pid, (int)c->tid);
+		f = fopen(path, "re");
+	}
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	emul_tracepipe_printk(run->e, comm, c ? (int)c->tid : 0, run->cpu, text, n);
+}
+
 HELPER(trace_printk)
 {
 	const uint64_t args[3] = {r3, r4, r5};
@@ -437,6 +458,7 @@ HELPER(trace_printk)
 	if (n < 0)
 		return (uint64_t)(int64_t)n;
 	emul_log(RUN(call)->e, BPFTIME_EMUL_LOG_INFO, "bpf_trace_printk: %.*s", n, out);
+	printk_emit(RUN(call), out, (size_t)n);
 	return n;
 }
 

@@ -51,9 +51,12 @@
  * wakes the consumer. Limits: a TID reused by a new thread before the check
  * keeps the record busy; TIDs are per PID namespace (see map-sync.h).
  *
- * Wake-ups: a futex word in the region (wake_seq), bumped and woken by a
- * producer only when a consumer waits (waiters > 0), under the kernel's
- * rules for BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP.
+ * Wake-ups: a futex word in the region (wake_seq), bumped by a producer
+ * whenever the kernel's bpf_ringbuf_commit() would wake the consumer
+ * (BPF_RB_FORCE_WAKEUP, or a consumer caught up to the record submitted
+ * unless BPF_RB_NO_WAKEUP), and woken (FUTEX_WAKE) only when a consumer
+ * waits (waiters > 0). It counts wake-ups: bpftime_map__ringbuf_wait_wakeup
+ * misses none, even those that happen while its caller is not waiting.
  *
  * Everything here but nothing else runs on the operation paths: raw
  * syscalls only (futex, gettid, kill(tid, 0), clock_gettime).
@@ -170,12 +173,13 @@ static uint64_t rb_file_size(const struct bpftime_map_attr *a, uint32_t nr_cpus)
 /* As bpf_ringbuf_notify(), without the syscall when nobody waits. */
 static void rb_wake(struct rb_state *st)
 {
-	/* The caller's seq_cst exchange of a header, then this load: pairs
-	 * with the waiter's increment of waiters before it reads headers. */
+	/* Counted always, so that a waiter that was not waiting at this
+	 * moment still sees it (bpftime_map__ringbuf_wait_wakeup). seq_cst,
+	 * as the load of waiters after it: pairs with the waiter's increment
+	 * of waiters before it loads wake_seq (and reads headers). */
+	__atomic_add_fetch(&st->wake_seq, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&st->waiters, __ATOMIC_SEQ_CST))
 		return;
-	/* Pairs with the acquire load of wake_seq in bpftime_map__ringbuf_wait. */
-	__atomic_add_fetch(&st->wake_seq, 1, __ATOMIC_RELEASE);
 	map_sys_futex(&st->wake_seq, MAP_FUTEX_WAKE, INT_MAX, NULL);
 }
 
@@ -497,6 +501,48 @@ int bpftime_map__ringbuf_wait(struct bpftime_map *m, int timeout_ms)
 		__atomic_sub_fetch(&st->waiters, 1, __ATOMIC_RELAXED);
 		if (ready)
 			return 1;
+	}
+}
+
+uint32_t bpftime_map__ringbuf_wakeups(const struct bpftime_map *m)
+{
+	/* Pairs with the increment in rb_wake(). */
+	return is_ringbuf(m) ? __atomic_load_n(&rb_state(m)->wake_seq, __ATOMIC_ACQUIRE) : 0;
+}
+
+int bpftime_map__ringbuf_wait_wakeup(struct bpftime_map *m, uint32_t *seen, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct rb_state *st;
+
+	if (!is_ringbuf(m))
+		return -EINVAL;
+	st = rb_state(m);
+	for (;;) {
+		int64_t left = deadline < 0 ? RB_SLICE_MS : deadline - now_ms();
+		struct timespec ts;
+		uint32_t seq;
+
+		/* As rb_wake(), the other way round: a wake-up after this
+		 * increment sees waiters and wakes the futex; one before it is
+		 * seen in wake_seq. */
+		__atomic_add_fetch(&st->waiters, 1, __ATOMIC_SEQ_CST);
+		seq = __atomic_load_n(&st->wake_seq, __ATOMIC_SEQ_CST);
+		if (seq == *seen && left > 0) {
+			if (left > RB_SLICE_MS)
+				left = RB_SLICE_MS;
+			ts.tv_sec = 0;
+			ts.tv_nsec = left * 1000000;
+			map_sys_futex(&st->wake_seq, MAP_FUTEX_WAIT, seq, &ts);
+			seq = __atomic_load_n(&st->wake_seq, __ATOMIC_ACQUIRE);
+		}
+		__atomic_sub_fetch(&st->waiters, 1, __ATOMIC_RELAXED);
+		if (seq != *seen) {
+			*seen = seq;
+			return 1;
+		}
+		if (left <= 0)
+			return 0;
 	}
 }
 

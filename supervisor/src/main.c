@@ -4,6 +4,7 @@
  *
  *   bpftime run [OPTIONS] -- TOOL [ARGS...]
  *   bpftime status [--session NAME] [--clean]
+ *   bpftime trace [--session NAME]
  *   bpftime-run [OPTIONS] -- TOOL [ARGS...]      (the same as `bpftime run`)
  *   bpftime start [OPTIONS] -- CMD [ARGS...]
  *   bpftime attach [OPTIONS] PID
@@ -25,7 +26,8 @@ static const char usage_run[] =
     "Runs TOOL with its bpf(), perf_event_open() and related calls answered by\n"
     "bpftime instead of the kernel: no root, no kernel eBPF needed.\n"
     "\n"
-    "  --session NAME       name the session (default: TOOL-PID); maps and programs\n"
+    "  --session NAME       name the session (default: \"default\" when no other\n"
+    "                       bpftime run holds it, else TOOL-PID); maps and programs\n"
     "                       live in DIR/NAME while TOOL runs. When a bpftime run\n"
     "                       already serves NAME, TOOL joins it: both tools see\n"
     "                       the same maps, programs and ids\n"
@@ -56,13 +58,24 @@ static const char usage_status[] =
     "events, asking each session's supervisor. A session whose supervisor died\n"
     "is reported as stale; --clean removes stale sessions.\n";
 
+static const char usage_trace[] =
+    "usage: bpftime trace [--session NAME] [--session-dir DIR]\n"
+    "\n"
+    "Prints the session's bpf_trace_printk lines as they come, as\n"
+    "`cat /sys/kernel/tracing/trace_pipe` does for the kernel's: the lines no\n"
+    "reader took yet, then new ones, until interrupted. Reading consumes them,\n"
+    "as it does the kernel's (tools in the session that read trace_pipe share\n"
+    "them). NAME defaults to \"default\".\n";
+
 static const char usage_start[] =
     "usage: bpftime start [--session NAME] [--session-dir DIR] -- CMD [ARGS...]\n"
     "\n"
     "Runs CMD with the bpftime agent inside it, in session NAME (default:\n"
-    "CMD-PID). A dynamic CMD gets it through LD_PRELOAD, and so do the dynamic\n"
-    "programs it runs; a static CMD (glibc -static, musl, Go) gets it injected\n"
-    "over ptrace before its first instruction. The exit status is CMD's.\n";
+    "\"default\", the session of the first bpftime run). A dynamic CMD gets it\n"
+    "through LD_PRELOAD, and so do the dynamic programs it runs; a static CMD\n"
+    "(glibc -static, musl, Go) gets it injected over ptrace before its first\n"
+    "instruction. Either way the probes attached then are in place before CMD's\n"
+    "own code runs. The exit status is CMD's.\n";
 
 static const char usage_attach[] =
     "usage: bpftime attach [--session NAME] [--session-dir DIR] PID\n"
@@ -70,7 +83,7 @@ static const char usage_attach[] =
     "\n"
     "Puts the agent into the running process PID, or takes it out, over ptrace\n"
     "(as its own user; not into PID 1 or a non-dumpable process). The session\n"
-    "defaults to COMM-PID.\n";
+    "defaults to \"default\", the session of the first bpftime run.\n";
 
 static void usage(FILE *f)
 {
@@ -78,6 +91,8 @@ static void usage(FILE *f)
 	fputs(usage_run, f);
 	fputc('\n', f);
 	fputs(usage_status, f);
+	fputc('\n', f);
+	fputs(usage_trace, f);
 	fputc('\n', f);
 	fputs(usage_start, f);
 	fputc('\n', f);
@@ -125,6 +140,21 @@ static int cmd_status(int argc, char **argv)
 	return sup_cmd_status(&o);
 }
 
+static int cmd_trace(int argc, char **argv)
+{
+	struct sup_opts o;
+
+	if (sup_opts_parse(&o, argc, argv, false) || o.clean) {
+		fputs("try 'bpftime trace --help'\n", stderr);
+		return 1;
+	}
+	if (o.help) {
+		fputs(usage_trace, stdout);
+		return 0;
+	}
+	return sup_cmd_trace(&o);
+}
+
 /* start (@cmd) or attach/detach (@fn). */
 static int cmd_agent(int argc, char **argv, bool cmd, int (*fn)(const struct sup_opts *))
 {
@@ -157,6 +187,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trace"))
+		return cmd_trace(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "start"))
 		return cmd_agent(argc - 1, argv + 1, true, sup_cmd_start);
 	if (!strcmp(argv[1], "attach"))

@@ -198,21 +198,10 @@ static int detach_from(struct sup_tracee *t, const struct sup_agent_image *img)
 	return 0;
 }
 
-/* The session for attach: --session NAME, else "<comm>-<pid>". */
+/* The session for attach: --session NAME, else the default one. */
 static int attach_session(const struct sup_opts *o, struct sup_session *s)
 {
-	char path[64], comm[32] = "target";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)o->pid);
-	f = fopen(path, "re");
-	if (f) {
-		if (!fgets(comm, sizeof(comm), f))
-			snprintf(comm, sizeof(comm), "target");
-		comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-	}
-	return sup_agent_session(o, comm, o->pid, s);
+	return sup_agent_session(o, s);
 }
 
 static int run(const struct sup_opts *o, bool attach)

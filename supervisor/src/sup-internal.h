@@ -122,6 +122,9 @@ int sup_opts_parse_agent(struct sup_opts *o, int argc, char **argv, bool cmd);
 #define SUP_NAME_MAX 64
 /* sockaddr_un.sun_path is 108 bytes: the whole socket path must fit */
 #define SUP_SOCK_NAME "control"
+/* The session of the first `bpftime run` without --session, and the one
+ * `bpftime start` and `attach` join without --session. */
+#define SUP_SESSION_DEFAULT "default"
 
 struct sup_session {
 	char base[PATH_MAX];
@@ -152,9 +155,9 @@ int sup_session_try_lock(struct sup_session *s);
 int sup_session_remove(struct sup_session *s);
 void sup_session_release(struct sup_session *s);
 /* The session an agent joins (start, attach): --session NAME or
- * "<stem>-<pid>" under the base; its directory made when missing, not
+ * SUP_SESSION_DEFAULT under the base; its directory made when missing, not
  * locked. 0 or -errno with a message. */
-int sup_agent_session(const struct sup_opts *o, const char *stem, pid_t pid, struct sup_session *s);
+int sup_agent_session(const struct sup_opts *o, struct sup_session *s);
 
 /* ---- seccomp availability (sup-probe.c) ---- */
 
@@ -357,6 +360,8 @@ int sup_inject_call(struct sup_tracee *t, const struct sup_agent_image *img, uin
 
 int sup_cmd_run(const struct sup_opts *o);
 int sup_cmd_status(const struct sup_opts *o);
+/* sup-trace.c: `bpftime trace`, the session's trace_pipe lines on stdout */
+int sup_cmd_trace(const struct sup_opts *o);
 int sup_cmd_start(const struct sup_opts *o);
 /* sup-start.c, for `run --agent` too: execvp's PATH search for @cmd (0,
  * -ENOENT, -EACCES); LD_PRELOAD = the old value + @agent in our

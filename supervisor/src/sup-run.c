@@ -50,10 +50,25 @@ static int open_session(const struct sup_opts *o, struct sup_session *s)
 		err = sup_base_prepare(base);
 	if (err)
 		return err;
-	if (o->session)
+	if (o->session) {
 		snprintf(name, sizeof(name), "%s", o->session);
-	else
+	} else {
+		/* the first tool gets the default session, which `bpftime start`
+		 * and `attach` join when not told otherwise; later ones, while it
+		 * is held, a session of their own */
+		err = sup_session_init(s, base, SUP_SESSION_DEFAULT);
+		if (!err) {
+			err = sup_session_claim(s);
+			if (err != -EBUSY)
+				return err;
+			sup_session_release(s);
+		}
 		sup_name_generate(o->argv[0], getpid(), name, sizeof(name));
+		sup_log(SUP_LOG_INFO,
+			"session %s is in use: this tool gets session %s (targets join it with "
+			"--session %s)",
+			SUP_SESSION_DEFAULT, name, name);
+	}
 	err = sup_session_init(s, base, name);
 	if (err) {
 		sup_log(SUP_LOG_ERROR,

@@ -228,7 +228,7 @@ void sup_session_release(struct sup_session *s)
 	sup_close_and_reset(&s->lock_fd);
 }
 
-int sup_agent_session(const struct sup_opts *o, const char *stem, pid_t pid, struct sup_session *s)
+int sup_agent_session(const struct sup_opts *o, struct sup_session *s)
 {
 	char base[PATH_MAX], name[SUP_NAME_MAX + 1];
 	int err;
@@ -238,10 +238,8 @@ int sup_agent_session(const struct sup_opts *o, const char *stem, pid_t pid, str
 		err = sup_base_prepare(base);
 	if (err)
 		return err;
-	if (o->session)
-		snprintf(name, sizeof(name), "%s", o->session);
-	else
-		sup_name_generate(stem, pid, name, sizeof(name));
+	/* the session the first `bpftime run` without --session serves */
+	snprintf(name, sizeof(name), "%s", o->session ? o->session : SUP_SESSION_DEFAULT);
 	err = sup_session_init(s, base, name);
 	if (err) {
 		sup_log(SUP_LOG_ERROR, "session path %s/%s is too long", base, name);

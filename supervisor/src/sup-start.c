@@ -215,7 +215,7 @@ int sup_cmd_start(const struct sup_opts *o)
 	kind = sup_elf_kind(exe);
 	if (kind < 0)
 		return exec_status(kind, o->argv[0]);
-	if (sup_agent_path(agent, sizeof(agent)) || sup_agent_session(o, o->argv[0], getpid(), &s))
+	if (sup_agent_path(agent, sizeof(agent)) || sup_agent_session(o, &s))
 		return SUP_EXIT_FAILURE;
 	if (kind == SUP_ELF_FOREIGN) {
 		sup_log(SUP_LOG_WARN, "%s is not an x86-64 program: running it without the agent",

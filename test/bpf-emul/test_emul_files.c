@@ -242,7 +242,7 @@ static void test_not_ours(void **state)
 	    DBG "/events/sched/sched_switch/id",
 	    DBG "/events/syscalls/../syscalls/sys_enter_openat/id",
 	    DBG "/events/syscalls/sys_enter_openat/enable",
-	    DBG "/trace_pipe",
+	    DBG "/trace",
 	};
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)

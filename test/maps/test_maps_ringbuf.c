@@ -311,38 +311,47 @@ static uint32_t wakes(struct bpftime_map *m)
 }
 
 /* bpf_ringbuf_commit(): wake when the consumer caught up with the record,
- * unless BPF_RB_NO_WAKEUP; always with BPF_RB_FORCE_WAKEUP; and (ours) no
- * futex call at all when nobody waits. */
+ * unless BPF_RB_NO_WAKEUP; always with BPF_RB_FORCE_WAKEUP. Wake-ups are
+ * counted whether or not a consumer waits (only the futex call is skipped
+ * then): bpftime_map__ringbuf_wait_wakeup sees those it was not waiting for. */
 static void wakeup_flags_follow_the_kernel(void **state)
 {
 	struct bpftime_map_region *r = mt_region_create(2, 0);
 	struct bpftime_map *m = rb_new(r, PAGE);
 	uint8_t src[8] = {0};
 	struct view v;
-	uint32_t w;
+	uint32_t w, seen;
 
 	view_open(&v, m);
 	w = wakes(m);
+	seen = bpftime_map__ringbuf_wakeups(m);
+	assert_int_equal(seen, w);
 	assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, BPF_RB_FORCE_WAKEUP, 0), 0);
-	assert_int_equal(wakes(m), w); /* nobody waits */
-	*state_u32(m, ST_WAITERS) = 1; /* a consumer waits */
+	assert_int_equal(wakes(m), w + 1); /* nobody waits: counted all the same */
+	*state_u32(m, ST_WAITERS) = 1;     /* a consumer waits */
 	*v.cons = v.prod[0];
 	assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, 0, 0), 0);
-	assert_int_equal(wakes(m), w + 1); /* caught up: woken */
+	assert_int_equal(wakes(m), w + 2); /* caught up: woken */
 	*v.cons = v.prod[0];
 	assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, BPF_RB_NO_WAKEUP, 0), 0);
-	assert_int_equal(wakes(m), w + 1);
+	assert_int_equal(wakes(m), w + 2);
 	/* consumer behind: the record it waits for is not this one */
 	assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, 0, 0), 0);
-	assert_int_equal(wakes(m), w + 1);
-	assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, BPF_RB_FORCE_WAKEUP, 0), 0);
 	assert_int_equal(wakes(m), w + 2);
+	assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, BPF_RB_FORCE_WAKEUP, 0), 0);
+	assert_int_equal(wakes(m), w + 3);
 	/* a discard wakes as a submit does */
 	*v.cons = v.prod[0];
 	void *s = bpftime_map__ringbuf_reserve(m, 8, 0, 0);
 	assert_int_equal(bpftime_map__ringbuf_discard(m, s, 0), 0);
-	assert_int_equal(wakes(m), w + 3);
+	assert_int_equal(wakes(m), w + 4);
 	*state_u32(m, ST_WAITERS) = 0;
+	/* the four wake-ups made while this one was not waiting: one answer */
+	assert_int_equal(bpftime_map__ringbuf_wait_wakeup(m, &seen, 0), 1);
+	assert_int_equal(seen, w + 4);
+	assert_int_equal(bpftime_map__ringbuf_wait_wakeup(m, &seen, 0), 0);
+	assert_int_equal(bpftime_map__ringbuf_wakeups(NULL), 0);
+	assert_int_equal(bpftime_map__ringbuf_wait_wakeup(NULL, &seen, 0), -EINVAL);
 	view_close(&v);
 	mt_region_destroy(r);
 }
@@ -403,6 +412,67 @@ static void wait_blocks_until_a_record(void **state)
 		assert_int_equal(bpftime_map__ringbuf_ready(m), 1);
 		view_close(&v);
 	}
+	mt_region_destroy(r);
+}
+
+struct wakeup_waiter {
+	struct bpftime_map *m;
+	uint32_t seen;
+	int ret;
+	int64_t woken_ms;
+};
+
+static void *wait_wakeup_thread(void *arg)
+{
+	struct wakeup_waiter *w = arg;
+
+	w->ret = bpftime_map__ringbuf_wait_wakeup(w->m, &w->seen, 10000);
+	w->woken_ms = ms_now();
+	return NULL;
+}
+
+/* The edge-triggered wait: a timeout with no wake-up, even with records
+ * unread; woken (within a few ms) by a submit the consumer caught up to,
+ * not by one it has not. */
+static void wait_wakeup_is_woken_by_a_submit(void **state)
+{
+	struct bpftime_map_region *r = mt_region_create(2, 0);
+	struct bpftime_map *m = rb_new(r, PAGE);
+	struct wakeup_waiter w = {.m = m};
+	uint8_t src[8] = {1};
+	int64_t t0 = ms_now(), sent;
+	struct view v;
+	pthread_t t;
+
+	view_open(&v, m);
+	/* unread, and woken for before the wait began: not an edge of its */
+	assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, 0, 0), 0);
+	w.seen = bpftime_map__ringbuf_wakeups(m);
+	assert_int_equal(bpftime_map__ringbuf_wait_wakeup(m, &w.seen, 30), 0);
+	assert_true(ms_now() - t0 >= 30);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(pthread_create(&t, NULL, wait_wakeup_thread, &w), 0);
+		while (!__atomic_load_n(state_u32(m, ST_WAITERS), __ATOMIC_ACQUIRE))
+			usleep(100);
+		usleep(1000); /* in the futex by now, most likely */
+		/* the consumer is behind this record: no wake-up */
+		if (i == 0) {
+			assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, 0, 0), 0);
+			assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, 0, 0), 0);
+			usleep(20000);
+			assert_int_equal(__atomic_load_n(&w.ret, __ATOMIC_ACQUIRE), 0);
+			*v.cons = v.prod[0]; /* caught up */
+		}
+		sent = ms_now();
+		assert_int_equal(bpftime_map__ringbuf_output(m, src, 8, 0, 0), 0);
+		pthread_join(t, NULL);
+		assert_int_equal(w.ret, 1);
+		/* generous for a loaded machine; ~0.1 ms when idle */
+		assert_true(w.woken_ms - sent < 200);
+		*v.cons = v.prod[0];
+		w.ret = 0;
+	}
+	view_close(&v);
 	mt_region_destroy(r);
 }
 
@@ -859,6 +929,7 @@ int main(void)
 	    cmocka_unit_test(helpers_and_layout_match_the_kernel),
 	    cmocka_unit_test(wakeup_flags_follow_the_kernel),
 	    cmocka_unit_test(wait_blocks_until_a_record),
+	    cmocka_unit_test(wait_wakeup_is_woken_by_a_submit),
 	    cmocka_unit_test(records_wrap_at_every_offset),
 	    cmocka_unit_test(pg_off_counts_pages),
 	    cmocka_unit_test(many_producers_one_consumer),

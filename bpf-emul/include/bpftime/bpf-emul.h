@@ -162,6 +162,16 @@ void bpftime_emul__process_events(struct bpftime_emul *e);
 /** @brief Print the session's objects (`bpftime status`) to @out. */
 void bpftime_emul__dump(struct bpftime_emul *e, FILE *out);
 
+/**
+ * @brief Move the bpf_trace_printk lines of session @session_dir not read
+ * yet (<session>/trace_pipe) to @out_fd, consuming them as a read of the
+ * kernel's trace_pipe does (shared with the tools' opens of trace_pipe).
+ * Whole lines, PIPE_BUF bytes at most per call. Needs no emulator
+ * (`bpftime trace`). @return the bytes moved, 0 when there is nothing new,
+ * or -errno (-EAGAIN: a non-blocking @out_fd is full).
+ */
+long bpftime_trace_pipe_consume(const char *session_dir, int out_fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -396,6 +396,33 @@ int bpftime_map__ringbuf_ready(struct bpftime_map *m);
  */
 int bpftime_map__ringbuf_wait(struct bpftime_map *m, int timeout_ms);
 
+/**
+ * @brief The count of wake-ups producers made so far: submits or discards
+ * the kernel would wake the consumer for (BPF_RB_FORCE_WAKEUP, or, unless
+ * BPF_RB_NO_WAKEUP, a consumer caught up to the record: consumer_pos at
+ * its header), and dead producers' records discarded. Wraps. 0 if @m is not
+ * a ring buffer. Lock-free, no libc.
+ */
+uint32_t bpftime_map__ringbuf_wakeups(const struct bpftime_map *m);
+
+/**
+ * @brief Edge-triggered wait, as the kernel's wait queue of a ring buffer:
+ * block until bpftime_map__ringbuf_wakeups() differs from *@seen, or for
+ * @timeout_ms (< 0: no limit), then store it in *@seen. Start with *@seen
+ * from bpftime_map__ringbuf_wakeups(); a wake-up that happens between two
+ * calls is not missed. Futex-based, no polling, no libc.
+ *
+ * Like the kernel, producers do not wake a consumer that has not caught up
+ * (it is expected to read on), so a consumer that stores consumer_pos and
+ * then reads producer_pos may, as on the kernel, miss the submit of the
+ * record at that position in between (its store was not yet visible to the
+ * producer): the kernel's poll then reports the data it finds (EPOLLIN
+ * while data is available); callers standing for a poll should look at
+ * the ring when this times out.
+ * @return 1 after a wake-up, 0 on timeout, -EINVAL if @m is not a ring buffer.
+ */
+int bpftime_map__ringbuf_wait_wakeup(struct bpftime_map *m, uint32_t *seen, int timeout_ms);
+
 /*
  * Perf buffers: what perf_event_open(PERF_TYPE_SOFTWARE,
  * PERF_COUNT_SW_BPF_OUTPUT, sample_type PERF_SAMPLE_RAW) and its mmap give

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Parking the target's running threads while a site is patched.
+ *
+ * The jmp that replaces a site's first instructions is 5 bytes; when the
+ * first instruction is shorter, there are instruction boundaries inside
+ * those bytes. A thread preempted at one of them (a hot loop calling a
+ * small function is preempted there often) would, once the jmp is
+ * written, resume in the middle of the jmp's rel32 and run garbage. The
+ * kernel's uprobes write a one-byte int3 and never meet this.
+ *
+ * So before writing, every other thread that is running or runnable is
+ * sent a signal whose handler records where the thread was and waits
+ * until we are done. If one of them sits strictly inside the bytes about
+ * to be replaced, we let them all go and try again a moment later (it
+ * will have moved on); otherwise the jmp is written while they wait.
+ * Threads asleep in a system call are not signalled (a signal would end
+ * some sleeps with EINTR): they are in the kernel, and their user ip is
+ * after a syscall instruction, which the planner never displaces.
+ *
+ * The signal is one whose default action is to ignore it (SIGURG, else
+ * SIGWINCH) and that the target has not taken (its disposition is SIG_DFL
+ * or SIG_IGN); it is restored afterwards, so a delivery that comes late
+ * (a thread that had it blocked) is ignored as before. Without a free
+ * signal, or for threads that do not answer within PARK_WAIT_NS, the
+ * patch is written unparked, as before this existed (logged).
+ *
+ * Follower thread only (one park at a time); the handler is freestanding.
+ */
+#include <stdbool.h>
+#include "agent-internal.h"
+#include "agent-runtime.h"
+#include "agent-sys.h"
+
+#define MAX_PARKED   1024
+#define PARK_WAIT_NS 20000000ull /* 20 ms for every signalled thread to answer */
+#define SIGURG_NR    23
+#define SIGWINCH_NR  28
+#define SA_SIGINFO_  0x4
+#define SA_RESTART_  0x10000000
+#define SA_RESTORER_ 0x04000000
+/* ucontext_t on x86-64: uc_flags, uc_link, uc_stack (24 bytes), then
+ * mcontext's gregs[], of which REG_RIP is 16 */
+#define UC_RIP_OFF (8 + 8 + 24 + 16 * 8)
+
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+static struct {
+	uint32_t active;   /* a park is in progress: handlers record and wait */
+	uint32_t cur;      /* its number (grows across parks) */
+	uint32_t arrived;  /* threads that recorded their ip */
+	uint32_t released; /* futex: the last park whose threads may go */
+	uint64_t ips[MAX_PARKED];
+} park;
+
+void agent_park_restorer(void);
+__asm__(".text\n"
+	".type agent_park_restorer, @function\n"
+	"agent_park_restorer:\n"
+	"\tmov $15, %eax\n" /* rt_sigreturn */
+	"\tsyscall\n"
+	"\tud2\n"
+	".size agent_park_restorer, .-agent_park_restorer\n");
+
+static void park_handler(int sig, void *info, void *uc)
+{
+	uint32_t gen, n, rel;
+
+	(void)sig;
+	(void)info;
+	/* late (the thread had the signal blocked, or we gave up on it): the
+	 * park is over; nothing to wait for */
+	if (!__atomic_load_n(&park.active, __ATOMIC_SEQ_CST))
+		return;
+	gen = __atomic_load_n(&park.cur, __ATOMIC_SEQ_CST);
+	n = __atomic_load_n(&park.arrived, __ATOMIC_RELAXED);
+	/* record the ip first, count after: the patcher reads ips[0..arrived) */
+	for (;;) {
+		if (n >= MAX_PARKED)
+			break;
+		if (__atomic_compare_exchange_n(&park.arrived, &n, n + 1, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED)) {
+			__atomic_store_n(&park.ips[n], *(uint64_t *)((char *)uc + UC_RIP_OFF),
+					 __ATOMIC_SEQ_CST);
+			break;
+		}
+	}
+	while ((int32_t)((rel = __atomic_load_n(&park.released, __ATOMIC_ACQUIRE)) - gen) < 0)
+		agent_sys_futex_wait(&park.released, rel, 1000000u, 1);
+}
+
+static int sigaction_raw(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old)
+{
+	return (int)agent_sys6(__NR_rt_sigaction, sig, (long)act, (long)old, 8, 0, 0);
+}
+
+/* A default-ignored signal the target does not handle; 0 when none. */
+static int free_signal(struct kernel_sigaction *old)
+{
+	static const int candidates[] = {SIGURG_NR, SIGWINCH_NR};
+
+	for (unsigned i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		if (sigaction_raw(candidates[i], NULL, old))
+			continue;
+		if (old->handler == (void *)0 || old->handler == (void *)1) /* DFL, IGN */
+			return candidates[i];
+	}
+	return 0;
+}
+
+/* 'R' in /proc/self/task/<tid>/stat: running or runnable in user space
+ * (or about to return there) */
+static bool running(int tid)
+{
+	char path[48], buf[128];
+	struct agent_buf b;
+	long n;
+	int fd;
+
+	agent_buf_init(&b, path, sizeof(path));
+	agent_buf_str(&b, "/proc/self/task/");
+	agent_buf_num(&b, tid);
+	agent_buf_str(&b, "/stat");
+	fd = agent_openat(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	n = agent_read(fd, buf, sizeof(buf) - 1);
+	agent_close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "tid (comm) S ...": the state follows the last ')' */
+	for (long i = n - 1; i > 0; i--)
+		if (buf[i] == ')')
+			return i + 2 < n && buf[i + 2] == 'R';
+	return false;
+}
+
+/* Signal every other running thread; @return how many were signalled. */
+static uint32_t signal_running(int sig, int self)
+{
+	struct linux_dirent64 {
+		uint64_t ino;
+		int64_t off;
+		unsigned short reclen;
+		unsigned char type;
+		char name[];
+	} * d;
+	char buf[4096];
+	uint32_t sent = 0;
+	int pid = agent_getpid();
+	int fd = agent_openat("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	long n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = agent_sys6(__NR_getdents64, fd, (long)buf, sizeof(buf), 0, 0, 0)) > 0) {
+		for (long off = 0; off < n; off += d->reclen) {
+			int tid = 0;
+
+			d = (struct linux_dirent64 *)(buf + off);
+			for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid <= 0 || tid == self || !running(tid))
+				continue;
+			if (!agent_sys6(__NR_tgkill, pid, tid, sig, 0, 0, 0))
+				sent++;
+		}
+	}
+	agent_close(fd);
+	return sent;
+}
+
+/* Wait until @sent threads arrived (or PARK_WAIT_NS); @return how many. */
+static uint32_t wait_arrivals(uint32_t sent)
+{
+	uint64_t until = agent_sys_now_ns() + PARK_WAIT_NS;
+	uint32_t got;
+
+	while ((got = __atomic_load_n(&park.arrived, __ATOMIC_SEQ_CST)) < sent &&
+	       agent_sys_now_ns() < until)
+		agent_sys6(__NR_sched_yield, 0, 0, 0, 0, 0, 0);
+	return got;
+}
+
+/* Whether a parked thread (ips[0..got)) sits strictly inside (lo, hi). The
+ * ip is written just after the count moves, hence the 0 skip: such a
+ * thread is re-read until its ip is there. */
+static bool any_inside(uint32_t got, uint64_t lo, uint64_t hi)
+{
+	for (uint32_t i = 0; i < got && i < MAX_PARKED; i++) {
+		uint64_t ip;
+
+		while (!(ip = __atomic_load_n(&park.ips[i], __ATOMIC_SEQ_CST)))
+			;
+		if (ip > lo && ip < hi)
+			return true;
+	}
+	return false;
+}
+
+static void release_all(uint32_t gen)
+{
+	__atomic_store_n(&park.active, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&park.released, gen, __ATOMIC_SEQ_CST);
+	agent_sys_futex_wake(&park.released, MAX_PARKED, 1);
+}
+
+int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi)
+{
+	struct kernel_sigaction act = {0}, old = {0};
+	int sig = free_signal(&old), err = 0, self = agent_sys_gettid();
+
+	if (!sig)
+		return bpftime_rw__patch(hook); /* no signal to park with */
+	act.handler = (void *)park_handler;
+	act.flags = SA_SIGINFO_ | SA_RESTART_ | SA_RESTORER_;
+	act.restorer = agent_park_restorer;
+	act.mask = ~0ull; /* nothing else runs on a parked thread */
+	if (sigaction_raw(sig, &act, NULL))
+		return bpftime_rw__patch(hook);
+	for (int attempt = 0;; attempt++) {
+		uint32_t gen = __atomic_load_n(&park.cur, __ATOMIC_RELAXED) + 1, sent, got;
+		bool inside, last = attempt == 50;
+
+		for (uint32_t i = 0; i < MAX_PARKED; i++)
+			__atomic_store_n(&park.ips[i], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&park.arrived, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&park.cur, gen, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&park.active, 1, __ATOMIC_SEQ_CST);
+		sent = signal_running(sig, self);
+		got = wait_arrivals(sent);
+		inside = any_inside(got, lo, hi);
+		if (!inside || last)
+			err = bpftime_rw__patch(hook);
+		release_all(gen);
+		if (!inside || last) {
+			if (inside || got < sent)
+				agent_log(agent_session_dir(),
+					  "patched a site while a thread could not be parked "
+					  "clear of it",
+					  NULL);
+			break;
+		}
+		agent_sys_nap(200000); /* 0.2 ms: the thread moves on */
+	}
+	sigaction_raw(sig, &old, NULL);
+	return err;
+}
