@@ -211,36 +211,66 @@ static void release_all(uint32_t gen)
 	agent_sys_futex_wake(&park.released, MAX_PARKED, 1);
 }
 
-int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi)
-{
-	struct kernel_sigaction act = {0}, old = {0};
-	int sig = free_signal(&old), err = 0, self = agent_sys_gettid();
+/* The park in progress (follower only): its signal and old disposition. */
+static struct {
+	int sig;
+	struct kernel_sigaction old;
+	uint32_t gen, sent, got;
+} cur;
 
-	if (!sig)
-		return bpftime_rw__patch(hook); /* no signal to park with */
+bool agent_park_begin(void)
+{
+	struct kernel_sigaction act = {0};
+
+	cur.sig = free_signal(&cur.old);
+	if (!cur.sig)
+		return false; /* no signal to park with */
 	act.handler = (void *)park_handler;
 	act.flags = SA_SIGINFO_ | SA_RESTART_ | SA_RESTORER_;
 	act.restorer = agent_park_restorer;
 	act.mask = ~0ull; /* nothing else runs on a parked thread */
-	if (sigaction_raw(sig, &act, NULL))
-		return bpftime_rw__patch(hook);
-	for (int attempt = 0;; attempt++) {
-		uint32_t gen = __atomic_load_n(&park.cur, __ATOMIC_RELAXED) + 1, sent, got;
-		bool inside, last = attempt == 50;
+	if (sigaction_raw(cur.sig, &act, NULL)) {
+		cur.sig = 0;
+		return false;
+	}
+	cur.gen = __atomic_load_n(&park.cur, __ATOMIC_RELAXED) + 1;
+	for (uint32_t i = 0; i < MAX_PARKED; i++)
+		__atomic_store_n(&park.ips[i], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&park.arrived, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&park.cur, cur.gen, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&park.active, 1, __ATOMIC_SEQ_CST);
+	cur.sent = signal_running(cur.sig, agent_sys_gettid());
+	cur.got = wait_arrivals(cur.sent);
+	return cur.got == cur.sent;
+}
 
-		for (uint32_t i = 0; i < MAX_PARKED; i++)
-			__atomic_store_n(&park.ips[i], 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&park.arrived, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&park.cur, gen, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&park.active, 1, __ATOMIC_SEQ_CST);
-		sent = signal_running(sig, self);
-		got = wait_arrivals(sent);
-		inside = any_inside(got, lo, hi);
+bool agent_park_inside(uint64_t lo, uint64_t hi)
+{
+	return cur.sig && any_inside(cur.got, lo, hi);
+}
+
+void agent_park_end(void)
+{
+	if (!cur.sig)
+		return;
+	release_all(cur.gen);
+	sigaction_raw(cur.sig, &cur.old, NULL);
+	cur.sig = 0;
+}
+
+int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi)
+{
+	int err = 0;
+
+	for (int attempt = 0;; attempt++) {
+		bool all = agent_park_begin(), inside = agent_park_inside(lo, hi);
+		bool last = attempt == 50;
+
 		if (!inside || last)
 			err = bpftime_rw__patch(hook);
-		release_all(gen);
+		agent_park_end();
 		if (!inside || last) {
-			if (inside || got < sent)
+			if (inside || !all)
 				agent_log(agent_session_dir(),
 					  "patched a site while a thread could not be parked "
 					  "clear of it",
@@ -249,6 +279,5 @@ int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi)
 		}
 		agent_sys_nap(200000); /* 0.2 ms: the thread moves on */
 	}
-	sigaction_raw(sig, &old, NULL);
 	return err;
 }

@@ -34,6 +34,7 @@
 #include "agent-internal.h"
 #include "agent-procmaps.h"
 #include "agent-runtime.h"
+#include "agent-sc.h"
 #include "agent-sys.h"
 #include "agent-thread.h"
 
@@ -631,5 +632,5 @@ int agent_rt_stop(void)
 			agent_sys_futex_wake((uint32_t *)&h->futex, 1 << 30, 0);
 	}
 	agent_thread_join(&rt.thread);
-	return rt.ever_hooked ? 0 : 1;
+	return rt.ever_hooked || agent_sc_sites_ever() ? 0 : 1;
 }

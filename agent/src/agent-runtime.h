@@ -54,6 +54,13 @@ void agent_main_forked(void);
 /* agent-park.c: bpftime_rw__patch(@hook) while every other running thread
  * is parked clear of (lo, hi), the bytes the jmp replaces. Follower only. */
 int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi);
+/* The pieces, for patching many sites in one park: begin parks every other
+ * running thread (false: some could not be, or no signal was free; patch
+ * anyway at that risk); inside tells whether a parked thread sits strictly
+ * inside (lo, hi); end lets them go. */
+bool agent_park_begin(void);
+bool agent_park_inside(uint64_t lo, uint64_t hi);
+void agent_park_end(void);
 
 /* agent-tid.c: the calling thread's id (cached per thread where that is
  * safe, else gettid()). agent_tid_init() once, before any hook. */

@@ -1,15 +1,49 @@
 // SPDX-License-Identifier: MIT
 /*
- * Syscall tracepoints (syscalls/sys_{enter,exit}_*, raw_syscalls/sys_{enter,exit}) in this
- * process. Not served yet: each attachment is refused once, with the
- * reason, in agent.log.
+ * Syscall tracepoints (syscalls/sys_{enter,exit}_*, raw_syscalls/sys_{enter,
+ * exit}) in this process: the follower's side. Each wanted attachment
+ * becomes a link of the hook path (agent-sc.c); while any link exists,
+ * every rewritable syscall site of the process is patched
+ * (agent-sc-sites.c), and files mapped later are patched on later passes
+ * (the follower calls us on every pass); with none, every site is put back.
  */
 #include "agent-internal.h"
 #include "agent-runtime.h"
+#include "agent-sc.h"
+
+#define MAX_TP 1024
 
 void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n)
 {
-	for (uint32_t i = 0; i < n; i++)
-		agent_rt_refuse(w[i], "syscall tracepoints are not hooked in targets yet",
-				-EOPNOTSUPP, NULL);
+	static uint32_t ids[MAX_TP];
+	uint32_t nr_ids = 0;
+
+	for (uint32_t i = 0; i < n && nr_ids < MAX_TP; i++)
+		ids[nr_ids++] = w[i]->id;
+	agent_sc_unlink_others(ids, nr_ids);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct bpftime_catalog_attach *a = w[i];
+		struct agent_prog *p;
+		int err;
+
+		if (agent_sc_linked(a->id))
+			continue;
+		p = agent_rt_prog(a->prog_id, &err);
+		if (!p) {
+			if (err != -ESTALE)
+				agent_rt_refuse(a, "cannot load its program", err, NULL);
+			continue;
+		}
+		err = agent_sc_link(a, p);
+		if (err == -EINVAL)
+			agent_rt_refuse(a, "not a syscall tracepoint", err, a->tp_name);
+		else if (err)
+			agent_rt_refuse(a, "too many links on one syscall event", err, a->tp_name);
+		else
+			agent_rt_refuse(a, "hooked", 0, a->tp_name);
+	}
+	if (agent_sc_nr_links())
+		agent_sc_sites_enable();
+	else
+		agent_sc_sites_disable();
 }

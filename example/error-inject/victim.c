@@ -20,8 +20,14 @@
 
 static volatile int body_runs;
 
-/* Exported and never inlined: a uprobe on its entry sees every call. */
-__attribute__((noinline, noipa)) int do_work(int x)
+/* Exported and never inlined or cloned (gcc's noipa; clang has no IPA
+ * clones to fear): a uprobe on its entry sees every call. */
+#ifdef __clang__
+__attribute__((noinline))
+#else
+__attribute__((noinline, noipa))
+#endif
+int do_work(int x)
 {
 	body_runs++;
 	return 2 * x;

@@ -43,7 +43,11 @@
 
 #include "e2e.h"
 
+#ifdef __clang__
+#define PROBED __attribute__((noinline, used)) /* clang makes no IPA clones */
+#else
 #define PROBED __attribute__((noinline, noipa, used))
+#endif
 
 unsigned long hot(unsigned long i);
 void busy(unsigned int ms);

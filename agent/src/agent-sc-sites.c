@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Syscall tracepoints: the rewritten syscall sites of this process.
+ *
+ * Page 0 cannot be mapped without privilege, so zpoline's `call *%rax`
+ * rewrite is not for ordinary users. Instead every syscall site of the
+ * process's executable file mappings (the program, ld.so, libc and every
+ * other library; not the agent, not [vdso]) becomes a jump to a stub of
+ * its own that runs the sys_enter links, the syscall, the sys_exit links:
+ * `mov $nr,%eax; syscall` as such, other syscalls as a WINDOW of the few
+ * relocatable instructions before them (rewrite/src/rw-syscall.h has the
+ * stubs and the safety argument). Sites are found by a linear sweep of
+ * the file's executable sections, in the file's own bytes (mapped
+ * read-only for the scan; the section headers tell where code is), and
+ * patched only where memory still holds those bytes.
+ *
+ * A syscall with fewer than 5 relocatable bytes before it (glibc's _exit
+ * loop, __read_nocancel) cannot be rewritten: it would need Syscall User
+ * Dispatch, which is not implemented, and runs unhooked. Each file's
+ * counts go to agent.log when it is first patched:
+ *
+ *   <path>: N syscall sites rewritten (A mov $nr,%eax; syscall, B windows),
+ *   M not rewritable (no SUD yet: ...)
+ *
+ * A file mapped later (dlopen) is found on a later pass of the follower.
+ * A mapping that went is forgotten (its stubs stay mapped); its sites are
+ * never written again. Stubs are never unmapped: a thread may be in one.
+ */
+#include <elf.h>
+#include <linux/stat.h>
+#include "agent-internal.h"
+#include "agent-runtime.h"
+#include "agent-sc.h"
+#include "agent-sys.h"
+#include "rw-syscall.h"
+
+#define MAX_FILES    256
+#define MAX_SC_SITES 16384
+#define MAX_SHDRS    256
+#define PAGE         4096ull
+
+struct sc_site {
+	uint64_t addr; /* the mov */
+	uint8_t orig[5];
+	uint8_t len; /* a WINDOW's bytes (rw-syscall.h); 0 for a mov $nr,%eax site */
+	uint8_t patched;
+	int8_t err; /* -errno of a failed patch (then never retried) */
+};
+
+struct sc_file {
+	uint64_t start, end, offset; /* the first executable mapping seen */
+	uint64_t dev, ino;
+	uint32_t prot;
+	bool seen, dead, logged;
+	uint64_t tramp, tramp_size; /* published before any site is patched */
+	uint32_t first, nr_sites;
+	uint32_t others; /* syscalls whose number is not known from the 5 bytes before */
+	uint64_t bad;    /* bytes the sweep could not decode */
+	char path[160];
+};
+
+static struct {
+	struct sc_file files[MAX_FILES];
+	uint32_t nr_files; /* published with release (site_ip reads it) */
+	struct sc_site sites[MAX_SC_SITES];
+	uint32_t nr_sites;
+	bool ever;
+	bool full_logged;
+} ss;
+
+static const char *session(void)
+{
+	return agent_session_dir();
+}
+
+bool agent_sc_sites_ever(void)
+{
+	return ss.ever;
+}
+
+uint64_t agent_sc_site_ip(uint64_t ret)
+{
+	uint32_t n = __atomic_load_n(&ss.nr_files, __ATOMIC_ACQUIRE);
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sc_file *f = &ss.files[i];
+		/* pairs with make_stubs' release: the file's sites are written */
+		uint64_t t = __atomic_load_n(&f->tramp, __ATOMIC_ACQUIRE);
+
+		if (t && ret >= t && ret < t + f->tramp_size) {
+			uint64_t k = (ret - t) / BPFTIME_RW_SC_STUB_SIZE;
+			const struct sc_site *st;
+
+			if (k >= f->nr_sites)
+				return 0;
+			st = &ss.sites[f->first + k];
+			return st->addr + (st->len ? st->len : BPFTIME_RW_SC_SITE_LEN);
+		}
+	}
+	return 0;
+}
+
+/* ---- /proc/self/maps ---- */
+
+struct line {
+	uint64_t start, end, offset, dev, ino;
+	uint32_t prot;
+	const char *path; /* NUL-terminated in the caller's buffer */
+};
+
+static uint64_t make_dev(uint64_t major, uint64_t minor)
+{
+	return ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) |
+	       ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int num(char **p, char *end, int base, uint64_t *out)
+{
+	uint64_t v = 0;
+	int any = 0;
+
+	while (*p < end && **p == ' ')
+		(*p)++;
+	for (; *p < end; (*p)++) {
+		int d = base == 16 ? hexval(**p) : (**p >= '0' && **p <= '9' ? **p - '0' : -1);
+
+		if (d < 0)
+			break;
+		v = v * (uint64_t)base + (uint64_t)d;
+		any = 1;
+	}
+	*out = v;
+	return any ? 0 : -1;
+}
+
+/* @s..@end is one line, without its newline; the path is NUL-terminated in
+ * place. */
+static int parse(char *s, char *end, struct line *l)
+{
+	uint64_t major, minor;
+	char *p = s;
+
+	if (num(&p, end, 16, &l->start) || p >= end || *p++ != '-' || num(&p, end, 16, &l->end))
+		return -1;
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p < 4)
+		return -1;
+	l->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
+		  (p[2] == 'x' ? PROT_EXEC : 0);
+	p += 4;
+	if (num(&p, end, 16, &l->offset) || num(&p, end, 16, &major) || p >= end || *p++ != ':' ||
+	    num(&p, end, 16, &minor) || num(&p, end, 10, &l->ino))
+		return -1;
+	l->dev = make_dev(major, minor);
+	while (p < end && *p == ' ')
+		p++;
+	*end = '\0';
+	l->path = p;
+	return 0;
+}
+
+/* ---- scanning one file ---- */
+
+struct collect {
+	struct sc_file *f;
+	bool full;
+	uint32_t from;   /* the section's first site */
+	int64_t to_file; /* a runtime address + this: the file's byte, mapped */
+};
+
+static void found(void *arg, int kind, uint64_t addr, uint32_t nr)
+{
+	struct collect *c = arg;
+	struct sc_site *s;
+
+	if (kind != BPFTIME_RW_SC_SITE && kind != BPFTIME_RW_SC_WINDOW) {
+		c->f->others++;
+		return;
+	}
+	if (ss.nr_sites == MAX_SC_SITES) {
+		c->full = true;
+		return;
+	}
+	s = &ss.sites[ss.nr_sites++];
+	memset(s, 0, sizeof(*s));
+	s->addr = addr;
+	if (kind == BPFTIME_RW_SC_SITE) {
+		s->orig[0] = 0xb8;
+		for (int i = 0; i < 4; i++)
+			s->orig[1 + i] = (uint8_t)(nr >> (8 * i));
+	} else {
+		s->len = (uint8_t)nr;
+		memcpy(s->orig, (const void *)(uintptr_t)(addr + (uint64_t)c->to_file), 5);
+	}
+	c->f->nr_sites++;
+}
+
+/* A direct branch to @target: a WINDOW with the target inside cannot be
+ * rewritten (the jmp covers it). Sites are in address order. */
+static void branch(void *arg, uint64_t target)
+{
+	struct collect *c = arg;
+	uint32_t lo = c->from, hi = ss.nr_sites;
+
+	/* the last site that starts before @target */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (ss.sites[mid].addr < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > c->from && ss.sites[lo - 1].len &&
+	    target < ss.sites[lo - 1].addr + ss.sites[lo - 1].len)
+		ss.sites[lo - 1].err = -EXDEV;
+}
+
+static long pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	long n = agent_syscall4(__NR_pread64, fd, (long)buf, (long)len, (long)off);
+
+	return n == (long)len ? 0 : (n < 0 ? n : -EIO);
+}
+
+static void log_file(const struct sc_file *f, const char *what, long v)
+{
+	char line[400];
+	struct agent_buf b;
+
+	agent_buf_init(&b, line, sizeof(line));
+	agent_buf_str(&b, f->path);
+	agent_buf_str(&b, ": ");
+	agent_buf_str(&b, what);
+	if (v)
+		agent_buf_num(&b, v);
+	agent_log(session(), line, NULL);
+}
+
+static int make_stubs(struct sc_file *f, int64_t to_file);
+
+/* Sweep the executable sections of @f that lie in its mapping, in the
+ * file's own bytes (what is in memory may be patched already: a uprobe's
+ * jmp), and make their stubs. */
+static int scan_file(struct sc_file *f)
+{
+	static Elf64_Shdr sh[MAX_SHDRS];
+	struct collect c = {f, false, 0, 0};
+	uint64_t lo = ~0ull, hi = 0, pg, len = f->end - f->start;
+	struct statx stx;
+	Elf64_Ehdr eh;
+	uint8_t *map;
+	int fd, err;
+
+	fd = agent_openat(f->path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	err = (int)agent_syscall6(__NR_statx, fd, (long)"", 0x1000 /* AT_EMPTY_PATH */, STATX_INO,
+				  (long)&stx, 0);
+	if (!err &&
+	    (make_dev(stx.stx_dev_major, stx.stx_dev_minor) != f->dev || stx.stx_ino != f->ino))
+		err = -ESTALE; /* replaced on disk since it was mapped */
+	if (!err)
+		err = (int)pread_all(fd, &eh, sizeof(eh), 0);
+	if (!err && (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+		     eh.e_machine != EM_X86_64 || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+		     !eh.e_shnum || eh.e_shnum > MAX_SHDRS))
+		err = -ENOEXEC; /* no section headers: no sweep */
+	if (!err)
+		err = (int)pread_all(fd, sh, eh.e_shnum * sizeof(sh[0]), eh.e_shoff);
+	for (unsigned int i = 0; !err && i < eh.e_shnum; i++) {
+		if (sh[i].sh_type != SHT_PROGBITS || !(sh[i].sh_flags & SHF_EXECINSTR) ||
+		    sh[i].sh_offset < f->offset ||
+		    sh[i].sh_offset + sh[i].sh_size > f->offset + len)
+			sh[i].sh_type = SHT_NULL; /* not swept */
+		else {
+			lo = sh[i].sh_offset < lo ? sh[i].sh_offset : lo;
+			hi = sh[i].sh_offset + sh[i].sh_size > hi ? sh[i].sh_offset + sh[i].sh_size
+								  : hi;
+		}
+	}
+	if (err || lo >= hi) {
+		agent_close(fd);
+		return err;
+	}
+	pg = lo & ~(PAGE - 1);
+	map = agent_sys_mmap(NULL, hi - pg, PROT_READ, MAP_PRIVATE, fd, (long)pg);
+	agent_close(fd);
+	if (!map)
+		return -ENOMEM;
+	/* runtime address a is file offset a - start + offset, at map + that - pg */
+	c.to_file = (int64_t)((uint64_t)(uintptr_t)map - pg + f->offset - f->start);
+	f->first = ss.nr_sites;
+	for (unsigned int i = 0; i < eh.e_shnum; i++) {
+		uint64_t at = f->start + (sh[i].sh_offset - f->offset);
+		const uint8_t *code = map + (sh[i].sh_offset - pg);
+		bool windows = false;
+
+		if (sh[i].sh_type == SHT_NULL)
+			continue;
+		c.from = ss.nr_sites;
+		f->bad += bpftime_rw_sc_scan(code, sh[i].sh_size, at, found, &c);
+		for (uint32_t k = c.from; k < ss.nr_sites && !windows; k++)
+			windows = ss.sites[k].len;
+		if (windows)
+			bpftime_rw_sc_branches(code, sh[i].sh_size, at, branch, &c);
+	}
+	if (c.full && !ss.full_logged) {
+		ss.full_logged = true;
+		log_file(f, "too many syscall sites in this process: the rest are not hooked", 0);
+	}
+	err = make_stubs(f, c.to_file);
+	agent_sys_munmap(map, hi - pg);
+	return err;
+}
+
+/* Map and fill the stubs of @f; a window's bytes are at its address +
+ * @to_file. */
+static int make_stubs(struct sc_file *f, int64_t to_file)
+{
+	uint64_t size = ((uint64_t)f->nr_sites * BPFTIME_RW_SC_STUB_SIZE + PAGE - 1) & ~(PAGE - 1);
+	uint64_t t;
+
+	if (!f->nr_sites)
+		return 0;
+	t = bpftime_rw_sc_map_near(f->start, f->end, size);
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < f->nr_sites; k++) {
+		struct sc_site *s = &ss.sites[f->first + k];
+		uint64_t at = t + (uint64_t)k * BPFTIME_RW_SC_STUB_SIZE;
+		uint64_t enter = (uint64_t)(uintptr_t)agent_sc_enter_entry;
+		uint64_t exit = (uint64_t)(uintptr_t)agent_sc_exit_entry;
+		int err = s->len ? bpftime_rw_sc_stub_window(
+				       (uint8_t *)(uintptr_t)at, at, s->addr,
+				       (const uint8_t *)(uintptr_t)(s->addr + (uint64_t)to_file),
+				       s->len, enter, exit)
+				 : bpftime_rw_sc_stub(
+				       (uint8_t *)(uintptr_t)at, at, s->addr,
+				       (uint32_t)s->orig[1] | (uint32_t)s->orig[2] << 8 |
+					   (uint32_t)s->orig[3] << 16 | (uint32_t)s->orig[4] << 24,
+				       enter, exit);
+
+		if (err) {
+			/* this site only: never patched, its stub traps */
+			memset((void *)(uintptr_t)at, 0xcc, BPFTIME_RW_SC_STUB_SIZE);
+			s->err = (int8_t)(err < -127 ? -127 : err);
+		}
+	}
+	if (agent_syscall3(__NR_mprotect, (long)t, (long)size, PROT_READ | PROT_EXEC)) {
+		agent_sys_munmap((void *)(uintptr_t)t, size);
+		return -EPERM;
+	}
+	f->tramp_size = size;
+	__atomic_store_n(&f->tramp, t, __ATOMIC_RELEASE);
+	/* SYNC_CORE needs registering once per process */
+	agent_syscall3(__NR_membarrier, 1 << 6, 0, 0);
+	return 0;
+}
+
+/* The agent's own code is not scanned (its syscalls are the hooks'). */
+static bool is_agent(const struct line *l)
+{
+	uint64_t me = (uint64_t)(uintptr_t)&agent_sc_sites_enable;
+
+	return me >= l->start && me < l->end;
+}
+
+static struct sc_file *file_of(const struct line *l)
+{
+	for (uint32_t i = 0; i < ss.nr_files; i++) {
+		struct sc_file *f = &ss.files[i];
+
+		/* the same file at the same load bias, overlapping */
+		if (!f->dead && f->dev == l->dev && f->ino == l->ino &&
+		    f->start - f->offset == l->start - l->offset &&
+		    l->start < f->end + (1ull << 30) && l->end + (1ull << 30) > f->start)
+			return f;
+	}
+	return NULL;
+}
+
+static void new_file(const struct line *l)
+{
+	struct sc_file *f;
+	struct agent_buf b;
+	int err;
+
+	if (ss.nr_files == MAX_FILES)
+		return;
+	f = &ss.files[ss.nr_files];
+	memset(f, 0, sizeof(*f));
+	f->start = l->start;
+	f->end = l->end;
+	f->offset = l->offset;
+	f->dev = l->dev;
+	f->ino = l->ino;
+	f->prot = l->prot;
+	f->seen = true;
+	agent_buf_init(&b, f->path, sizeof(f->path));
+	agent_buf_str(&b, l->path);
+	err = scan_file(f);
+	if (err) {
+		log_file(f, "syscall sites not scanned: errno ", -err);
+		ss.nr_sites = f->first; /* drop what was collected */
+		f->nr_sites = 0;
+		f->logged = true;
+	}
+	__atomic_store_n(&ss.nr_files, ss.nr_files + 1, __ATOMIC_RELEASE);
+}
+
+/* One pass over /proc/self/maps: mark known files seen, scan new ones
+ * when @scan. */
+static int read_maps(bool scan)
+{
+	static char buf[8192];
+	size_t have = 0;
+	int fd = agent_openat("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fd;
+	for (uint32_t i = 0; i < ss.nr_files; i++)
+		ss.files[i].seen = false;
+	for (;;) {
+		long n = agent_read(fd, buf + have, sizeof(buf) - 1 - have);
+		size_t start = 0;
+
+		if (n < 0) {
+			agent_close(fd);
+			return (int)n;
+		}
+		have += (size_t)n;
+		for (size_t i = 0; i < have; i++) {
+			struct line l;
+			struct sc_file *f;
+
+			if (buf[i] != '\n')
+				continue;
+			if (!parse(buf + start, buf + i, &l) && (l.prot & PROT_EXEC) && l.ino &&
+			    l.path[0] == '/' && !is_agent(&l)) {
+				f = file_of(&l);
+				if (f)
+					f->seen = true;
+				else if (scan)
+					new_file(&l);
+			}
+			start = i + 1;
+		}
+		if (n == 0)
+			break;
+		if (start == 0 && have == sizeof(buf) - 1)
+			have = 0; /* a line longer than the buffer: dropped */
+		else {
+			memmove(buf, buf + start, have - start);
+			have -= start;
+		}
+	}
+	agent_close(fd);
+	for (uint32_t i = 0; i < ss.nr_files; i++)
+		if (!ss.files[i].seen)
+			ss.files[i].dead = true; /* unmapped: never written again */
+	return 0;
+}
+
+/* ---- patching ---- */
+
+static void report(struct sc_file *f)
+{
+	uint32_t done = 0, done_reg = 0, line_end = 0, branched = 0, other = 0;
+	char line[512];
+	struct agent_buf b;
+
+	for (uint32_t k = 0; k < f->nr_sites; k++) {
+		const struct sc_site *s = &ss.sites[f->first + k];
+
+		if (s->patched)
+			*(s->len ? &done_reg : &done) += 1;
+		else if (s->err == -EOPNOTSUPP)
+			line_end++;
+		else if (s->err == -EXDEV)
+			branched++;
+		else
+			other++;
+	}
+	agent_buf_init(&b, line, sizeof(line));
+	agent_buf_str(&b, f->path);
+	agent_buf_str(&b, ": ");
+	agent_buf_num(&b, done + done_reg);
+	agent_buf_str(&b, " syscall sites rewritten (");
+	agent_buf_num(&b, done);
+	agent_buf_str(&b, " mov $nr,%eax; syscall, ");
+	agent_buf_num(&b, done_reg);
+	agent_buf_str(&b, " windows), ");
+	agent_buf_num(&b, f->others + line_end + branched + other);
+	agent_buf_str(&b, " not rewritable (no SUD yet: ");
+	agent_buf_num(&b, f->others);
+	agent_buf_str(&b, " without a 5-byte window, ");
+	agent_buf_num(&b, line_end);
+	agent_buf_str(&b, " at a cache line's end, ");
+	agent_buf_num(&b, branched);
+	agent_buf_str(&b, " branched into, ");
+	agent_buf_num(&b, other);
+	agent_buf_str(&b, " failed)");
+	if (f->bad) {
+		agent_buf_str(&b, "; undecodable bytes: ");
+		agent_buf_num(&b, (long)f->bad);
+	}
+	agent_log(session(), line, NULL);
+	f->logged = true;
+}
+
+void agent_sc_sites_enable(void)
+{
+	int err = read_maps(true);
+
+	if (err) {
+		agent_log_num(session(), "syscall hooks: cannot read /proc/self/maps: errno ",
+			      -err);
+		return;
+	}
+	for (uint32_t i = 0; i < ss.nr_files; i++) {
+		struct sc_file *f = &ss.files[i];
+		bool todo = false;
+
+		if (f->dead || !f->tramp)
+			continue;
+		for (uint32_t k = 0; k < f->nr_sites && !todo; k++)
+			todo = !ss.sites[f->first + k].patched && !ss.sites[f->first + k].err;
+		err = todo ? bpftime_rw_sc_begin(f->start, f->end - f->start) : 0;
+		/* window sites have instruction boundaries inside the 5 bytes
+		 * written: threads are parked, and a window a thread sits in is
+		 * left for a later pass (agent-park.c) */
+		if (todo && !err)
+			agent_park_begin();
+		for (uint32_t k = 0; k < f->nr_sites && todo; k++) {
+			struct sc_site *s = &ss.sites[f->first + k];
+			int e = err;
+
+			if (s->patched || s->err)
+				continue;
+			if (s->len && agent_park_inside(s->addr, s->addr + BPFTIME_RW_JMP_LEN))
+				continue;
+			if (!e)
+				e = bpftime_rw_sc_patch(s->addr, s->orig,
+							f->tramp +
+							    (uint64_t)k * BPFTIME_RW_SC_STUB_SIZE);
+			if (e)
+				s->err = (int8_t)(e < -127 ? -127 : e);
+			else {
+				s->patched = 1;
+				ss.ever = true;
+			}
+		}
+		if (todo && !err)
+			agent_park_end();
+		if (todo && !err && bpftime_rw_sc_end(f->start, f->end - f->start, f->prot))
+			log_file(f, "cannot make the code read-only again after patching", 0);
+		if (!f->logged)
+			report(f);
+	}
+}
+
+void agent_sc_sites_disable(void)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < ss.nr_files && !any; i++)
+		for (uint32_t k = 0; k < ss.files[i].nr_sites && !any; k++)
+			any = ss.sites[ss.files[i].first + k].patched;
+	if (!any)
+		return;
+	/* only what is still mapped as it was */
+	if (read_maps(false))
+		return;
+	for (uint32_t i = 0; i < ss.nr_files; i++) {
+		struct sc_file *f = &ss.files[i];
+		bool todo = false;
+		int err = 0;
+
+		for (uint32_t k = 0; k < f->nr_sites && !todo; k++)
+			todo = ss.sites[f->first + k].patched;
+		if (!todo)
+			continue;
+		if (!f->dead)
+			err = bpftime_rw_sc_begin(f->start, f->end - f->start);
+		for (uint32_t k = 0; k < f->nr_sites; k++) {
+			struct sc_site *s = &ss.sites[f->first + k];
+			int e = err;
+
+			if (!s->patched)
+				continue;
+			s->patched = 0;
+			if (f->dead)
+				continue;
+			if (!e)
+				e = bpftime_rw_sc_unpatch(s->addr, s->orig,
+							  f->tramp + (uint64_t)k *
+									 BPFTIME_RW_SC_STUB_SIZE);
+			if (e)
+				agent_log_num(session(), "cannot unpatch a syscall site: errno ",
+					      -e);
+		}
+		if (!f->dead && !err && bpftime_rw_sc_end(f->start, f->end - f->start, f->prot))
+			log_file(f, "cannot make the code read-only again after unpatching", 0);
+	}
+}

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Syscall tracepoints: the hook path. A rewritten syscall site jumps to its
+ * stub (rewrite/src/rw-syscall.h), which calls agent_sc_enter_entry before
+ * the syscall and agent_sc_exit_entry after it, on the thread's stack below
+ * its red zone (and one word of the stub's). The entries save the thread's
+ * registers as the kernel's pt_regs (struct bpftime_regs) and call the C
+ * handlers.
+ *
+ * What a program sees is the kernel's tracepoint record for the event
+ * (tracefs events/<category>/<name>/format), read-only:
+ *
+ *   syscalls/sys_enter_X  0 common_type u16, 2 common_flags u8,
+ *                         3 common_preempt_count u8, 4 common_pid s32,
+ *                         8 __syscall_nr s32, 16 args u64 [6]
+ *   syscalls/sys_exit_X   ... 8 __syscall_nr s32, 16 ret s64
+ *   raw_syscalls/sys_enter  ... 8 id s64, 16 args[6] u64
+ *   raw_syscalls/sys_exit   ... 8 id s64, 16 ret s64
+ *
+ * For a non-negative number an s64 id and an s32 nr followed by 4 zero
+ * bytes are the same bytes, so one record serves both; common_type is the
+ * event's id (the catalog's tp_id) and common_pid the thread's id, as the
+ * kernel fills them. A sys_enter_X record is given with the 6 arguments
+ * (the kernel's has only the syscall's own: a program the kernel accepts
+ * reads no further).
+ *
+ * Links: a fixed table of link lists per syscall number and event, plus
+ * the raw_syscalls lists, written by the follower with release stores,
+ * read by hooks with acquire loads. Links run in attachment order (the
+ * order the kernel registers them on the tracepoint). A link entry is
+ * reused one second after it was unlinked, never freed.
+ */
+#include "agent-internal.h"
+#include "agent-runtime.h"
+#include "agent-sc.h"
+#include "agent-sys.h"
+
+#define SC_SLOTS      8 /* links per event */
+#define SC_LINKS      512
+#define LINK_REUSE_NS 1000000000ull
+#define FRAME_TO_SP   152 /* the pushed %rsp to the site's %rsp: 8 + ret + 136 */
+
+struct sc_link {
+	struct agent_link l; /* what helpers see */
+	uint64_t tp_id;
+	uint32_t in_use;
+	uint32_t faults;
+	struct agent_link **slot; /* where it is published */
+	uint64_t freed_at;
+};
+
+/* the tracepoint record, both layouts (see above) */
+struct sc_record {
+	uint16_t type;
+	uint8_t flags;
+	uint8_t preempt_count;
+	int32_t pid;
+	int64_t id;
+	uint64_t args[6]; /* sys_exit: args[0] is ret */
+};
+
+static struct {
+	struct agent_link *enter[AGENT_SC_NR][SC_SLOTS];
+	struct agent_link *exit[AGENT_SC_NR][SC_SLOTS];
+	struct agent_link *raw_enter[SC_SLOTS];
+	struct agent_link *raw_exit[SC_SLOTS];
+	struct sc_link links[SC_LINKS];
+	uint32_t nr_links;
+} sc;
+
+/* ---- the entries ---- */
+
+/*
+ * Stack at the call of the C handler (the stub lowered %rsp by 136 and
+ * called us):
+ *
+ *   site %rsp - 136 - 8 ->  return address into the stub
+ *                           ss, sp, flags, cs, ip (0), orig_ax (the number)
+ *                           di si dx cx ax r8 r9 r10 r11 bx bp r12..r15
+ *   %rbp (the regs)     ->  r15
+ *                           [alignment]
+ *
+ * No vector register is saved: the agent is built -mgeneral-regs-only, so
+ * nothing the handlers run touches them (as the uretprobe trampoline).
+ */
+#define SC_ENTRY(name, handler, nr_reg)                                                            \
+	__asm__(".text\n"                                                                          \
+		".globl " #name "\n"                                                               \
+		".hidden " #name "\n"                                                              \
+		".type " #name ",@function\n"                                                      \
+		".p2align 4\n" #name ":\n"                                                         \
+		"	pushq $0x2b\n"                                                                   \
+		"	pushq %rsp\n"                                                                    \
+		"	pushfq\n"                                                                        \
+		"	pushq $0x33\n"                                                                   \
+		"	pushq $0\n"                                                                      \
+		"	pushq %" nr_reg "\n"                                                       \
+		"	pushq %rdi\n	pushq %rsi\n	pushq %rdx\n	pushq %rcx\n"                             \
+		"	pushq %rax\n	pushq %r8\n	pushq %r9\n	pushq %r10\n"                               \
+		"	pushq %r11\n	pushq %rbx\n	pushq %rbp\n	pushq %r12\n"                             \
+		"	pushq %r13\n	pushq %r14\n	pushq %r15\n"                                          \
+		"	movq %rsp, %rbp\n"                                                               \
+		"	andq $-16, %rsp\n"                                                               \
+		"	cld\n"                                                                           \
+		"	movq %rbp, %rdi\n"                                                               \
+		"	call " #handler "\n"                                                       \
+		"	movq %rbp, %rsp\n"                                                               \
+		"	popq %r15\n	popq %r14\n	popq %r13\n	popq %r12\n"                                 \
+		"	popq %rbp\n	popq %rbx\n	popq %r11\n	popq %r10\n"                                 \
+		"	popq %r9\n	popq %r8\n	popq %rax\n	popq %rcx\n"                                   \
+		"	popq %rdx\n	popq %rsi\n	popq %rdi\n"                                             \
+		"	leaq 24(%rsp), %rsp\n" /* orig_ax, ip, cs */                               \
+		"	popfq\n"                                                                         \
+		"	leaq 16(%rsp), %rsp\n" /* sp, ss */                                        \
+		"	ret\n"                                                                           \
+		".size " #name ", .-" #name "\n")
+
+__attribute__((used, visibility("hidden"))) void agent_sc_enter_c(struct bpftime_regs *regs);
+__attribute__((used, visibility("hidden"))) void agent_sc_exit_c(struct bpftime_regs *regs);
+
+SC_ENTRY(agent_sc_enter_entry, agent_sc_enter_c, "rax");
+SC_ENTRY(agent_sc_exit_entry, agent_sc_exit_c, "rcx");
+
+/* ---- running ---- */
+
+static struct agent_link *const no_links[SC_SLOTS];
+
+static uint32_t cpu_hint(void)
+{
+	uint32_t lo, hi, aux;
+
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	(void)lo;
+	(void)hi;
+	return aux & 0xfff;
+}
+
+static void note_fault(struct sc_link *sl, const struct bpftime_vm_run *vr)
+{
+	char line[300], msg[200];
+	struct agent_buf b;
+
+	if (__atomic_fetch_add(&sl->faults, 1, __ATOMIC_RELAXED))
+		return;
+	bpftime_vm_fault__format(&vr->fault, msg, sizeof(msg));
+	agent_buf_init(&b, line, sizeof(line));
+	agent_buf_str(&b, "prog '");
+	agent_buf_str(&b, sl->l.prog->name);
+	agent_buf_str(&b, "' stopped on a syscall tracepoint (later failures are not logged): ");
+	agent_buf_str(&b, msg);
+	agent_log(agent_session_dir(), line, NULL);
+}
+
+/* The links of @a and @b, by attachment id. @return how many. */
+static int collect(struct agent_link *const *a, struct agent_link *const *b,
+		   struct agent_link **out)
+{
+	int n = 0;
+
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < SC_SLOTS; i++) {
+			/* pairs with the follower's release store */
+			struct agent_link *l = __atomic_load_n(&(k ? b : a)[i], __ATOMIC_ACQUIRE);
+			int j = n++;
+
+			if (!l) {
+				n--;
+				continue;
+			}
+			for (; j > 0 && out[j - 1]->attach_id > l->attach_id; j--)
+				out[j] = out[j - 1];
+			out[j] = l;
+		}
+	return n;
+}
+
+static void run(struct bpftime_regs *regs, struct agent_link **links, int n, struct sc_record *rec,
+		uint64_t rec_len)
+{
+	struct bpftime_map_region *r = agent_rt_region();
+	struct agent_run ar;
+
+	if (!r)
+		return;
+	regs->sp += FRAME_TO_SP;
+	regs->ip = agent_sc_site_ip(*(uint64_t *)(regs + 1));
+	memset(&ar, 0, sizeof(ar));
+	ar.regs = regs;
+	ar.region = r;
+	ar.tid = (uint32_t)agent_sys_gettid();
+	ar.cpu = bpftime_map_region__cpu_get(r, cpu_hint(), ar.tid);
+	rec->pid = (int32_t)ar.tid;
+	for (int i = 0; i < n; i++) {
+		struct sc_link *sl = (struct sc_link *)links[i];
+		struct bpftime_vm_run vr;
+
+		memset(&vr, 0, sizeof(vr));
+		rec->type = (uint16_t)sl->tp_id;
+		vr.ctx = rec;
+		vr.ctx_len = rec_len;
+		vr.cookie = &ar;
+		vr.flags = BPFTIME_VM_RUN_CTX_RDONLY;
+		ar.link = &sl->l;
+		if (bpftime_vm__run(sl->l.prog->vm, &vr))
+			note_fault(sl, &vr);
+	}
+	bpftime_map_region__cpu_put(r, ar.cpu);
+}
+
+void agent_sc_enter_c(struct bpftime_regs *regs)
+{
+	struct agent_link *links[2 * SC_SLOTS];
+	uint64_t nr = regs->orig_ax;
+	struct sc_record rec;
+	int n;
+
+	/* a fork child's first syscall restarts the agent for it (agent-fork.c) */
+	agent_fork_check();
+	/* numbers past the table: raw_syscalls only, as the kernel's */
+	n = collect(nr < AGENT_SC_NR ? sc.enter[nr] : no_links, sc.raw_enter, links);
+	if (!n)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.id = (int64_t)nr;
+	rec.args[0] = regs->di;
+	rec.args[1] = regs->si;
+	rec.args[2] = regs->dx;
+	rec.args[3] = regs->r10;
+	rec.args[4] = regs->r8;
+	rec.args[5] = regs->r9;
+	run(regs, links, n, &rec, sizeof(rec));
+}
+
+void agent_sc_exit_c(struct bpftime_regs *regs)
+{
+	struct agent_link *links[2 * SC_SLOTS];
+	uint64_t nr = regs->orig_ax;
+	struct sc_record rec;
+	int n;
+
+	n = collect(nr < AGENT_SC_NR ? sc.exit[nr] : no_links, sc.raw_exit, links);
+	if (!n)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.id = (int64_t)nr;
+	rec.args[0] = regs->ax;
+	run(regs, links, n, &rec, 24);
+}
+
+/* ---- links (follower thread) ---- */
+
+bool agent_sc_linked(uint32_t attach_id)
+{
+	for (int i = 0; i < SC_LINKS; i++)
+		if (sc.links[i].in_use && sc.links[i].l.attach_id == attach_id)
+			return true;
+	return false;
+}
+
+uint32_t agent_sc_nr_links(void)
+{
+	return sc.nr_links;
+}
+
+static int name_is(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+/* The slot list of event @a, or NULL when it is no syscall event. */
+static struct agent_link **slots_of(const struct bpftime_catalog_attach *a)
+{
+	bool exit = a->flags & BPFTIME_CATALOG_ATTACH_SYS_EXIT;
+	char cat[sizeof(a->tp_category) + 1];
+
+	memcpy(cat, a->tp_category, sizeof(a->tp_category));
+	cat[sizeof(a->tp_category)] = '\0';
+	if (name_is(cat, "raw_syscalls") && a->syscall_nr == -1)
+		return exit ? sc.raw_exit : sc.raw_enter;
+	if (name_is(cat, "syscalls") && a->syscall_nr >= 0 && a->syscall_nr < AGENT_SC_NR)
+		return exit ? sc.exit[a->syscall_nr] : sc.enter[a->syscall_nr];
+	return NULL;
+}
+
+int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p)
+{
+	struct agent_link **slots = slots_of(a);
+	uint64_t now = agent_sys_now_ns();
+	struct sc_link *sl = NULL;
+	int slot = -1;
+
+	if (!slots)
+		return -EINVAL;
+	for (int i = 0; i < SC_SLOTS && slot < 0; i++)
+		if (!slots[i])
+			slot = i;
+	for (int i = 0; i < SC_LINKS && slot >= 0 && !sl; i++) {
+		struct sc_link *c = &sc.links[i];
+
+		/* a hook that loaded this entry a moment ago may still read it */
+		if (!c->in_use && (!c->freed_at || now - c->freed_at > LINK_REUSE_NS))
+			sl = c;
+	}
+	if (!sl)
+		return -ENOSPC;
+	memset(&sl->l, 0, sizeof(sl->l));
+	sl->l.attach_id = a->id;
+	sl->l.kind = a->kind;
+	sl->l.cookie = a->cookie;
+	sl->l.prog = p;
+	sl->tp_id = a->tp_id;
+	sl->faults = 0;
+	sl->slot = &slots[slot];
+	sl->in_use = 1;
+	sc.nr_links++;
+	/* publishes the link's fields: pairs with the hooks' acquire */
+	__atomic_store_n(sl->slot, &sl->l, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void agent_sc_unlink_others(const uint32_t *ids, uint32_t n)
+{
+	for (int i = 0; i < SC_LINKS; i++) {
+		struct sc_link *sl = &sc.links[i];
+		bool keep = false;
+
+		if (!sl->in_use)
+			continue;
+		for (uint32_t k = 0; k < n && !keep; k++)
+			keep = ids[k] == sl->l.attach_id;
+		if (keep)
+			continue;
+		__atomic_store_n(sl->slot, NULL, __ATOMIC_RELEASE);
+		sl->in_use = 0;
+		sl->freed_at = agent_sys_now_ns();
+		sc.nr_links--;
+	}
+}

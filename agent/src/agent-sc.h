@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Syscall tracepoints in this process: the hook path and its link tables
+ * (agent-sc.c) and the rewritten syscall sites (agent-sc-sites.c). Driven
+ * by agent_tp_apply() (agent-tp.c) on the follower thread.
+ */
+#ifndef BPFTIME_AGENT_SC_H
+#define BPFTIME_AGENT_SC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <bpftime/catalog.h>
+#include "agent-run.h"
+
+#define AGENT_SC_NR 512 /* x86-64 syscall numbers served (all of them today) */
+
+/* ---- agent-sc.c (follower thread only, except the entries) ---- */
+
+/* The stubs' entry points (assembly in agent-sc.c): save the thread's
+ * registers as a struct bpftime_regs, run the sys_enter / sys_exit links,
+ * restore. Enter: %eax the number; exit: %ecx the number, %rax the result. */
+extern char agent_sc_enter_entry[];
+extern char agent_sc_exit_entry[];
+
+/* Is attachment @attach_id linked? */
+bool agent_sc_linked(uint32_t attach_id);
+
+/* Link attachment @a (a syscalls/sys_{enter,exit}_X or raw_syscalls event)
+ * to program @p. @return 0, -EINVAL (not a syscall event we know), or
+ * -ENOSPC. */
+int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p);
+
+/* Unlink every link whose attachment is not among @ids[0..n). */
+void agent_sc_unlink_others(const uint32_t *ids, uint32_t n);
+
+/* Links in place. */
+uint32_t agent_sc_nr_links(void);
+
+/* ---- agent-sc-sites.c (follower thread only, except site_ip) ---- */
+
+/* Find the syscall sites of every executable file mapping not scanned yet
+ * and patch every site not patched. Logs each file's counts once. */
+void agent_sc_sites_enable(void);
+
+/* Put every patched site back. */
+void agent_sc_sites_disable(void);
+
+/* Was any site ever patched (the agent's code must then stay mapped)? */
+bool agent_sc_sites_ever(void);
+
+/* The address after the syscall of the site whose stub called an entry
+ * with return address @ret, or 0. Lock-free (hook path). */
+uint64_t agent_sc_site_ip(uint64_t ret);
+
+#endif /* BPFTIME_AGENT_SC_H */
