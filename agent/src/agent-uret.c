@@ -15,9 +15,9 @@
  *
  * Per-thread state without TLS: a table of threads keyed by TID (the hook
  * has it already), open-addressed in a window of WINDOW slots from the
- * hash. A thread takes a slot when it pushes its first instance and gives
- * it back when its last one is popped, so only threads that are inside a
- * probed function hold one. A thread may only write its own slot.
+ * hash. A thread takes a slot when it pushes its first instance and keeps
+ * it (its next push finds it at once); slots of threads that are gone are
+ * taken over when a window is full. A thread may only write its own slot.
  *
  * Recursion: instances stack up (at most DEPTH per thread, as the kernel's
  * MAX_URETPROBE_DEPTH; past it the return is not probed, as there).
@@ -94,18 +94,27 @@ static struct uret_thread *find(struct uret_thread *tab, uint32_t tid)
 	return NULL;
 }
 
+/* A thread's slot stays its own after its last return (the next push
+ * finds it at once); a full window takes over the slot of a thread that
+ * no longer exists (a syscall, only then). */
 static struct uret_thread *claim(struct uret_thread *tab, uint32_t tid)
 {
-	for (uint32_t i = 0, h = hash(tid); i < WINDOW; i++) {
-		struct uret_thread *t = &tab[(h + i) % THREADS];
-		uint32_t free_tid = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0, h = hash(tid); i < WINDOW; i++) {
+			struct uret_thread *t = &tab[(h + i) % THREADS];
+			uint32_t old = __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
 
-		if (__atomic_compare_exchange_n(&t->tid, &free_tid, tid, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED)) {
-			t->depth = 0;
-			return t;
+			if (pass == 1 && (!old || agent_sys6(__NR_tgkill, agent_getpid(), old, 0, 0,
+							     0, 0) != -ESRCH))
+				continue;
+			if (pass == 0 && old)
+				continue;
+			if (__atomic_compare_exchange_n(&t->tid, &old, tid, false, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED)) {
+				t->depth = 0;
+				return t;
+			}
 		}
-	}
 	return NULL;
 }
 
@@ -196,8 +205,6 @@ uint64_t agent_uret_fire(struct bpftime_regs *regs)
 		lost(sp);
 	f = t->f[d];
 	t->depth = (uint32_t)d;
-	if (!t->depth)
-		__atomic_store_n(&t->tid, 0, __ATOMIC_RELEASE);
 	regs->ip = f.ret;
 	agent_hook_ret(f.site, regs, tid);
 	return f.ret;
