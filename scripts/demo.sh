@@ -3,7 +3,8 @@
 # Set up a fresh Debian 12 machine, build, and run the demo: a BPF C program
 # (CRC-32 of its input, example/vm/crc32.bpf.c) compiled by clang -target bpf
 # and run by the bpftime vm, checked against zlib's CRC-32 of the same bytes;
-# then unmodified tools (bpftrace, a static libbpf tool) under bpftime-run.
+# then unmodified tools (bpftrace, a static libbpf tool) under bpftime-run;
+# then the agent: a uprobe tool counting a static target's malloc() calls.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -44,3 +45,32 @@ sleep 1
 echo "== bpftime status --session demo (while it runs)"
 as_user "$(pwd)/build/bin/bpftime" status --session demo
 wait "$demo_pid"
+
+# The agent: programs running inside a target. The malloc counter under
+# bpftime-run counts the malloc() calls of a static victim started with
+# `bpftime start` in the same session; the victim says how many it made.
+base=$(pwd)/build/example/malloc-counter
+bt=$(pwd)/build/bin/bpftime
+echo "== the agent: malloc-counter (bpftime-run) and a static 4-thread victim (bpftime start), as uid $(as_user id -u)"
+as_user "$run" --session demo-agent -- "$base/malloc-counter" -l "$base/victim-static" -d 3 \
+	>/tmp/bpftime-demo-counter.out 2>&1 &
+counter_pid=$!
+sleep 1
+as_user "$bt" start --session demo-agent -- "$base/victim-static" -w -t 4 -n 100000 \
+	>/tmp/bpftime-demo-victim.out 2>&1 &
+victim_pid=$!
+log=/dev/shm/bpftime-$(as_user id -u)/demo-agent/agent.log
+i=0
+until grep -q "hooked" "$log" 2>/dev/null || [ "$i" -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+vpid=$(awk '/ready/ {print $2; exit}' /tmp/bpftime-demo-victim.out)
+echo "   agent.log: $(grep hooked "$log" | head -n 1)"
+[ -n "$vpid" ] && kill -USR1 "$vpid"
+wait "$victim_pid"
+wait "$counter_pid"
+echo "   the victim: $(grep mallocs /tmp/bpftime-demo-victim.out)"
+echo "   the counter's last count for it: $(awk -v p="$vpid" '$1 == p {n = $2} END {print n + 0}' \
+	/tmp/bpftime-demo-counter.out)"
+rm -f /tmp/bpftime-demo-counter.out /tmp/bpftime-demo-victim.out
