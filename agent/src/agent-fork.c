@@ -22,13 +22,15 @@
 #define MADV_WIPEONFORK 18
 #endif
 
-static uint32_t *here; /* 1 in the process that mapped it; 0 in a fork child */
+/* 1 in the process that mapped it; 0 in a fork child. Not static: the
+ * syscall entries' fast path reads it (agent-sc.c). */
+uint32_t *agent_fork_here;
 
 int agent_fork_init(void)
 {
 	uint32_t *p;
 
-	if (here)
+	if (agent_fork_here)
 		return 0;
 	p = agent_sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!p)
@@ -39,13 +41,13 @@ int agent_fork_init(void)
 		return -EOPNOTSUPP;
 	}
 	*p = 1;
-	__atomic_store_n(&here, p, __ATOMIC_RELEASE);
+	__atomic_store_n(&agent_fork_here, p, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void agent_fork_check(void)
 {
-	uint32_t *p = __atomic_load_n(&here, __ATOMIC_RELAXED), zero = 0;
+	uint32_t *p = __atomic_load_n(&agent_fork_here, __ATOMIC_RELAXED), zero = 0;
 
 	if (!p || __atomic_load_n(p, __ATOMIC_RELAXED))
 		return;

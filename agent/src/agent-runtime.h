@@ -48,6 +48,10 @@ int agent_rt_forked(void);
  * hook restarts the agent in a child (agent_main_forked). */
 int agent_fork_init(void);
 void agent_fork_check(void);
+
+/* The word agent_fork_check() reads, or NULL (read by agent-sc.c's entries). */
+extern uint32_t *agent_fork_here;
+
 /* agent-main.c: the agent in a fork child: its proof of life, a follower. */
 void agent_main_forked(void);
 

@@ -14,13 +14,33 @@
  * read-only for the scan; the section headers tell where code is), and
  * patched only where memory still holds those bytes.
  *
+ * Which sites are patched: a WINDOW's number is only known when it runs,
+ * so every window site is patched while any link exists. A `mov $nr,%eax;
+ * syscall` site's number is known here, so it is patched only while a link
+ * wants that number (agent_sc_nr_wanted: its sys_enter/sys_exit event, or
+ * any raw_syscalls link) and put back when none does: a traced process
+ * pays nothing on those of its syscalls nobody traces. Writing or undoing
+ * the jmp over a mov needs no parking: the mov is one 5-byte instruction,
+ * so no thread can sit inside the bytes written, and a thread already in
+ * the stub returns to the site's end as before (stubs stay mapped).
+ *
+ * A fork child restarts the agent on its first syscall through any
+ * patched site (agent-fork.c; the entries check even when no link wants
+ * the number): with the untraced mov sites unpatched that may come later,
+ * and a child that makes no syscall through a window or a traced mov site
+ * is not followed (links made later do not reach it).
+ *
  * A syscall with fewer than 5 relocatable bytes before it (glibc's _exit
  * loop, __read_nocancel) cannot be rewritten: it would need Syscall User
  * Dispatch, which is not implemented, and runs unhooked. Each file's
- * counts go to agent.log when it is first patched:
+ * counts go to agent.log on its first pass:
  *
- *   <path>: N syscall sites rewritten (A mov $nr,%eax; syscall, B windows),
- *   M not rewritable (no SUD yet: ...)
+ *   <path>: N syscall sites rewritten (A mov $nr,%eax; syscall, B windows;
+ *   P patched now), M not rewritable (no SUD yet: ...)
+ *
+ * N = A + B are the sites with a stub that can be patched; P those patched
+ * on this first pass (every window, and the mov sites whose number is
+ * wanted then; a window a parked thread sat in waits for a later pass).
  *
  * A file mapped later (dlopen) is found on a later pass of the follower.
  * A mapping that went is forgotten (its stubs stay mapped); its sites are
@@ -202,6 +222,9 @@ static void found(void *arg, int kind, uint64_t addr, uint32_t nr)
 		s->len = (uint8_t)nr;
 		memcpy(s->orig, (const void *)(uintptr_t)(addr + (uint64_t)c->to_file), 5);
 	}
+	/* never patchable (the 5 bytes end a cache line): known now, so a
+	 * mov site waiting for its number is counted honestly */
+	s->err = (int8_t)bpftime_rw_sc_patchable(addr);
 	c->f->nr_sites++;
 }
 
@@ -371,7 +394,7 @@ static int make_stubs(struct sc_file *f, int64_t to_file)
 /* The agent's own code is not scanned (its syscalls are the hooks'). */
 static bool is_agent(const struct line *l)
 {
-	uint64_t me = (uint64_t)(uintptr_t)&agent_sc_sites_enable;
+	uint64_t me = (uint64_t)(uintptr_t)&agent_sc_sites_sync;
 
 	return me >= l->start && me < l->end;
 }
@@ -474,18 +497,31 @@ static int read_maps(bool scan)
 
 /* ---- patching ---- */
 
+static uint32_t site_nr(const struct sc_site *s)
+{
+	return (uint32_t)s->orig[1] | (uint32_t)s->orig[2] << 8 | (uint32_t)s->orig[3] << 16 |
+	       (uint32_t)s->orig[4] << 24;
+}
+
+/* Should @s be patched now (a link exists)? */
+static bool wanted(const struct sc_site *s)
+{
+	return s->len || agent_sc_nr_wanted(site_nr(s));
+}
+
 static void report(struct sc_file *f)
 {
-	uint32_t done = 0, done_reg = 0, line_end = 0, branched = 0, other = 0;
+	uint32_t movs = 0, windows = 0, now = 0, line_end = 0, branched = 0, other = 0;
 	char line[512];
 	struct agent_buf b;
 
 	for (uint32_t k = 0; k < f->nr_sites; k++) {
 		const struct sc_site *s = &ss.sites[f->first + k];
 
-		if (s->patched)
-			*(s->len ? &done_reg : &done) += 1;
-		else if (s->err == -EOPNOTSUPP)
+		if (!s->err) {
+			*(s->len ? &windows : &movs) += 1;
+			now += s->patched;
+		} else if (s->err == -EOPNOTSUPP)
 			line_end++;
 		else if (s->err == -EXDEV)
 			branched++;
@@ -495,12 +531,14 @@ static void report(struct sc_file *f)
 	agent_buf_init(&b, line, sizeof(line));
 	agent_buf_str(&b, f->path);
 	agent_buf_str(&b, ": ");
-	agent_buf_num(&b, done + done_reg);
+	agent_buf_num(&b, movs + windows);
 	agent_buf_str(&b, " syscall sites rewritten (");
-	agent_buf_num(&b, done);
+	agent_buf_num(&b, movs);
 	agent_buf_str(&b, " mov $nr,%eax; syscall, ");
-	agent_buf_num(&b, done_reg);
-	agent_buf_str(&b, " windows), ");
+	agent_buf_num(&b, windows);
+	agent_buf_str(&b, " windows; ");
+	agent_buf_num(&b, now);
+	agent_buf_str(&b, " patched now), ");
 	agent_buf_num(&b, f->others + line_end + branched + other);
 	agent_buf_str(&b, " not rewritable (no SUD yet: ");
 	agent_buf_num(&b, f->others);
@@ -519,7 +557,69 @@ static void report(struct sc_file *f)
 	f->logged = true;
 }
 
-void agent_sc_sites_enable(void)
+/* Patch or unpatch the sites of @f whose state is not what wanted() says. */
+static void sync_file(struct sc_file *f)
+{
+	bool todo = false, park = false;
+	int err;
+
+	for (uint32_t k = 0; k < f->nr_sites; k++) {
+		const struct sc_site *s = &ss.sites[f->first + k];
+
+		if (s->err || wanted(s) == (bool)s->patched)
+			continue;
+		todo = true;
+		park |= s->len && !s->patched;
+	}
+	if (!todo)
+		return;
+	err = bpftime_rw_sc_begin(f->start, f->end - f->start);
+	/* window sites have instruction boundaries inside the 5 bytes
+	 * written: threads are parked, and a window a thread sits in is left
+	 * for a later pass (agent-park.c); mov sites need none (see above) */
+	if (park && !err)
+		agent_park_begin();
+	for (uint32_t k = 0; k < f->nr_sites; k++) {
+		struct sc_site *s = &ss.sites[f->first + k];
+		uint64_t stub = f->tramp + (uint64_t)k * BPFTIME_RW_SC_STUB_SIZE;
+		bool w;
+		int e = err;
+
+		if (s->err || (w = wanted(s)) == (bool)s->patched)
+			continue;
+		if (!w) {
+			/* with err, left patched (its stub runs no link) and
+			 * tried again on the next pass */
+			if (e)
+				continue;
+			e = bpftime_rw_sc_unpatch(s->addr, s->orig, stub);
+			s->patched = 0;
+			if (e) {
+				/* not our jmp any more: never written again */
+				s->err = (int8_t)(e < -127 ? -127 : e);
+				agent_log_num(session(), "cannot unpatch a syscall site: errno ",
+					      -e);
+			}
+			continue;
+		}
+		if (s->len && agent_park_inside(s->addr, s->addr + BPFTIME_RW_JMP_LEN))
+			continue;
+		if (!e)
+			e = bpftime_rw_sc_patch(s->addr, s->orig, stub);
+		if (e)
+			s->err = (int8_t)(e < -127 ? -127 : e);
+		else {
+			s->patched = 1;
+			ss.ever = true;
+		}
+	}
+	if (park && !err)
+		agent_park_end();
+	if (!err && bpftime_rw_sc_end(f->start, f->end - f->start, f->prot))
+		log_file(f, "cannot make the code read-only again after patching", 0);
+}
+
+void agent_sc_sites_sync(void)
 {
 	int err = read_maps(true);
 
@@ -530,41 +630,10 @@ void agent_sc_sites_enable(void)
 	}
 	for (uint32_t i = 0; i < ss.nr_files; i++) {
 		struct sc_file *f = &ss.files[i];
-		bool todo = false;
 
 		if (f->dead || !f->tramp)
 			continue;
-		for (uint32_t k = 0; k < f->nr_sites && !todo; k++)
-			todo = !ss.sites[f->first + k].patched && !ss.sites[f->first + k].err;
-		err = todo ? bpftime_rw_sc_begin(f->start, f->end - f->start) : 0;
-		/* window sites have instruction boundaries inside the 5 bytes
-		 * written: threads are parked, and a window a thread sits in is
-		 * left for a later pass (agent-park.c) */
-		if (todo && !err)
-			agent_park_begin();
-		for (uint32_t k = 0; k < f->nr_sites && todo; k++) {
-			struct sc_site *s = &ss.sites[f->first + k];
-			int e = err;
-
-			if (s->patched || s->err)
-				continue;
-			if (s->len && agent_park_inside(s->addr, s->addr + BPFTIME_RW_JMP_LEN))
-				continue;
-			if (!e)
-				e = bpftime_rw_sc_patch(s->addr, s->orig,
-							f->tramp +
-							    (uint64_t)k * BPFTIME_RW_SC_STUB_SIZE);
-			if (e)
-				s->err = (int8_t)(e < -127 ? -127 : e);
-			else {
-				s->patched = 1;
-				ss.ever = true;
-			}
-		}
-		if (todo && !err)
-			agent_park_end();
-		if (todo && !err && bpftime_rw_sc_end(f->start, f->end - f->start, f->prot))
-			log_file(f, "cannot make the code read-only again after patching", 0);
+		sync_file(f);
 		if (!f->logged)
 			report(f);
 	}

@@ -26,7 +26,11 @@
  *
  * Links: a fixed table of link lists per syscall number and event, plus
  * the raw_syscalls lists, written by the follower with release stores,
- * read by hooks with acquire loads. Links run in attachment order (the
+ * read by hooks with acquire loads. Two byte tables (agent_sc_want_enter,
+ * _exit) say which numbers have links on each side; the entries look
+ * there first and return at once, without saving the registers, when none
+ * has (a window site runs every syscall of its code through the stub; a
+ * sys_exit with only sys_enter links). Links run in attachment order (the
  * order the kernel registers them on the tracepoint). A link entry is
  * reused one second after it was unlinked, never freed.
  */
@@ -68,6 +72,12 @@ static struct {
 	uint32_t nr_links;
 } sc;
 
+/* Per number: does a link want its enter / exit (raw_syscalls links
+ * included)? Read by the entries' fast path; written by the follower after
+ * the links are published (publish_wants). */
+uint8_t agent_sc_want_enter[AGENT_SC_WANT];
+uint8_t agent_sc_want_exit[AGENT_SC_WANT];
+
 /* ---- the entries ---- */
 
 /*
@@ -83,13 +93,53 @@ static struct {
  * No vector register is saved: the agent is built -mgeneral-regs-only, so
  * nothing the handlers run touches them (as the uretprobe trampoline).
  */
-#define SC_ENTRY(name, handler, nr_reg)                                                            \
+/*
+ * The fast path: an entry whose number no link wants returns at once,
+ * before anything is saved. No flag is changed on the way (popfq costs
+ * more than the rest of the check; a syscall keeps the flags, so code
+ * after one may rely on them): the table is indexed by the number's low
+ * 16 bits (movzwl) and tested with jrcxz. A number past AGENT_SC_NR
+ * aliases an entry below: its byte is set when raw_syscalls links exist
+ * (then every byte is), and a byte set for another number only sends it
+ * to the slow path, which finds no link for it.
+ *
+ * Enter: %rax the number (kept); %rcx and %r11 are free (the syscall
+ * clobbers both; the stub loaded the entry's address into %r11). The
+ * fork check (agent-fork.c: a fork child's page reads 0, and the slow
+ * path restarts the agent) comes after the table's.
+ */
+#define SC_FAST_ENTER                                                                              \
+	"	leaq agent_sc_want_enter(%rip), %r11\n"                                                  \
+	"	movzwl %ax, %ecx\n"                                                                      \
+	"	movzbl (%r11,%rcx), %ecx\n"                                                              \
+	"	jrcxz 2f\n"                                                                              \
+	"	jmp 1f\n"                                                                                \
+	"2:	movq agent_fork_here(%rip), %rcx\n"                                                    \
+	"	jrcxz 3f\n"                                                                              \
+	"	movl (%rcx), %ecx\n"                                                                     \
+	"	jrcxz 1f\n"                                                                              \
+	"3:	ret\n"                                                                                 \
+	"1:\n"
+
+/* Exit: %rcx the number, %rax the result (both kept); %r11 is free. */
+#define SC_FAST_EXIT                                                                               \
+	"	pushq %rcx\n"                                                                            \
+	"	leaq agent_sc_want_exit(%rip), %r11\n"                                                   \
+	"	movzwl %cx, %ecx\n"                                                                      \
+	"	movzbl (%r11,%rcx), %ecx\n"                                                              \
+	"	jrcxz 2f\n"                                                                              \
+	"	popq %rcx\n"                                                                             \
+	"	jmp 1f\n"                                                                                \
+	"2:	popq %rcx\n"                                                                           \
+	"	ret\n"                                                                                   \
+	"1:\n"
+
+#define SC_ENTRY(name, handler, nr_reg, fast)                                                      \
 	__asm__(".text\n"                                                                          \
 		".globl " #name "\n"                                                               \
 		".hidden " #name "\n"                                                              \
 		".type " #name ",@function\n"                                                      \
-		".p2align 4\n" #name ":\n"                                                         \
-		"	pushq $0x2b\n"                                                                   \
+		".p2align 4\n" #name ":\n" fast "	pushq $0x2b\n"                                   \
 		"	pushq %rsp\n"                                                                    \
 		"	pushfq\n"                                                                        \
 		"	pushq $0x33\n"                                                                   \
@@ -118,22 +168,12 @@ static struct {
 __attribute__((used, visibility("hidden"))) void agent_sc_enter_c(struct bpftime_regs *regs);
 __attribute__((used, visibility("hidden"))) void agent_sc_exit_c(struct bpftime_regs *regs);
 
-SC_ENTRY(agent_sc_enter_entry, agent_sc_enter_c, "rax");
-SC_ENTRY(agent_sc_exit_entry, agent_sc_exit_c, "rcx");
+SC_ENTRY(agent_sc_enter_entry, agent_sc_enter_c, "rax", SC_FAST_ENTER);
+SC_ENTRY(agent_sc_exit_entry, agent_sc_exit_c, "rcx", SC_FAST_EXIT);
 
 /* ---- running ---- */
 
 static struct agent_link *const no_links[SC_SLOTS];
-
-static uint32_t cpu_hint(void)
-{
-	uint32_t lo, hi, aux;
-
-	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
-	(void)lo;
-	(void)hi;
-	return aux & 0xfff;
-}
 
 static void note_fault(struct sc_link *sl, const struct bpftime_vm_run *vr)
 {
@@ -187,14 +227,16 @@ static void run(struct bpftime_regs *regs, struct agent_link **links, int n, str
 	memset(&ar, 0, sizeof(ar));
 	ar.regs = regs;
 	ar.region = r;
-	ar.tid = (uint32_t)agent_sys_gettid();
-	ar.cpu = bpftime_map_region__cpu_get(r, cpu_hint(), ar.tid);
+	/* as a uprobe's (agent-hook.c): the thread id without a syscall,
+	 * and it as the slot hint */
+	ar.tid = agent_tid();
+	ar.cpu = bpftime_map_region__cpu_get(r, ar.tid, ar.tid);
 	rec->pid = (int32_t)ar.tid;
 	for (int i = 0; i < n; i++) {
 		struct sc_link *sl = (struct sc_link *)links[i];
 		struct bpftime_vm_run vr;
 
-		memset(&vr, 0, sizeof(vr));
+		/* the run's inputs; outputs are written by the vm */
 		rec->type = (uint16_t)sl->tp_id;
 		vr.ctx = rec;
 		vr.ctx_len = rec_len;
@@ -262,6 +304,43 @@ uint32_t agent_sc_nr_links(void)
 	return sc.nr_links;
 }
 
+bool agent_sc_nr_wanted(uint64_t nr)
+{
+	if (nr < AGENT_SC_NR)
+		return agent_sc_want_enter[nr] || agent_sc_want_exit[nr];
+	for (int i = 0; i < SC_SLOTS; i++)
+		if (sc.raw_enter[i] || sc.raw_exit[i])
+			return true;
+	return false;
+}
+
+static bool any(struct agent_link *const *slots)
+{
+	for (int i = 0; i < SC_SLOTS; i++)
+		if (slots[i])
+			return true;
+	return false;
+}
+
+/* Recompute the fast path's tables from the slots, after a link was
+ * published (a hook that sees the byte set sees the link) or taken away
+ * (a hook that still saw the byte finds no link and returns). */
+static void publish_wants(void)
+{
+	bool raw_enter = any(sc.raw_enter), raw_exit = any(sc.raw_exit);
+
+	for (uint32_t nr = 0; nr < AGENT_SC_WANT; nr++) {
+		uint8_t e = raw_enter || (nr < AGENT_SC_NR && any(sc.enter[nr]));
+		uint8_t x = raw_exit || (nr < AGENT_SC_NR && any(sc.exit[nr]));
+
+		/* only what changes: the tables' pages stay untouched (zero)
+		 * until raw_syscalls links need them */
+		if (agent_sc_want_enter[nr] != e)
+			__atomic_store_n(&agent_sc_want_enter[nr], e, __ATOMIC_RELEASE);
+		if (agent_sc_want_exit[nr] != x)
+			__atomic_store_n(&agent_sc_want_exit[nr], x, __ATOMIC_RELEASE);
+	}
+}
 static int name_is(const char *a, const char *b)
 {
 	while (*a && *a == *b) {
@@ -319,11 +398,14 @@ int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p)
 	sc.nr_links++;
 	/* publishes the link's fields: pairs with the hooks' acquire */
 	__atomic_store_n(sl->slot, &sl->l, __ATOMIC_RELEASE);
+	publish_wants();
 	return 0;
 }
 
 void agent_sc_unlink_others(const uint32_t *ids, uint32_t n)
 {
+	bool gone = false;
+
 	for (int i = 0; i < SC_LINKS; i++) {
 		struct sc_link *sl = &sc.links[i];
 		bool keep = false;
@@ -338,5 +420,8 @@ void agent_sc_unlink_others(const uint32_t *ids, uint32_t n)
 		sl->in_use = 0;
 		sl->freed_at = agent_sys_now_ns();
 		sc.nr_links--;
+		gone = true;
 	}
+	if (gone)
+		publish_wants();
 }

@@ -22,6 +22,12 @@
 extern char agent_sc_enter_entry[];
 extern char agent_sc_exit_entry[];
 
+/* Their fast path's tables (agent-sc.c), by the number's low 16 bits: 1
+ * where a link wants the number's enter / exit. */
+#define AGENT_SC_WANT 65536
+extern uint8_t agent_sc_want_enter[AGENT_SC_WANT];
+extern uint8_t agent_sc_want_exit[AGENT_SC_WANT];
+
 /* Is attachment @attach_id linked? */
 bool agent_sc_linked(uint32_t attach_id);
 
@@ -36,11 +42,18 @@ void agent_sc_unlink_others(const uint32_t *ids, uint32_t n);
 /* Links in place. */
 uint32_t agent_sc_nr_links(void);
 
+/* Does a link want syscall @nr: one on its sys_enter_X or sys_exit_X
+ * event, or any raw_syscalls link (those want every number)? */
+bool agent_sc_nr_wanted(uint64_t nr);
+
 /* ---- agent-sc-sites.c (follower thread only, except site_ip) ---- */
 
-/* Find the syscall sites of every executable file mapping not scanned yet
- * and patch every site not patched. Logs each file's counts once. */
-void agent_sc_sites_enable(void);
+/* Find the syscall sites of every executable file mapping not scanned yet;
+ * patch every WINDOW site not patched, and make each `mov $nr,%eax;
+ * syscall` site patched exactly while agent_sc_nr_wanted(nr) (patching or
+ * unpatching it). Call while any link exists. Logs each file's counts
+ * once. */
+void agent_sc_sites_sync(void);
 
 /* Put every patched site back. */
 void agent_sc_sites_disable(void);

@@ -3,9 +3,11 @@
  * Syscall tracepoints (syscalls/sys_{enter,exit}_*, raw_syscalls/sys_{enter,
  * exit}) in this process: the follower's side. Each wanted attachment
  * becomes a link of the hook path (agent-sc.c); while any link exists,
- * every rewritable syscall site of the process is patched
- * (agent-sc-sites.c), and files mapped later are patched on later passes
- * (the follower calls us on every pass); with none, every site is put back.
+ * the process's syscall sites are patched (agent-sc-sites.c): every
+ * WINDOW site, and each `mov $nr,%eax; syscall` site only while a link
+ * wants its number (so an untraced syscall with a known number pays
+ * nothing); files mapped later are patched on later passes (the follower
+ * calls us on every pass); with no link, every site is put back.
  */
 #include "agent-internal.h"
 #include "agent-runtime.h"
@@ -43,7 +45,7 @@ void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n)
 			agent_rt_refuse(a, "hooked", 0, a->tp_name);
 	}
 	if (agent_sc_nr_links())
-		agent_sc_sites_enable();
+		agent_sc_sites_sync();
 	else
 		agent_sc_sites_disable();
 }

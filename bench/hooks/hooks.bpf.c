@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The programs of bench/hooks, one per case; the tool loads only the one
- * it runs. No CO-RE, no kernel BTF: the context is read as the kernel's
- * x86-64 struct pt_regs, by offset.
+ * it runs. No CO-RE, no kernel BTF: a uprobe's context is read as the
+ * kernel's x86-64 struct pt_regs, by offset.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -65,6 +65,14 @@ int ring(void *ctx)
 /* (d) the cost of a return probe */
 SEC("uretprobe")
 int uret(void *ctx)
+{
+	return 0;
+}
+
+/* (e) the cost of a traced syscall: the kernel's tracepoint, or the
+ * agent's rewritten syscall site in the target */
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int tp_empty(void *ctx)
 {
 	return 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench/hooks: what a uprobe hit costs the probed thread, ours next to the
-# kernel's, from one run. Installed as build/bin/bpftime-bench-hooks.
+# bench/hooks: what a uprobe hit or a traced syscall costs the probed
+# thread, ours next to the kernel's, from one run. Installed as
+# build/bin/bpftime-bench-hooks.
 #
 #   bpftime-bench-hooks [-n CALLS] [-k KERNEL_CALLS] [-r ROUNDS] [--smoke] [BINDIR]
 #
@@ -19,9 +20,20 @@
 #   kernel    both run plainly: the kernel's uprobe (root only; KERNEL_CALLS
 #             per round, as a kernel hit costs microseconds here).
 #
-# and prints a table: case, ours ns/call, kernel ns/call, kernel/ours, and
-# the goal for ours. --smoke: tiny counts; exits 1 unless our column has
-# figures for the three uprobe cases (never checks timings). BINDIR: where
+# Then the syscall tracepoint cases: the target with -s times getppid(),
+# getuid() and syscall(SYS_getuid) (CALLS each per round, both sides), run
+# four ways: alone (the baseline), under `bpftime start` with no tool (the
+# agent, no link), with the tool's empty program on
+# syscalls/sys_enter_getppid under bpftime-run (ours: the agent waits for
+# its "syscall sites rewritten" line), and the same tool plainly (kernel).
+# Each figure is that ns/call minus the baseline's: traced getppid(), and
+# the untraced getuid() (a `mov $nr,%eax; syscall` site) and
+# syscall(SYS_getuid) (a window site) beside it.
+#
+# It prints one table: case, ours ns/call, kernel ns/call, kernel/ours, and
+# the goal for ours ("0" is met within 2 ns of the baseline). --smoke: tiny
+# counts; exits 1 unless our column has figures for the three uprobe cases
+# and the traced syscall (never checks timings). BINDIR: where
 # bpftime, bpftime-run and the two programs are (default: this script's
 # directory). Exit status 0 otherwise, 2 for bad options.
 set -u
@@ -36,7 +48,7 @@ while [ $# -gt 0 ]; do
 	-k) kcalls=$2; shift 2 ;;
 	-r) rounds=$2; shift 2 ;;
 	--smoke) smoke=1; calls=2000; kcalls=100; rounds=3; shift ;;
-	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
 	-*) echo "usage: bpftime-bench-hooks [-n CALLS] [-k KERNEL_CALLS] [-r ROUNDS] [--smoke] [BINDIR]" >&2; exit 2 ;;
 	*) bindir=$1; shift ;;
 	esac
@@ -79,22 +91,26 @@ field() {
 	awk -v k="$2" '/^target .* calls / { for (i = 1; i < NF; i++) if ($i == k) print $(i + 1); exit }' "$1"
 }
 
-# run_case SIDE MODE N: runs one case; sets cost, spread, events, want, why
-# (cost is empty when the case has no figure, and why says why).
+# run_case SIDE MODE N [-s]: runs one case; sets cost, spread, events, want,
+# why (cost is empty when the case has no figure, and why says why). -s:
+# the target's syscall loops (cost is then getppid's ns/call; d the
+# case's directory, for field).
 run_case() {
-	side=$1 mode=$2 n=$3
+	side=$1 mode=$2 n=$3 sflag=${4:-}
 	cost= spread= events= want= why=
-	d=$tmp/$side-$mode
+	d=$tmp/$side-$mode$sflag
 	mkdir -p "$d"
 	case $side in
 	ours)
 		export BPFTIME_SESSION_DIR="$tmp/sessions"
-		session=bench-$mode
+		session=bench-$mode$sflag
+		# shellcheck disable=SC2086 # $sflag is empty or one word
 		"$bindir/bpftime" start --session "$session" -- "$target" -w -n "$n" -r "$rounds" \
-			>"$d/target.out" 2>"$d/target.err" &
+			$sflag >"$d/target.out" 2>"$d/target.err" &
 		;;
 	*)
-		"$target" -w -n "$n" -r "$rounds" >"$d/target.out" 2>"$d/target.err" &
+		# shellcheck disable=SC2086
+		"$target" -w -n "$n" -r "$rounds" $sflag >"$d/target.out" 2>"$d/target.err" &
 		;;
 	esac
 	tpid=$!
@@ -121,7 +137,10 @@ run_case() {
 		fi
 		if [ "$side" = ours ]; then
 			log=$BPFTIME_SESSION_DIR/$session/agent.log
-			if ! wait_file "$log" "agent\[$vpid\]: perf event .* hooked" 5; then
+			ready="agent\[$vpid\]: perf event .* hooked"
+			# a tracepoint: its sites are patched once this is said
+			[ "$mode" = tp ] && ready="agent\[$vpid\]: .*libc.*syscall sites rewritten"
+			if ! wait_file "$log" "$ready" 5; then
 				why="not hooked within 5 s: $(grep "agent\[$vpid\]" "$log" 2>/dev/null | tail -n 1)"
 				kill -KILL "$tpid" 2>/dev/null
 				kill -TERM "$cpid" 2>/dev/null
@@ -138,7 +157,11 @@ run_case() {
 		wait "$cpid"
 		events=$(awk '/^tool events/ { print $3 }' "$d/tool.out")
 	fi
-	cost=$(field "$d/target.out" cost)
+	if [ -n "$sflag" ]; then
+		cost=$(field "$d/target.out" getppid)
+	else
+		cost=$(field "$d/target.out" cost)
+	fi
 	spread=$(field "$d/target.out" spread)
 	want=$(field "$d/target.out" calls)
 	if [ "$rc" -ne 0 ] || [ -z "$cost" ]; then
@@ -174,8 +197,8 @@ notes=
 failed=0
 widest=0
 widest_at=
-printf '| %-34s | %12s | %14s | %11s | %-16s |\n' "case" "ours ns/call" "kernel ns/call" "kernel/ours" "goal (ours)"
-printf '|%s|%s|%s|%s|%s|\n' "------------------------------------" "-------------:" "---------------:" "------------:" "------------------"
+printf '| %-36s | %12s | %14s | %11s | %-20s |\n' "case" "ours ns/call" "kernel ns/call" "kernel/ours" "goal (ours)"
+printf '|%s|%s|%s|%s|%s|\n' "--------------------------------------" "-------------:" "---------------:" "------------:" "----------------------"
 for c in "empty:uprobe, empty program:30" "hash:uprobe + hash counter:80" \
 	"ring:uprobe + 16-byte ringbuf output:150" "uret:uretprobe, empty program:40"; do
 	mode=${c%%:*}
@@ -241,8 +264,107 @@ kernel, $mode: $events of $want records consumed"
 			g="$g: not met"
 		fi
 	fi
-	printf '| %-34s | %12s | %14s | %11s | %-16s |\n' "$label" "$o" "$k" "$r" "$g"
+	printf '| %-36s | %12s | %14s | %11s | %-20s |\n' "$label" "$o" "$k" "$r" "$g"
 done
+
+# ---- syscall tracepoints ----
+
+# sc_case SIDE MODE: runs the target's syscall loops; sets sc_ppid, sc_uid,
+# sc_sys (ns/call; empty without a figure, why says why)
+sc_case() {
+	run_case "$1" "$2" "$calls" -s
+	sc_ppid='' sc_uid='' sc_sys=''
+	if [ -n "$cost" ]; then
+		sc_ppid=$cost
+		sc_uid=$(field "$d/target.out" getuid)
+		sc_sys=$(field "$d/target.out" sysgetuid)
+		if [ "${spread:-0}" -gt "$widest" ] 2>/dev/null; then
+			widest=$spread
+			widest_at="$1, syscalls ($2)"
+		fi
+	fi
+}
+
+# minus A B: A - B to one decimal, empty when either is
+minus() {
+	[ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'
+}
+
+# row LABEL OURS KERNEL GOAL: GOAL a number (ours <= GOAL), "0" (within
+# $noise ns of the baseline), or "-" (none)
+noise=2
+row() {
+	o=n/a k=n/a r=n/a g=-
+	[ -n "$2" ] && o=$2
+	[ -n "$3" ] && k=$3
+	if [ -n "$2" ] && [ -n "$3" ]; then
+		r=$(awk -v o="$2" -v k="$3" 'BEGIN { if (o >= 1) printf "%.1fx", k / o; else print "n/a" }')
+	fi
+	case $4 in
+	-) ;;
+	0)
+		g="0 (+-$noise ns)"
+		if [ -n "$2" ]; then
+			if awk -v o="$2" -v n="$noise" 'BEGIN { exit !(o <= n) }'; then
+				g="$g: met"
+			else
+				g="$g: not met"
+			fi
+		fi
+		;;
+	*)
+		g="<= $4"
+		if [ -n "$2" ]; then
+			if awk -v o="$2" -v g="$4" 'BEGIN { exit !(o <= g) }'; then
+				g="$g: met"
+			else
+				g="$g: not met"
+			fi
+		fi
+		;;
+	esac
+	printf '| %-36s | %12s | %14s | %11s | %-20s |\n' "$1" "$o" "$k" "$r" "$g"
+}
+
+sc_case base none
+b_ppid=$sc_ppid b_uid=$sc_uid b_sys=$sc_sys
+[ -n "$b_ppid" ] || notes="$notes
+baseline, syscalls: $why"
+sc_case ours none
+a_ppid=$sc_ppid a_uid=$sc_uid a_sys=$sc_sys
+[ -n "$a_ppid" ] || notes="$notes
+ours, no link: $why"
+sc_case ours tp
+o_ppid=$sc_ppid o_uid=$sc_uid o_sys=$sc_sys
+[ -n "$o_ppid" ] || {
+	notes="$notes
+ours, tp: $why"
+	failed=1
+}
+k_ppid='' k_uid='' k_sys=''
+if [ "$kernel_ok" -eq 1 ]; then
+	sc_case kernel tp
+	k_ppid=$sc_ppid k_uid=$sc_uid k_sys=$sc_sys
+	[ -n "$k_ppid" ] || notes="$notes
+kernel, tp: $why"
+fi
+row "tracepoint sys_enter_getppid, empty" "$(minus "$o_ppid" "$b_ppid")" \
+	"$(minus "$k_ppid" "$b_ppid")" 30
+row "untraced getuid(), same process" "$(minus "$o_uid" "$b_uid")" "$(minus "$k_uid" "$b_uid")" 0
+row "untraced syscall(SYS_getuid), same" "$(minus "$o_sys" "$b_sys")" \
+	"$(minus "$k_sys" "$b_sys")" -
+row "agent, no link: getppid()" "$(minus "$a_ppid" "$b_ppid")" "" 0
+row "agent, no link: getuid()" "$(minus "$a_uid" "$b_uid")" "" 0
+row "agent, no link: syscall(SYS_getuid)" "$(minus "$a_sys" "$b_sys")" "" 0
+echo
+echo "syscalls, ns/call (getppid() / getuid() / syscall(SYS_getuid)), $calls calls per round:"
+echo "  baseline (no agent):             ${b_ppid:-n/a} / ${b_uid:-n/a} / ${b_sys:-n/a}"
+echo "  agent, no link:                  ${a_ppid:-n/a} / ${a_uid:-n/a} / ${a_sys:-n/a}"
+echo "  ours, tp on sys_enter_getppid:   ${o_ppid:-n/a} / ${o_uid:-n/a} / ${o_sys:-n/a}"
+echo "  kernel, tp on sys_enter_getppid: ${k_ppid:-n/a} / ${k_uid:-n/a} / ${k_sys:-n/a}"
+echo "  (syscall rows: ns/call minus the baseline's; getppid() and getuid() are"
+echo "  'mov \$nr,%eax; syscall' sites, patched only while a link wants their number;"
+echo "  syscall() is a window site, patched while any link exists)"
 echo
 [ "$kernel_ok" -eq 1 ] || echo "kernel: n/a ($kernel_why; the kernel column needs root and kernel eBPF)"
 [ -n "$widest_at" ] && echo "widest spread of the rounds' costs: $widest% ($widest_at)"

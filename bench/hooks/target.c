@@ -2,7 +2,7 @@
 /*
  * bpftime-bench-hooks-target: the probed process of bench/hooks.
  *
- *   bpftime-bench-hooks-target [-n CALLS] [-r ROUNDS] [-w]
+ *   bpftime-bench-hooks-target [-n CALLS] [-r ROUNDS] [-w] [-s]
  *
  * Prints "target <pid> ready" and, with -w, waits for SIGUSR1 (so that a
  * tool can attach first). Then, ROUNDS times, it calls bench_probed() CALLS
@@ -18,6 +18,16 @@
  * wall: the same cost by the monotonic clock; spread: (max - min) / median
  * of the per-round costs, in percent.
  *
+ * -s (syscalls): instead, each round times CALLS calls of getppid(),
+ * getuid() and syscall(SYS_getuid), and it prints
+ *
+ *   target <pid> calls <ROUNDS * CALLS> getppid <ns> getuid <ns> sysgetuid <ns> spread <pct>
+ *
+ * ns per call, medians over the rounds (thread CPU time: the syscall's
+ * kernel time included); spread as above, of getppid's. In glibc,
+ * getppid() and getuid() are `mov $nr,%eax; syscall; ret` (a site whose
+ * number the agent knows), syscall() a generic wrapper (a window site).
+ *
  * bench_probed() and bench_twin() start with `push %rbp; mov %rsp, %rbp`
  * (assembly, below): the common function entry, which the kernel's
  * uprobes emulate (one trap per hit, not two).
@@ -27,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +87,24 @@ struct sample {
 	double cpu, wall; /* ns per call */
 };
 
+static void call_getppid(uint64_t i)
+{
+	(void)i;
+	getppid();
+}
+
+static void call_getuid(uint64_t i)
+{
+	(void)i;
+	getuid();
+}
+
+static void call_sysgetuid(uint64_t i)
+{
+	(void)i;
+	syscall(SYS_getuid);
+}
+
 static struct sample timed(void (*fn)(uint64_t), uint64_t n)
 {
 	uint64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), w0 = clock_ns(CLOCK_MONOTONIC);
@@ -115,25 +144,46 @@ static unsigned long parse(const char *s)
 	return v;
 }
 
+/* -s: the three syscall loops */
+static void syscalls(unsigned long calls, unsigned long rounds)
+{
+	void (*volatile fn[3])(uint64_t) = {call_getppid, call_getuid, call_sysgetuid};
+	double ns[3][MAX_ROUNDS], m[3], spread;
+	uint64_t warm = calls < 1000 ? calls : 1000;
+
+	for (int k = 0; k < 3; k++)
+		timed(fn[k], warm);
+	for (unsigned long r = 0; r < rounds; r++)
+		for (int k = 0; k < 3; k++)
+			ns[k][r] = timed(fn[k], calls).cpu;
+	for (int k = 0; k < 3; k++)
+		m[k] = median(ns[k], (int)rounds);
+	spread = m[0] > 0 ? 100.0 * (ns[0][rounds - 1] - ns[0][0]) / m[0] : 0; /* sorted */
+	printf("target %d calls %lu getppid %.1f getuid %.1f sysgetuid %.1f spread %.0f\n",
+	       (int)getpid(), calls * rounds + warm, m[0], m[1], m[2], spread);
+}
+
 int main(int argc, char **argv)
 {
 	double probed[MAX_ROUNDS], twin[MAX_ROUNDS], cost[MAX_ROUNDS], wall[MAX_ROUNDS];
 	unsigned long calls = 1000000, rounds = 7;
 	void (*volatile probed_fn)(uint64_t) = bench_probed;
 	void (*volatile twin_fn)(uint64_t) = bench_twin;
-	int wait = 0, opt, sig;
+	int wait = 0, sys = 0, opt, sig;
 	double c, spread;
 	sigset_t set;
 
-	while ((opt = getopt(argc, argv, "n:r:w")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:ws")) != -1) {
 		if (opt == 'n')
 			calls = parse(optarg);
 		else if (opt == 'r')
 			rounds = parse(optarg);
 		else if (opt == 'w')
 			wait = 1;
+		else if (opt == 's')
+			sys = 1;
 		else {
-			fprintf(stderr, "usage: target [-n CALLS] [-r ROUNDS] [-w]\n");
+			fprintf(stderr, "usage: target [-n CALLS] [-r ROUNDS] [-w] [-s]\n");
 			return 2;
 		}
 	}
@@ -148,6 +198,10 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (wait && sigwait(&set, &sig))
 		return 1;
+	if (sys) {
+		syscalls(calls, rounds);
+		return 0;
+	}
 	/* one untimed round first: page faults, the first hits, caches */
 	timed(probed_fn, calls < 1000 ? calls : 1000);
 	timed(twin_fn, calls < 1000 ? calls : 1000);

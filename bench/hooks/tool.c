@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * bpftime-bench-hooks-tool: the libbpf tool of bench/hooks. Attaches one
- * program of hooks.bpf.c to bench_probed() in the target and keeps it
- * attached until SIGINT or SIGTERM, then prints what it saw and exits 0.
+ * program of hooks.bpf.c to bench_probed() in the target (tp: to the
+ * tracepoint syscalls/sys_enter_getppid, every process's, as a tracepoint
+ * is) and keeps it attached until SIGINT or SIGTERM, then prints what it
+ * saw and exits 0.
  *
- *   bpftime-bench-hooks-tool -m empty|hash|ring|uret -p PID -b TARGET
+ *   bpftime-bench-hooks-tool -m empty|hash|ring|uret|tp -p PID -b TARGET
  *
  * stderr gets "bench-hooks-tool: attached ..." once the probe is attached;
  * stdout gets, at the end, "tool events <N>": the hash map's count (hash),
  * the records consumed (ring; read by ring_buffer__poll(), epoll), or -1
- * when the program leaves no trace (empty, uret).
+ * when the program leaves no trace (empty, uret, tp).
  *
  * The same binary runs against the kernel (as root) and under bpftime-run.
  */
@@ -49,7 +51,7 @@ static int on_record(void *ctx, void *data, size_t size)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bpftime-bench-hooks-tool -m empty|hash|ring|uret -p PID -b TARGET\n");
+		"usage: bpftime-bench-hooks-tool -m empty|hash|ring|uret|tp -p PID -b TARGET\n");
 }
 
 int main(int argc, char **argv)
@@ -99,6 +101,8 @@ int main(int argc, char **argv)
 		prog = skel->progs.ring;
 	else if (!strcmp(mode, "uret"))
 		prog = skel->progs.uret;
+	else if (!strcmp(mode, "tp"))
+		prog = skel->progs.tp_empty;
 	if (!prog) {
 		usage();
 		bench_hooks_bpf__destroy(skel);
@@ -110,17 +114,28 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	{
+	if (prog == skel->progs.tp_empty) {
+		link = bpf_program__attach(prog);
+		if (!link) {
+			fprintf(stderr,
+				"bench-hooks-tool: attach to syscalls/sys_enter_getppid: %s\n",
+				strerror(errno));
+			err = 1;
+			goto out;
+		}
+		skel->links.tp_empty = link;
+		fprintf(stderr, "bench-hooks-tool: attached tp to syscalls/sys_enter_getppid\n");
+	} else {
 		LIBBPF_OPTS(bpf_uprobe_opts, uopts, .func_name = "bench_probed",
 			    .retprobe = prog == skel->progs.uret);
 
 		link = bpf_program__attach_uprobe_opts(prog, pid, binary, 0, &uopts);
-	}
-	if (!link) {
-		fprintf(stderr, "bench-hooks-tool: attach to bench_probed in %s: %s\n", binary,
-			strerror(errno));
-		err = 1;
-		goto out;
+		if (!link) {
+			fprintf(stderr, "bench-hooks-tool: attach to bench_probed in %s: %s\n",
+				binary, strerror(errno));
+			err = 1;
+			goto out;
+		}
 	}
 	skel->links.empty = prog == skel->progs.empty ? link : skel->links.empty;
 	skel->links.hash_count = prog == skel->progs.hash_count ? link : skel->links.hash_count;
@@ -135,8 +150,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	fprintf(stderr, "bench-hooks-tool: attached %s to bench_probed in %s, pid %d\n", mode,
-		binary, pid);
+	if (prog != skel->progs.tp_empty)
+		fprintf(stderr, "bench-hooks-tool: attached %s to bench_probed in %s, pid %d\n",
+			mode, binary, pid);
 	while (!stop_requested) {
 		if (rb) {
 			int n = ring_buffer__poll(rb, 100);

@@ -477,12 +477,17 @@ static int write_guarded(uint64_t site, const uint8_t *old, const uint8_t *new)
 	return 0;
 }
 
+int bpftime_rw_sc_patchable(uint64_t site)
+{
+	return (site & (RW_LINE_SIZE - 1)) == RW_LINE_SIZE - 1 ? -EOPNOTSUPP : 0;
+}
+
 /* Between bpftime_rw_sc_begin() and _end(): the pages are writable. */
 static int write_site(uint64_t site, const uint8_t *old, const uint8_t *new)
 {
 	uint64_t line_off = site & (RW_LINE_SIZE - 1);
 
-	if (line_off == RW_LINE_SIZE - 1)
+	if (bpftime_rw_sc_patchable(site))
 		return -EOPNOTSUPP;
 	if (!rw_equal((const void *)(uintptr_t)site, old, 5))
 		return -EILSEQ;

@@ -134,4 +134,8 @@ int bpftime_rw_sc_end(uint64_t start, uint64_t len, uint32_t prot);
 int bpftime_rw_sc_patch(uint64_t site, const uint8_t orig[5], uint64_t stub);
 int bpftime_rw_sc_unpatch(uint64_t site, const uint8_t orig[5], uint64_t stub);
 
+/* Can the 5 bytes at @site ever be written by bpftime_rw_sc_patch (known
+ * before trying)? @return 0, or -EOPNOTSUPP as bpftime_rw_sc_patch would. */
+int bpftime_rw_sc_patchable(uint64_t site);
+
 #endif /* BPFTIME_RW_SYSCALL_H */
