@@ -138,6 +138,7 @@ void agent_main_forked(void)
 {
 	int err;
 
+	agent_park_forked();
 	agent.pid = agent_getpid();
 	err = write_proof();
 	if (err)

@@ -42,6 +42,9 @@
 /* ucontext_t on x86-64: uc_flags, uc_link, uc_stack (24 bytes), then
  * mcontext's gregs[], of which REG_RIP is 16 */
 #define UC_RIP_OFF (8 + 8 + 24 + 16 * 8)
+/* siginfo_t of SI_QUEUE: signo, errno, code, pad, pid, uid, then si_value */
+#define SI_VALUE_OFF 24
+#define SI_QUEUE_    (-1)
 
 struct kernel_sigaction {
 	void *handler;
@@ -69,15 +72,16 @@ __asm__(".text\n"
 
 static void park_handler(int sig, void *info, void *uc)
 {
-	uint32_t gen, n, rel;
+	/* the park this signal was sent for: its si_value (SI_QUEUE) */
+	uint32_t gen = *(const uint32_t *)((const char *)info + SI_VALUE_OFF), n, rel;
 
 	(void)sig;
-	(void)info;
-	/* late (the thread had the signal blocked, or we gave up on it): the
-	 * park is over; nothing to wait for */
-	if (!__atomic_load_n(&park.active, __ATOMIC_SEQ_CST))
+	/* late (the thread had the signal blocked, or we gave up on it) or
+	 * for an earlier park: nothing to wait for, and not to be counted in
+	 * the park in progress */
+	if (!__atomic_load_n(&park.active, __ATOMIC_SEQ_CST) ||
+	    gen != __atomic_load_n(&park.cur, __ATOMIC_SEQ_CST))
 		return;
-	gen = __atomic_load_n(&park.cur, __ATOMIC_SEQ_CST);
 	n = __atomic_load_n(&park.arrived, __ATOMIC_RELAXED);
 	/* record the ip first, count after: the patcher reads ips[0..arrived) */
 	for (;;) {
@@ -141,8 +145,9 @@ static bool running(int tid)
 	return false;
 }
 
-/* Signal every other running thread; @return how many were signalled. */
-static uint32_t signal_running(int sig, int self)
+/* Signal every other running thread with park @gen in the si_value;
+ * @return how many were signalled. */
+static uint32_t signal_running(int sig, int self, uint32_t gen)
 {
 	struct linux_dirent64 {
 		uint64_t ino;
@@ -168,7 +173,13 @@ static uint32_t signal_running(int sig, int self)
 				tid = tid * 10 + (*c - '0');
 			if (tid <= 0 || tid == self || !running(tid))
 				continue;
-			if (!agent_sys6(__NR_tgkill, pid, tid, sig, 0, 0, 0))
+			uint32_t info[32] = {0}; /* siginfo_t: 128 bytes */
+
+			info[0] = (uint32_t)sig;
+			info[2] = (uint32_t)SI_QUEUE_;
+			info[4] = (uint32_t)pid;
+			info[SI_VALUE_OFF / 4] = gen;
+			if (!agent_sys6(__NR_rt_tgsigqueueinfo, pid, tid, sig, (long)info, 0, 0))
 				sent++;
 		}
 	}
@@ -239,9 +250,17 @@ bool agent_park_begin(void)
 	__atomic_store_n(&park.arrived, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&park.cur, cur.gen, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&park.active, 1, __ATOMIC_SEQ_CST);
-	cur.sent = signal_running(cur.sig, agent_sys_gettid());
+	cur.sent = signal_running(cur.sig, agent_sys_gettid(), cur.gen);
 	cur.got = wait_arrivals(cur.sent);
 	return cur.got == cur.sent;
+}
+
+void agent_park_forked(void)
+{
+	/* fork while a park was in progress: the child's copy must not hold
+	 * its (only) thread in our handler later */
+	__atomic_store_n(&park.active, 0, __ATOMIC_SEQ_CST);
+	cur.sig = 0;
 }
 
 bool agent_park_inside(uint64_t lo, uint64_t hi)

@@ -518,9 +518,11 @@ static void unhook_all(void)
 static void leave_session(const char *why)
 {
 	unhook_all();
-	/* sites belong to the old session's files and plans: forget them
-	 * (their trampolines stay mapped) */
-	memset(rt.sites, 0, sizeof(rt.sites));
+	/* Sites stay as they are, unpatched and without links: a trampoline
+	 * or a pending uretprobe return may still name one, so an entry is
+	 * never given to another address; the same site hooked in a later
+	 * session finds its trampoline again (same file, offset and plan).
+	 * Programs are the session's (its map ids): loaded again. */
 	rt.nr_progs = 0;
 	bpftime_catalog__unmap(&rt.cat);
 	rt.joined = false;
@@ -568,6 +570,9 @@ static int follow(void *arg)
 	if (rt.joined)
 		bpftime_catalog__unmap(&rt.cat);
 	rt.joined = false;
+	/* a later bpftime_agent_main() (attach after detach) may join another
+	 * session, whose program ids name other programs */
+	rt.nr_progs = 0;
 	return 0;
 }
 

@@ -63,6 +63,8 @@ int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi);
  * anyway at that risk); inside tells whether a parked thread sits strictly
  * inside (lo, hi); end lets them go. */
 bool agent_park_begin(void);
+/* In a fork child, before anything else: forget a park in progress. */
+void agent_park_forked(void);
 bool agent_park_inside(uint64_t lo, uint64_t hi);
 void agent_park_end(void);
 

@@ -122,6 +122,7 @@ bool agent_uret_push(uint32_t tid, struct bpftime_regs *regs, struct agent_site 
 {
 	struct uret_thread *tab = __atomic_load_n(&table, __ATOMIC_ACQUIRE), *t;
 	uint64_t *slot = (uint64_t *)(uintptr_t)regs->sp;
+	uint32_t d;
 
 	if (!tab)
 		return false;
@@ -137,10 +138,18 @@ bool agent_uret_push(uint32_t tid, struct bpftime_regs *regs, struct agent_site 
 		t->depth--;
 	if (t->depth == DEPTH)
 		return false; /* as the kernel past MAX_URETPROBE_DEPTH: not probed */
-	t->f[t->depth].ret = *slot;
-	t->f[t->depth].sp = regs->sp;
-	t->f[t->depth].site = site;
-	t->depth++;
+	/* Reserve the entry before filling it: a signal handler that runs a
+	 * probed function on this thread in between must push above it, not
+	 * onto it. The sentinel sp (highest) survives the cleanup above. */
+	d = t->depth;
+	t->f[d].sp = UINT64_MAX;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->depth = d + 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->f[d].ret = *slot;
+	t->f[d].site = site;
+	t->f[d].sp = regs->sp;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	*slot = (uint64_t)(uintptr_t)agent_uret_tramp;
 	return true;
 }

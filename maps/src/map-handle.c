@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include "map-internal.h"
 #include "map-sys.h"
 
@@ -22,10 +23,51 @@ static bool mmap_failed(long p)
 	return p < 0 && p > -4096;
 }
 
+int bpftime_region_fd_identity(int fd, uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+	long err = map_syscall2(SYS_fstat, fd, (long)&st);
+
+	if (err)
+		return (int)err;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * An agent's region fd lives in the target, which may close it (daemons
+ * close every fd) or reuse its number for a file of its own: mapping that
+ * over the region would corrupt the target's file and our maps. Before a
+ * growth mapping, check the fd still is the region file, else open it
+ * again by path.
+ */
+static int region_fd(struct bpftime_map_region *r)
+{
+	uint64_t dev = 0, ino = 0;
+	long fd;
+	int err;
+
+	if (!r->ino ||
+	    (!bpftime_region_fd_identity(r->fd, &dev, &ino) && dev == r->dev && ino == r->ino))
+		return r->fd;
+	fd = map_syscall6(SYS_openat, AT_FDCWD, (long)r->path, O_RDWR | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return (int)fd;
+	err = bpftime_region_fd_identity((int)fd, &dev, &ino);
+	if (err || dev != r->dev || ino != r->ino) {
+		map_syscall1(SYS_close, fd);
+		return err ? err : -ESTALE; /* the path names another file now */
+	}
+	r->fd = (int)fd; /* the old number is the target's now: not closed */
+	return r->fd;
+}
+
 int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end)
 {
 	uint64_t mapped = __atomic_load_n(&r->mapped, __ATOMIC_ACQUIRE), size;
 	long p;
+	int fd;
 
 	if (end <= mapped)
 		return 0;
@@ -37,8 +79,11 @@ int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end)
 		return -EFAULT; /* an offset beyond the file: a corrupt descriptor */
 	/* Two threads may map the same range: MAP_FIXED of the same file pages
 	 * at the same place is harmless. */
+	fd = region_fd(r);
+	if (fd < 0)
+		return fd;
 	p = map_syscall6(SYS_mmap, (long)(r->base + mapped), (long)(size - mapped),
-			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->fd, (long)mapped);
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (long)mapped);
 	if (mmap_failed(p))
 		return (int)p;
 	for (uint64_t cur = mapped;

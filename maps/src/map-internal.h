@@ -117,7 +117,10 @@ struct bpftime_map_region {
 	char path[PATH_MAX];
 	char dir[PATH_MAX];
 	struct bpftime_map *handles; /* BPFTIME_MAP_MAX_MAPS, mmap'd at open */
-	uint32_t max_handle_id;      /* highest id ever set up in handles (atomic max) */
+	/* join_raw (agents): the file fd must still be, checked before each
+	 * growth (a target may close or reuse our fd); 0: not checked */
+	uint64_t dev, ino;
+	uint32_t max_handle_id; /* highest id ever set up in handles (atomic max) */
 };
 
 /*
@@ -191,6 +194,8 @@ int bpftime_map_setup_handle(struct bpftime_map_region *r, struct bpftime_map *m
  * the offset, or -ENOMEM with a message. Control plane. */
 int64_t bpftime_region_alloc(struct bpftime_map_region *r, uint64_t size);
 void bpftime_region_free(struct bpftime_map_region *r, uint64_t off);
+/* map-handle.c (run path): st_dev and st_ino of @fd (raw fstat) */
+int bpftime_region_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
 /* map-handle.c (run path): make [0, end) of the file mapped in this process */
 int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end);
 

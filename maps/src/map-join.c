@@ -140,6 +140,8 @@ int bpftime_map_region__join_raw(const char *path, struct bpftime_map_region **o
 	if (!err)
 		err = join_check(r, &size);
 	if (!err)
+		err = bpftime_region_fd_identity(r->fd, &r->dev, &r->ino);
+	if (!err)
 		err = join_map(r, size);
 	if (!err) {
 		p = map_syscall6(SYS_mmap, 0, (long)HANDLES_SIZE, PROT_READ | PROT_WRITE,

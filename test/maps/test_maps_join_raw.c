@@ -108,6 +108,37 @@ static void test_join_raw_follows_growth(void **state)
 	mt_region_destroy(r1);
 }
 
+/* The target closed our region fd and reused its number for a file of its
+ * own: growth opens the region again by path and leaves that file alone. */
+static void test_join_raw_survives_a_reused_fd(void **state)
+{
+	struct bpftime_map_region *r1 = mt_region_create(1, 0), *r2 = NULL;
+	struct bpftime_map_attr big = mt_attr(BPF_MAP_TYPE_ARRAY, 4, 4096, 4096, 0);
+	struct bpftime_map *a1, *a2 = NULL;
+	char tmpl[] = "/tmp/bpftime-joinfd.XXXXXX", buf[16] = "";
+	uint32_t key = 4095;
+	char v[4096], got[4096];
+	int other;
+
+	assert_int_equal(bpftime_map_region__join_raw(bpftime_map_region__path(r1), &r2), 0);
+	other = mkstemp(tmpl);
+	assert_true(other >= 0);
+	assert_int_equal(write(other, "theirs", 6), 6);
+	assert_int_equal(dup2(other, r2->fd), r2->fd); /* the target's file now */
+	a1 = mt_map_new(r1, &big);
+	memset(v, 0x3c, sizeof(v));
+	assert_int_equal(bpftime_map__update_elem(a1, &key, v, BPF_ANY), 0);
+	assert_int_equal(bpftime_map__handle(r2, bpftime_map__id(a1), &a2), 0);
+	assert_int_equal(bpftime_map__lookup_elem(a2, &key, got, 0), 0);
+	assert_memory_equal(got, v, sizeof(v));
+	assert_int_equal(pread(other, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "theirs", 6);
+	close(other);
+	unlink(tmpl);
+	bpftime_map_region__leave_raw(r2);
+	mt_region_destroy(r1);
+}
+
 static void test_join_raw_errors(void **state)
 {
 	struct bpftime_map_region *r = (void *)1;
@@ -161,6 +192,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_join_raw_shares_maps),
 	    cmocka_unit_test(test_join_raw_follows_growth),
+	    cmocka_unit_test(test_join_raw_survives_a_reused_fd),
 	    cmocka_unit_test(test_join_raw_errors),
 	    cmocka_unit_test(test_join_raw_checks_version),
 	};
