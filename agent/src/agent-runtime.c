@@ -616,6 +616,7 @@ int agent_rt_forked(void)
 
 	/* the parent's thread is not ours: its stack is a copy we keep */
 	memset(&rt.thread, 0, sizeof(rt.thread));
+	bpftime_map_region__forked(agent_rt_region());
 	rt.pid = agent_getpid();
 	rt.nr_refused = 0;
 	err = agent_thread_start(&rt.thread, follow, NULL, STACK_SIZE);

@@ -208,10 +208,16 @@ int bpftime_map_handle(struct bpftime_map_region *r, uint32_t id, struct bpftime
 		if (state != 1 && __atomic_compare_exchange_n(&m->state, &state, 1, false,
 							      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			break;
-		/* another thread of this process sets it up: an open and an mmap */
+		/* another thread of this process sets it up (an open and an
+		 * mmap), or this one did and a signal handler interrupted it:
+		 * waiting for ourselves would never end */
+		if (__atomic_load_n(&m->setup_tid, __ATOMIC_RELAXED) == map_sys_gettid())
+			return -EAGAIN;
 		map_sys_yield();
 	}
+	__atomic_store_n(&m->setup_tid, map_sys_gettid(), __ATOMIC_RELAXED);
 	err = bpftime_map_setup_handle(r, m, off);
+	__atomic_store_n(&m->setup_tid, 0, __ATOMIC_RELAXED);
 	/* Publishes the handle: pairs with the acquire loads of the state. */
 	__atomic_store_n(&m->state, err ? 0 : 2, __ATOMIC_RELEASE);
 	if (err)

@@ -104,6 +104,7 @@ struct bpftime_map {
 	uint64_t desc_off;   /* the table entry this handle was made from */
 	uint64_t gen;        /* ... and the generation of that descriptor */
 	uint32_t state;      /* 0 empty, 1 being set up, 2 ready (release) */
+	uint32_t setup_tid;  /* the thread setting it up (state 1) */
 	char file_path[272]; /* dir (<= 200) + "/" + file name (< 64) */
 };
 

@@ -237,3 +237,15 @@ bool bpftime_map_region__data_contains(const struct bpftime_map_region *r, uint6
 	}
 	return false;
 }
+
+void bpftime_map_region__forked(struct bpftime_map_region *r)
+{
+	if (!r || !r->handles)
+		return;
+	/* a fork copied the handle table while another thread, which the
+	 * child does not have, was setting a handle up: nobody would finish
+	 * it; the next user starts over */
+	for (uint32_t id = 1; id < BPFTIME_MAP_MAX_MAPS; id++)
+		if (__atomic_load_n(&r->handles[id].state, __ATOMIC_RELAXED) == 1)
+			__atomic_store_n(&r->handles[id].state, 0, __ATOMIC_RELEASE);
+}

@@ -112,6 +112,11 @@ int bpftime_map_region__join_raw(const char *path, struct bpftime_map_region **o
  */
 void bpftime_map_region__leave_raw(struct bpftime_map_region *r);
 
+/** @brief In a fork child, first thing: handles another thread of the
+ * parent was setting up at the fork are reset (nobody would finish them).
+ * Run path. NULL is accepted. */
+void bpftime_map_region__forked(struct bpftime_map_region *r);
+
 /**
  * @brief Whether [@addr, @addr + @size) lies inside memory this process
  * mapped for @r: the region's mapping (checked first, cheap) or the data
