@@ -79,7 +79,7 @@ static uint64_t load_le(const uint8_t *p, unsigned int n)
 }
 
 /* Every core re-fetches instructions after this (best effort: see above). */
-static void sync_cores(void)
+void rw_sync_cores(void)
 {
 	rw_membarrier(RW_MEMBARRIER_SYNC_CORE);
 }
@@ -110,12 +110,25 @@ static int write_guarded(uint64_t site, const uint8_t *old, const uint8_t *new)
 
 	if (!cas16(site, (uint16_t)load_le(old, 2), 0xfeeb)) /* EB FE: jmp . */
 		return -EILSEQ;
-	sync_cores();
+	rw_sync_cores();
 	for (i = 2; i < BPFTIME_RW_JMP_LEN; i++)
 		p[i] = new[i];
-	sync_cores();
+	rw_sync_cores();
 	cas16(site, 0xfeeb, (uint16_t)load_le(new, 2)); /* only we write the guard */
 	return 0;
+}
+
+int rw_write5(uint64_t site, const uint8_t *old, const uint8_t *new)
+{
+	uint64_t line_off = site & (RW_LINE_SIZE - 1);
+
+	if (line_off == RW_LINE_SIZE - 1)
+		return -EOPNOTSUPP;
+	if (!rw_equal((const void *)(uintptr_t)site, old, BPFTIME_RW_JMP_LEN))
+		return -EILSEQ;
+	if (line_off < SLOW_LINE_OFF)
+		return write_window(site, old, new);
+	return write_guarded(site, old, new);
 }
 
 static int write_site(const struct bpftime_rw_hook *hook, const uint8_t *old, const uint8_t *new)
@@ -123,21 +136,13 @@ static int write_site(const struct bpftime_rw_hook *hook, const uint8_t *old, co
 	uint64_t site = hook->site;
 	uint64_t first = site & ~(RW_PAGE_SIZE - 1);
 	uint64_t len = ((site + BPFTIME_RW_JMP_LEN + 3 - 1) | (RW_PAGE_SIZE - 1)) + 1 - first;
-	uint64_t line_off = site & (RW_LINE_SIZE - 1);
 	long err;
 
-	if (line_off == RW_LINE_SIZE - 1)
-		return -EOPNOTSUPP;
-	if (!rw_equal((const void *)(uintptr_t)site, old, BPFTIME_RW_JMP_LEN))
-		return -EILSEQ;
 	err = rw_mprotect(first, len, RW_PROT_READ | RW_PROT_WRITE | RW_PROT_EXEC);
 	if (err)
 		return (int)err;
-	if (line_off < SLOW_LINE_OFF)
-		err = write_window(site, old, new);
-	else
-		err = write_guarded(site, old, new);
-	sync_cores();
+	err = rw_write5(site, old, new);
+	rw_sync_cores();
 	/* the write, if any, is done: report it over a failed mprotect */
 	if (rw_mprotect(first, len, (int)hook->prot) && !err)
 		err = -EPERM;

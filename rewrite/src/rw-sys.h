@@ -100,4 +100,15 @@ static inline int rw_equal(const void *a, const void *b, size_t n)
 	return 1;
 }
 
+/* rw-patch.c: replace the 5 bytes at @site, which must hold @old, by @new
+ * on writable pages, without a torn instruction visible to threads running
+ * them (one locked cmpxchg of an 8-byte window in the line, else an EB FE
+ * guard); the caller makes the pages writable and then calls
+ * rw_sync_cores(). 0, -EOPNOTSUPP (the site is a line's last byte),
+ * -EILSEQ (not @old), -EBUSY (the window changed meanwhile). Shared by the
+ * entry hooks and the syscall sites (rw-syscall.c). */
+int rw_write5(uint64_t site, const uint8_t *old, const uint8_t *new);
+/* membarrier SYNC_CORE: every core re-fetches instructions. */
+void rw_sync_cores(void);
+
 #endif /* BPFTIME_RW_SYS_H */

@@ -32,12 +32,11 @@
 #include "rw-sys.h"
 #include "rw-syscall.h"
 
-#define SYNC_GOOD     32 /* bytes decoded in a row before sites are trusted */
-#define SC_NR_LIMIT   512
-#define REACH         0x7fffffffLL
-#define SEARCH_STEP   0x10000ULL
-#define SEARCH_TRIES  16384
-#define SLOW_LINE_OFF 60
+#define SYNC_GOOD    32 /* bytes decoded in a row before sites are trusted */
+#define SC_NR_LIMIT  512
+#define REACH        0x7fffffffLL
+#define SEARCH_STEP  0x10000ULL
+#define SEARCH_TRIES 16384
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -409,91 +408,9 @@ int bpftime_rw_sc_stub_window(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stu
 
 /* ---- patching ---- */
 
-static int cas64(uint64_t addr, uint64_t old, uint64_t new)
-{
-	uint64_t prev = old;
-
-	__asm__ volatile("lock cmpxchgq %2, (%3)"
-			 : "+a"(prev)
-			 : "m"(*(volatile char *)addr), "r"(new), "r"(addr)
-			 : "memory", "cc");
-	return prev == old;
-}
-
-static int cas16(uint64_t addr, uint16_t old, uint16_t new)
-{
-	uint16_t prev = old;
-
-	__asm__ volatile("lock cmpxchgw %2, (%3)"
-			 : "+a"(prev)
-			 : "m"(*(volatile char *)addr), "r"(new), "r"(addr)
-			 : "memory", "cc");
-	return prev == old;
-}
-
-static uint64_t load_le(const uint8_t *p, unsigned int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = (v << 8) | p[n];
-	return v;
-}
-
-static void sync_cores(void)
-{
-	rw_membarrier(RW_MEMBARRIER_SYNC_CORE);
-}
-
-static int write_window(uint64_t site, const uint8_t *old, const uint8_t *new)
-{
-	uint64_t line = site & ~(RW_LINE_SIZE - 1);
-	uint64_t a = site < line + 56 ? site : line + 56;
-	uint8_t cur[8], next[8];
-	unsigned int i;
-
-	rw_copy(cur, (const void *)(uintptr_t)a, 8);
-	rw_copy(next, cur, 8);
-	for (i = 0; i < 5; i++) {
-		if (cur[site - a + i] != old[i])
-			return -EILSEQ;
-		next[site - a + i] = new[i];
-	}
-	return cas64(a, load_le(cur, 8), load_le(next, 8)) ? 0 : -EBUSY;
-}
-
-static int write_guarded(uint64_t site, const uint8_t *old, const uint8_t *new)
-{
-	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)site;
-	unsigned int i;
-
-	if (!cas16(site, (uint16_t)load_le(old, 2), 0xfeeb))
-		return -EILSEQ;
-	sync_cores();
-	for (i = 2; i < 5; i++)
-		p[i] = new[i];
-	sync_cores();
-	cas16(site, 0xfeeb, (uint16_t)load_le(new, 2));
-	return 0;
-}
-
 int bpftime_rw_sc_patchable(uint64_t site)
 {
 	return (site & (RW_LINE_SIZE - 1)) == RW_LINE_SIZE - 1 ? -EOPNOTSUPP : 0;
-}
-
-/* Between bpftime_rw_sc_begin() and _end(): the pages are writable. */
-static int write_site(uint64_t site, const uint8_t *old, const uint8_t *new)
-{
-	uint64_t line_off = site & (RW_LINE_SIZE - 1);
-
-	if (bpftime_rw_sc_patchable(site))
-		return -EOPNOTSUPP;
-	if (!rw_equal((const void *)(uintptr_t)site, old, 5))
-		return -EILSEQ;
-	if (line_off < SLOW_LINE_OFF)
-		return write_window(site, old, new);
-	return write_guarded(site, old, new);
 }
 
 int bpftime_rw_sc_begin(uint64_t start, uint64_t len)
@@ -503,7 +420,7 @@ int bpftime_rw_sc_begin(uint64_t start, uint64_t len)
 
 int bpftime_rw_sc_end(uint64_t start, uint64_t len, uint32_t prot)
 {
-	sync_cores();
+	rw_sync_cores();
 	return rw_mprotect(start, len, (int)prot) ? -EPERM : 0;
 }
 
@@ -525,7 +442,7 @@ int bpftime_rw_sc_patch(uint64_t site, const uint8_t orig[5], uint64_t stub)
 	if (rel > REACH || rel < -REACH - 1)
 		return -ERANGE;
 	jmp_bytes(jmp, site, stub);
-	return write_site(site, orig, jmp);
+	return rw_write5(site, orig, jmp); /* the pages are writable: _begin */
 }
 
 int bpftime_rw_sc_unpatch(uint64_t site, const uint8_t orig[5], uint64_t stub)
@@ -533,5 +450,5 @@ int bpftime_rw_sc_unpatch(uint64_t site, const uint8_t orig[5], uint64_t stub)
 	uint8_t jmp[5];
 
 	jmp_bytes(jmp, site, stub);
-	return write_site(site, jmp, orig);
+	return rw_write5(site, jmp, orig);
 }
