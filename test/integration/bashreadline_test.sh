@@ -19,15 +19,12 @@
 # it is in place, so bash waits in PROMPT_COMMAND, before its first
 # readline(), until the probe is in (bpftime: the agent in bash says so).
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 mode=$1
 dir=$2
 tool=$3
 gate=${4:-gate}
 bash=/bin/bash
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
 [ -x "$bash" ] || skip "no $bash"
 command -v script >/dev/null 2>&1 || skip "no script(1) (util-linux)"
 case $tool in
@@ -65,24 +62,11 @@ trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
-	for f in tool.out tool.err term.out; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 20
-	done
-	[ -n "${session_dir:-}" ] && [ -e "$session_dir/agent.log" ] &&
-		sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	show 20 tool.out tool.err term.out
+	show_agent_log
 	exit 1
 }
 
-# wait_file FILE PATTERN SECONDS
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # wait_gone PID SECONDS
 wait_gone() {

@@ -15,6 +15,7 @@
 # MODE bpftime (target under `bpftime start`, bpftrace under bpftime-run
 # --fake-root) or kernel (root).
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 mode=$1
 dir=$2
 target=$3
@@ -23,31 +24,15 @@ command -v bpftrace >/dev/null 2>&1 || { echo "SKIP: bpftrace is not installed";
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-cxx.XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=
-cleanup() {
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
-	for f in target.out bt.out bt.err; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 20
-	done
-	[ -n "${session_dir:-}" ] && [ -e "$session_dir/agent.log" ] &&
-		sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	show 20 target.out bt.out bt.err
+	show_agent_log
 	exit 1
 }
 
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 cp "$target" "$tmp/cxx_target"
 target=$tmp/cxx_target
@@ -88,12 +73,7 @@ bpid=$!
 pids="$pids $bpid"
 wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
 if [ "$mode" = bpftime ]; then
-	n=0
-	while [ "$(grep -c "agent\[$tpid\]: perf event .*: hooked" "$session_dir/agent.log" 2>/dev/null)" != "$probes" ]; do
-		n=$((n + 1))
-		[ "$n" -lt 100 ] || fail "the agent did not hook the probes within 5 s"
-		sleep 0.05
-	done
+	wait_hooked "$tpid" "$probes"
 else
 	sleep 1
 fi
@@ -101,14 +81,7 @@ kill -USR1 "$tpid"
 wait "$lpid"
 rc=$?
 sleep 0.3
-kill -INT "$bpid"
-n=0
-while kill -0 "$bpid" 2>/dev/null; do
-	n=$((n + 1))
-	[ "$n" -lt 200 ] || fail "bpftrace did not exit within 10 s of SIGINT"
-	[ $((n % 40)) -eq 0 ] && kill -INT "$bpid" 2>/dev/null
-	sleep 0.05
-done
+interrupt "$bpid" bpftrace
 case $case_ in
 uprobe)
 	[ "$rc" -eq 0 ] && grep -q "^caught 3" "$tmp/target.out" ||

@@ -9,17 +9,13 @@
 # The victim calls do_work(21) (= 42) once, waits for SIGUSR1, then calls
 # it 3 times: each must return -12 and the body must not have run again.
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 dir=$1
 tool=$2
 victim=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-errinj.XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=
-cleanup() {
-	# Only the processes this script started, by pid.
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
 
 export BPFTIME_SESSION_DIR="$tmp/sessions"
@@ -28,23 +24,11 @@ session_dir=$BPFTIME_SESSION_DIR/$session
 
 fail() {
 	echo "FAIL: $*"
-	for f in victim.out victim.err tool.out tool.err; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 20
-	done
-	[ -e "$session_dir/agent.log" ] && sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	show 20 victim.out victim.err tool.out tool.err
+	show_agent_log
 	exit 1
 }
 
-# wait_file FILE PATTERN SECONDS
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # (run_* are only run in the background: they exec, so that $! is the
 # process itself and signals reach it)

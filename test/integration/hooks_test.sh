@@ -21,6 +21,7 @@
 # A dynamic victim's malloc is libc's (found by the counter from
 # /proc/PID/maps); a static one's is in the victim itself (-l VICTIM).
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 mode=$1
 dir=$2
 counter=$3
@@ -30,38 +31,16 @@ calls=${6:-50000}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-hooks.XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=
-cleanup() {
-	# Only the processes this script started, by pid.
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
-	for f in victim.out victim.err counter.out counter.err; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 20
-	done
-	[ -n "${session_dir:-}" ] && [ -e "$session_dir/agent.log" ] &&
-		sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	show 20 victim.out victim.err counter.out counter.err
+	show_agent_log
 	exit 1
 }
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
 
-# wait_file FILE PATTERN SECONDS
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 case $mode in
 kernel)

@@ -16,6 +16,7 @@
 # The tool must print N lines "<comm>-<pid> [CPU] FLAGS SECONDS.USECS:
 # bpf_trace_printk: hello I", I = 1..N in order, of the target's pid.
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 mode=$1
 dir=$2
 tool=$3
@@ -24,38 +25,16 @@ n=${5:-5}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-printk.XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=
-cleanup() {
-	# Only the processes this script started, by pid.
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
-	for f in target.out target.err tool.out tool.err trace.out; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 20
-	done
-	[ -n "${session_dir:-}" ] && [ -e "$session_dir/agent.log" ] &&
-		sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	show 20 target.out target.err tool.out tool.err trace.out
+	show_agent_log
 	exit 1
 }
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
 
-# wait_file FILE PATTERN SECONDS
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # check FILE PID: N hello lines of PID, in order, in the kernel's format
 check() {

@@ -11,6 +11,7 @@
 # bench/hooks tool: a link on sys_enter_getppid) getppid is e9, getuid b8;
 # with TOOL gone (opensnoop still linked) getppid is b8 again.
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 dir=$1
 snoop=$2
 tool=$3
@@ -18,11 +19,6 @@ target=$4
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-sc-sites.XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=
-cleanup() {
-	# Only the processes this script started, by pid.
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
 export BPFTIME_SESSION_DIR="$tmp/sessions"
 session=sites
@@ -30,23 +26,11 @@ log=$BPFTIME_SESSION_DIR/$session/agent.log
 
 fail() {
 	echo "FAIL: $*"
-	for f in target.out target.err snoop.err tool.err; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 10
-	done
-	[ -e "$log" ] && sed 's/^/  agent.log: /' "$log" | tail -n 20
+	show 10 target.out target.err snoop.err tool.err
+	show_agent_log "$log"
 	exit 1
 }
 
-# wait_file FILE PATTERN SECONDS
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # expect GETPPID GETUID WHAT: asks the target until its bytes are those (5 s)
 expect() {

@@ -21,6 +21,7 @@
 # exactly that many successful openat() calls of the file, THREADS * CALLS
 # of them from the target's own pid.
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 mode=$1
 dir=$2
 snoop=$3
@@ -30,11 +31,6 @@ calls=${6:-100}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-syscall.XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=
-cleanup() {
-	# Only the processes this script started, by pid.
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
 
 fail() {
@@ -50,21 +46,7 @@ fail() {
 	exit 1
 }
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
 
-# wait_file FILE PATTERN SECONDS
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 case $mode in
 kernel)

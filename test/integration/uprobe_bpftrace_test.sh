@@ -14,6 +14,7 @@
 # MODE bpftime: bpftrace under bpftime-run --fake-root, the target under
 #   `bpftime start`; MODE kernel: both plain (root, kernel eBPF).
 set -u
+. "$(dirname "$0")/agent_lib.sh"
 mode=$1
 dir=$2
 target=$3
@@ -22,31 +23,15 @@ command -v bpftrace >/dev/null 2>&1 || { echo "SKIP: bpftrace is not installed";
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-ubt.XXXXXX") || exit 1
 chmod 755 "$tmp"
 pids=
-cleanup() {
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
-	for f in target.out bt.out bt.err; do
-		[ -s "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -n 30
-	done
-	[ -n "${session_dir:-}" ] && [ -e "$session_dir/agent.log" ] &&
-		sed 's/^/  agent.log: /' "$session_dir/agent.log" | tail -n 20
+	show 30 target.out bt.out bt.err
+	show_agent_log
 	exit 1
 }
 
-wait_file() {
-	i=0
-	while [ "$i" -lt $(($3 * 20)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # A copy the unprivileged pass can read, at a path without spaces.
 cp "$target" "$tmp/uret_target"
@@ -88,12 +73,7 @@ bpid=$!
 pids="$pids $bpid"
 wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
 if [ "$mode" = bpftime ]; then
-	n=0
-	while [ "$(grep -c "agent\[$tpid\]: perf event .* hooked" "$session_dir/agent.log" 2>/dev/null)" != 2 ]; do
-		n=$((n + 1))
-		[ "$n" -lt 100 ] || fail "the agent did not hook both probes within 5 s"
-		sleep 0.05
-	done
+	wait_hooked "$tpid" 2
 else
 	sleep 1 # bpftrace prints "Attaching" before the kernel has the probes
 fi
@@ -101,17 +81,7 @@ kill -USR1 "$tpid"
 wait_file "$tmp/target.out" "^@calls" 30 ||
 	fail "the target did not finish ($(grep -E 'State|Threads' /proc/"$tpid"/status 2>/dev/null | tr '\n' ' '))"
 sleep 0.3
-kill -INT "$bpid"
-# bounded, and SIGINT again every 2 s: bpftrace 0.17 sometimes lets the
-# first one go by (seen on the kernel too); a tool that never exits is a
-# failure with its output, not a hang until ctest's timeout
-n=0
-while kill -0 "$bpid" 2>/dev/null; do
-	n=$((n + 1))
-	[ "$n" -lt 200 ] || fail "bpftrace did not exit within 10 s of SIGINT"
-	[ $((n % 40)) -eq 0 ] && kill -INT "$bpid" 2>/dev/null
-	sleep 0.05
-done
+interrupt "$bpid" bpftrace
 wait "$bpid"
 grep '^@' "$tmp/target.out" | sort >"$tmp/want"
 grep '^@' "$tmp/bt.out" | sort >"$tmp/got"
