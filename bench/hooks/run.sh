@@ -137,7 +137,7 @@ run_case() {
 		fi
 		if [ "$side" = ours ]; then
 			log=$BPFTIME_SESSION_DIR/$session/agent.log
-			ready="agent\[$vpid\]: perf event .* hooked"
+			ready="agent\[$vpid\]: perf event .*: hooked"
 			# a tracepoint: its sites are patched once this is said
 			[ "$mode" = tp ] && ready="agent\[$vpid\]: .*libc.*syscall sites rewritten"
 			if ! wait_file "$log" "$ready" 5; then

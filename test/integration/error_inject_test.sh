@@ -46,7 +46,7 @@ run_tool -b "$victim" -p "$vpid" -r -12 >"$tmp/tool.out" 2>"$tmp/tool.err" &
 tpid=$!
 pids="$pids $tpid"
 wait_file "$tmp/tool.err" "do_work in .* returns -12" 10 || fail "the tool did not attach"
-wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .* hooked" 5 ||
+wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .*: hooked" 5 ||
 	fail "the agent in the victim did not hook do_work within 5 s"
 
 kill -USR1 "$vpid"

@@ -87,7 +87,7 @@ pids="$pids $cpid"
 wait_file "$tmp/counter.err" "counting malloc" 10 || fail "the counter did not attach"
 if [ "$mode" != kernel ]; then
 	# the agent in the victim says when the site is patched
-	wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .* hooked" 5 ||
+	wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .*: hooked" 5 ||
 		fail "the agent in the victim did not hook malloc within 5 s"
 fi
 

@@ -87,7 +87,7 @@ cpid=$!
 pids="$pids $cpid"
 wait_file "$tmp/tool.err" "printk-tool: attached" 10 || fail "the tool did not attach"
 if [ "$mode" = bpftime ]; then
-	wait_file "$session_dir/agent.log" "agent\[$tpid\]: perf event .* hooked" 5 ||
+	wait_file "$session_dir/agent.log" "agent\[$tpid\]: perf event .*: hooked" 5 ||
 		fail "the agent in the target did not hook say() within 5 s"
 fi
 kill -USR1 "$tpid"
@@ -110,7 +110,7 @@ if [ "$mode" = bpftime ]; then
 	cpid=$!
 	pids="$pids $cpid"
 	wait_file "$tmp/tool.err" "printk-tool: attached" 10 || fail "the tool did not attach (2)"
-	wait_file "$session_dir/agent.log" "agent\[$tpid\]: perf event .* hooked" 5 ||
+	wait_file "$session_dir/agent.log" "agent\[$tpid\]: perf event .*: hooked" 5 ||
 		fail "the agent in the second target did not hook say() within 5 s"
 	kill -USR1 "$tpid"
 	wait_file "$tmp/target2.out" "done" 10 || fail "the second target did not finish"
