@@ -11,7 +11,7 @@
  * in executable mappings); we take the executable one.
  *
  * Streamed through a small buffer: the file can be large, the follower's
- * stack is not.
+ * stack is not. agent-sc-sites.c reads it with the same parser and reader.
  */
 #include <linux/mman.h>
 #include "agent-internal.h"
@@ -19,7 +19,7 @@
 
 /* st_dev as glibc's and musl's makedev() encode it (what the supervisor's
  * stat() gave the catalog) from /proc's "major:minor" */
-static uint64_t make_dev(uint64_t major, uint64_t minor)
+uint64_t agent_procmaps_dev(uint64_t major, uint64_t minor)
 {
 	return ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) |
 	       ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
@@ -55,7 +55,7 @@ static int parse_num(const char **p, const char *end, unsigned base, uint64_t *o
 }
 
 /* "start-end perms offset major:minor inode path" */
-int agent_procmaps_parse(const char *line, size_t len, struct agent_mapping *m)
+int agent_procmaps_parse(char *line, size_t len, struct agent_mapping *m)
 {
 	const char *p = line, *end = line + len;
 	uint64_t major, minor;
@@ -73,7 +73,11 @@ int agent_procmaps_parse(const char *line, size_t len, struct agent_mapping *m)
 	if (parse_num(&p, end, 16, &m->offset) || parse_num(&p, end, 16, &major) || p >= end ||
 	    *p++ != ':' || parse_num(&p, end, 16, &minor) || parse_num(&p, end, 10, &m->ino))
 		return -1;
-	m->dev = make_dev(major, minor);
+	m->dev = agent_procmaps_dev(major, minor);
+	while (p < end && *p == ' ')
+		p++;
+	line[len] = '\0';
+	m->path = p;
 	return 0;
 }
 
@@ -98,17 +102,17 @@ static void consider(struct find *f, const struct agent_mapping *m)
 	f->found = m->prot & PROT_EXEC ? 2 : 1;
 }
 
-int agent_procmaps_find(uint64_t dev, uint64_t ino, uint64_t offset, uint64_t *addr, uint32_t *prot)
+int agent_procmaps_each(void (*fn)(void *arg, const struct agent_mapping *m), void *arg)
 {
-	struct find f = {dev, ino, offset, 0, 0, 0};
-	char buf[4096];
+	char buf[8192];
 	size_t have = 0;
 	int fd = agent_openat("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return fd;
 	for (;;) {
-		long n = agent_read(fd, buf + have, sizeof(buf) - have);
+		/* one byte kept for the NUL the parser writes at a line's end */
+		long n = agent_read(fd, buf + have, sizeof(buf) - 1 - have);
 		size_t start = 0;
 
 		if (n < 0) {
@@ -122,14 +126,13 @@ int agent_procmaps_find(uint64_t dev, uint64_t ino, uint64_t offset, uint64_t *a
 			if (buf[i] != '\n')
 				continue;
 			if (!agent_procmaps_parse(buf + start, i - start, &m))
-				consider(&f, &m);
+				fn(arg, &m);
 			start = i + 1;
 		}
 		if (n == 0)
 			break;
-		/* keep the partial line; a line longer than the buffer (a
-		 * path of ~4000 bytes) is dropped */
-		if (start == 0 && have == sizeof(buf))
+		/* keep the partial line; a line longer than the buffer is dropped */
+		if (start == 0 && have == sizeof(buf) - 1)
 			have = 0;
 		else {
 			memmove(buf, buf + start, have - start);
@@ -137,6 +140,21 @@ int agent_procmaps_find(uint64_t dev, uint64_t ino, uint64_t offset, uint64_t *a
 		}
 	}
 	agent_close(fd);
+	return 0;
+}
+
+static void consider_one(void *arg, const struct agent_mapping *m)
+{
+	consider(arg, m);
+}
+
+int agent_procmaps_find(uint64_t dev, uint64_t ino, uint64_t offset, uint64_t *addr, uint32_t *prot)
+{
+	struct find f = {dev, ino, offset, 0, 0, 0};
+	int err = agent_procmaps_each(consider_one, &f);
+
+	if (err)
+		return err;
 	if (!f.found)
 		return -ENOENT;
 	if (f.found == 1)

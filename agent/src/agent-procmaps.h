@@ -10,11 +10,21 @@ struct agent_mapping {
 	uint64_t start, end, offset;
 	uint64_t dev; /* st_dev encoding (makedev) */
 	uint64_t ino;
-	uint32_t prot; /* PROT_* */
+	uint32_t prot;    /* PROT_* */
+	const char *path; /* NUL-terminated in the line's buffer; "" when none */
 };
 
-/* One line of /proc/PID/maps (without its newline). @return 0 or -1. */
-int agent_procmaps_parse(const char *line, size_t len, struct agent_mapping *m);
+/* st_dev as glibc's and musl's makedev() encode it, from major and minor
+ * (what stat() gave the supervisor; /proc and statx give the two). */
+uint64_t agent_procmaps_dev(uint64_t major, uint64_t minor);
+
+/* One line of /proc/PID/maps, @len bytes without its newline; line[len]
+ * is overwritten with the NUL that ends the path. @return 0 or -1. */
+int agent_procmaps_parse(char *line, size_t len, struct agent_mapping *m);
+
+/* Calls @fn for every mapping of /proc/self/maps, streamed through 8 KiB
+ * on the stack (a longer line is skipped). @return 0 or the -errno of reading it. */
+int agent_procmaps_each(void (*fn)(void *arg, const struct agent_mapping *m), void *arg);
 
 /* The address of byte @offset of the file (@dev, @ino) in this process's
  * executable mapping of it, and that mapping's protection.

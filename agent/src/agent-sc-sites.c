@@ -49,6 +49,7 @@
 #include <elf.h>
 #include <linux/stat.h>
 #include "agent-internal.h"
+#include "agent-procmaps.h"
 #include "agent-runtime.h"
 #include "agent-sc.h"
 #include "agent-sys.h"
@@ -121,73 +122,6 @@ uint64_t agent_sc_site_ip(uint64_t ret)
 }
 
 /* ---- /proc/self/maps ---- */
-
-struct line {
-	uint64_t start, end, offset, dev, ino;
-	uint32_t prot;
-	const char *path; /* NUL-terminated in the caller's buffer */
-};
-
-static uint64_t make_dev(uint64_t major, uint64_t minor)
-{
-	return ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) |
-	       ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int num(char **p, char *end, int base, uint64_t *out)
-{
-	uint64_t v = 0;
-	int any = 0;
-
-	while (*p < end && **p == ' ')
-		(*p)++;
-	for (; *p < end; (*p)++) {
-		int d = base == 16 ? hexval(**p) : (**p >= '0' && **p <= '9' ? **p - '0' : -1);
-
-		if (d < 0)
-			break;
-		v = v * (uint64_t)base + (uint64_t)d;
-		any = 1;
-	}
-	*out = v;
-	return any ? 0 : -1;
-}
-
-/* @s..@end is one line, without its newline; the path is NUL-terminated in
- * place. */
-static int parse(char *s, char *end, struct line *l)
-{
-	uint64_t major, minor;
-	char *p = s;
-
-	if (num(&p, end, 16, &l->start) || p >= end || *p++ != '-' || num(&p, end, 16, &l->end))
-		return -1;
-	while (p < end && *p == ' ')
-		p++;
-	if (end - p < 4)
-		return -1;
-	l->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
-		  (p[2] == 'x' ? PROT_EXEC : 0);
-	p += 4;
-	if (num(&p, end, 16, &l->offset) || num(&p, end, 16, &major) || p >= end || *p++ != ':' ||
-	    num(&p, end, 16, &minor) || num(&p, end, 10, &l->ino))
-		return -1;
-	l->dev = make_dev(major, minor);
-	while (p < end && *p == ' ')
-		p++;
-	*end = '\0';
-	l->path = p;
-	return 0;
-}
 
 /* ---- scanning one file ---- */
 
@@ -290,8 +224,8 @@ static int scan_file(struct sc_file *f)
 		return fd;
 	err = (int)agent_syscall6(__NR_statx, fd, (long)"", 0x1000 /* AT_EMPTY_PATH */, STATX_INO,
 				  (long)&stx, 0);
-	if (!err &&
-	    (make_dev(stx.stx_dev_major, stx.stx_dev_minor) != f->dev || stx.stx_ino != f->ino))
+	if (!err && (agent_procmaps_dev(stx.stx_dev_major, stx.stx_dev_minor) != f->dev ||
+		     stx.stx_ino != f->ino))
 		err = -ESTALE; /* replaced on disk since it was mapped */
 	if (!err)
 		err = (int)pread_all(fd, &eh, sizeof(eh), 0);
@@ -392,14 +326,14 @@ static int make_stubs(struct sc_file *f, int64_t to_file)
 }
 
 /* The agent's own code is not scanned (its syscalls are the hooks'). */
-static bool is_agent(const struct line *l)
+static bool is_agent(const struct agent_mapping *l)
 {
 	uint64_t me = (uint64_t)(uintptr_t)&agent_sc_sites_sync;
 
 	return me >= l->start && me < l->end;
 }
 
-static struct sc_file *file_of(const struct line *l)
+static struct sc_file *file_of(const struct agent_mapping *l)
 {
 	for (uint32_t i = 0; i < ss.nr_files; i++) {
 		struct sc_file *f = &ss.files[i];
@@ -413,7 +347,7 @@ static struct sc_file *file_of(const struct line *l)
 	return NULL;
 }
 
-static void new_file(const struct line *l)
+static void new_file(const struct agent_mapping *l)
 {
 	struct sc_file *f;
 	struct agent_buf b;
@@ -444,51 +378,29 @@ static void new_file(const struct line *l)
 
 /* One pass over /proc/self/maps: mark known files seen, scan new ones
  * when @scan. */
+static void see_mapping(void *arg, const struct agent_mapping *l)
+{
+	bool scan = *(const bool *)arg;
+	struct sc_file *f;
+
+	if (!(l->prot & PROT_EXEC) || !l->ino || l->path[0] != '/' || is_agent(l))
+		return;
+	f = file_of(l);
+	if (f)
+		f->seen = true;
+	else if (scan)
+		new_file(l);
+}
+
 static int read_maps(bool scan)
 {
-	static char buf[8192];
-	size_t have = 0;
-	int fd = agent_openat("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	int err;
 
-	if (fd < 0)
-		return fd;
 	for (uint32_t i = 0; i < ss.nr_files; i++)
 		ss.files[i].seen = false;
-	for (;;) {
-		long n = agent_read(fd, buf + have, sizeof(buf) - 1 - have);
-		size_t start = 0;
-
-		if (n < 0) {
-			agent_close(fd);
-			return (int)n;
-		}
-		have += (size_t)n;
-		for (size_t i = 0; i < have; i++) {
-			struct line l;
-			struct sc_file *f;
-
-			if (buf[i] != '\n')
-				continue;
-			if (!parse(buf + start, buf + i, &l) && (l.prot & PROT_EXEC) && l.ino &&
-			    l.path[0] == '/' && !is_agent(&l)) {
-				f = file_of(&l);
-				if (f)
-					f->seen = true;
-				else if (scan)
-					new_file(&l);
-			}
-			start = i + 1;
-		}
-		if (n == 0)
-			break;
-		if (start == 0 && have == sizeof(buf) - 1)
-			have = 0; /* a line longer than the buffer: dropped */
-		else {
-			memmove(buf, buf + start, have - start);
-			have -= start;
-		}
-	}
-	agent_close(fd);
+	err = agent_procmaps_each(see_mapping, &scan);
+	if (err)
+		return err;
 	for (uint32_t i = 0; i < ss.nr_files; i++)
 		if (!ss.files[i].seen)
 			ss.files[i].dead = true; /* unmapped: never written again */
