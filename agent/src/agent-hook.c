@@ -16,20 +16,31 @@
 #include "agent-runtime.h"
 #include "agent-sys.h"
 
-/* The first failed run of a site's links is logged; the rest counted. */
-static void note_fault(struct agent_site *s, const struct agent_link *l,
-		       const struct bpftime_vm_run *vr)
+void agent_run_prog(struct agent_run *run, const struct agent_link *l, void *ctx, uint64_t ctx_len,
+		    uint32_t *faults, const char *where)
 {
+	struct bpftime_vm_run vr;
 	char line[300], msg[200];
 	struct agent_buf b;
 
-	if (__atomic_fetch_add(&s->faults, 1, __ATOMIC_RELAXED))
+	/* the run's inputs; outputs are written by the vm */
+	vr.ctx = ctx;
+	vr.ctx_len = ctx_len;
+	vr.cookie = run;
+	vr.flags = BPFTIME_VM_RUN_CTX_RDONLY;
+	run->link = l;
+	if (!bpftime_vm__run(l->prog->vm, &vr))
 		return;
-	bpftime_vm_fault__format(&vr->fault, msg, sizeof(msg));
+	/* the first failed run of a site's links is logged; the rest counted */
+	if (__atomic_fetch_add(faults, 1, __ATOMIC_RELAXED))
+		return;
+	bpftime_vm_fault__format(&vr.fault, msg, sizeof(msg));
 	agent_buf_init(&b, line, sizeof(line));
 	agent_buf_str(&b, "prog '");
 	agent_buf_str(&b, l->prog->name);
-	agent_buf_str(&b, "' stopped (later failures are not logged): ");
+	agent_buf_str(&b, "' stopped");
+	agent_buf_str(&b, where);
+	agent_buf_str(&b, " (later failures are not logged): ");
 	agent_buf_str(&b, msg);
 	agent_log(agent_session_dir(), line, NULL);
 }
@@ -42,25 +53,14 @@ static void run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *
 	for (int i = 0; i < AGENT_SITE_LINKS; i++) {
 		/* pairs with the follower's release store of the slot */
 		struct agent_link *l = __atomic_load_n(&s->links[i], __ATOMIC_ACQUIRE);
-		struct bpftime_vm_run vr;
 
-		if (!l)
-			continue;
-		if (l->kind != kind)
-			continue;
-		/* the run's inputs; outputs are written by the vm */
-		vr.ctx = regs;
-		vr.ctx_len = sizeof(*regs);
-		vr.cookie = run;
-		vr.flags = BPFTIME_VM_RUN_CTX_RDONLY;
-		run->link = l;
-		if (bpftime_vm__run(l->prog->vm, &vr))
-			note_fault(s, l, &vr);
+		if (l && l->kind == kind)
+			agent_run_prog(run, l, regs, sizeof(*regs), &s->faults, "");
 	}
 }
 
-static void run_begin(struct agent_run *run, struct bpftime_map_region *r,
-		      struct bpftime_regs *regs, uint32_t tid)
+void agent_run_begin(struct agent_run *run, struct bpftime_map_region *r, struct bpftime_regs *regs,
+		     uint32_t tid)
 {
 	memset(run, 0, sizeof(*run));
 	run->regs = regs;
@@ -102,7 +102,7 @@ int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
 	kinds_of(s, &entry, &ret_links);
 	/* a uretprobe alone needs no run (and no CPU slot) at the entry */
 	if (entry) {
-		run_begin(&run, r, regs, tid);
+		agent_run_begin(&run, r, regs, tid);
 		run_links(s, BPFTIME_CATALOG_UPROBE, regs, &run);
 		bpftime_map_region__cpu_put(r, run.cpu);
 		/* bpf_override_return(): return rc from the function now,
@@ -127,7 +127,7 @@ void agent_hook_ret(struct agent_site *s, struct bpftime_regs *regs, uint32_t ti
 
 	if (!r)
 		return;
-	run_begin(&run, r, regs, tid);
+	agent_run_begin(&run, r, regs, tid);
 	run_links(s, BPFTIME_CATALOG_URETPROBE, regs, &run);
 	bpftime_map_region__cpu_put(r, run.cpu);
 }

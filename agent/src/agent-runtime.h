@@ -101,6 +101,15 @@ int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat
  * trampoline returns from the function), else 0 (bpftime_rw_handler_fn). */
 int agent_hook_fire(void *ctx, struct bpftime_regs *regs);
 
+/* agent-hook.c: start a run of programs on this thread (@run zeroed and
+ * filled, a CPU slot taken: give it back with bpftime_map_region__cpu_put
+ * (r, run->cpu)), and run link @l's program on @ctx; the first failed run
+ * counted in *@faults is logged, naming @where ("" or " on ..."). */
+void agent_run_begin(struct agent_run *run, struct bpftime_map_region *r, struct bpftime_regs *regs,
+		     uint32_t tid);
+void agent_run_prog(struct agent_run *run, const struct agent_link *l, void *ctx, uint64_t ctx_len,
+		    uint32_t *faults, const char *where);
+
 /* agent-hook.c: run @s's uretprobe links with the registers of a return
  * (from agent-uret.c's trampoline). */
 void agent_hook_ret(struct agent_site *s, struct bpftime_regs *regs, uint32_t tid);

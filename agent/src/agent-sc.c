@@ -175,22 +175,6 @@ SC_ENTRY(agent_sc_exit_entry, agent_sc_exit_c, "rcx", SC_FAST_EXIT);
 
 static struct agent_link *const no_links[SC_SLOTS];
 
-static void note_fault(struct sc_link *sl, const struct bpftime_vm_run *vr)
-{
-	char line[300], msg[200];
-	struct agent_buf b;
-
-	if (__atomic_fetch_add(&sl->faults, 1, __ATOMIC_RELAXED))
-		return;
-	bpftime_vm_fault__format(&vr->fault, msg, sizeof(msg));
-	agent_buf_init(&b, line, sizeof(line));
-	agent_buf_str(&b, "prog '");
-	agent_buf_str(&b, sl->l.prog->name);
-	agent_buf_str(&b, "' stopped on a syscall tracepoint (later failures are not logged): ");
-	agent_buf_str(&b, msg);
-	agent_log(agent_session_dir(), line, NULL);
-}
-
 /* The links of @a and @b, by attachment id. @return how many. */
 static int collect(struct agent_link *const *a, struct agent_link *const *b,
 		   struct agent_link **out)
@@ -224,27 +208,14 @@ static void run(struct bpftime_regs *regs, struct agent_link **links, int n, str
 		return;
 	regs->sp += FRAME_TO_SP;
 	regs->ip = agent_sc_site_ip(*(uint64_t *)(regs + 1));
-	memset(&ar, 0, sizeof(ar));
-	ar.regs = regs;
-	ar.region = r;
-	/* as a uprobe's (agent-hook.c): the thread id without a syscall,
-	 * and it as the slot hint */
-	ar.tid = agent_tid();
-	ar.cpu = bpftime_map_region__cpu_get(r, ar.tid, ar.tid);
+	/* as a uprobe's (agent-hook.c): the thread id without a syscall */
+	agent_run_begin(&ar, r, regs, agent_tid());
 	rec->pid = (int32_t)ar.tid;
 	for (int i = 0; i < n; i++) {
 		struct sc_link *sl = (struct sc_link *)links[i];
-		struct bpftime_vm_run vr;
 
-		/* the run's inputs; outputs are written by the vm */
 		rec->type = (uint16_t)sl->tp_id;
-		vr.ctx = rec;
-		vr.ctx_len = rec_len;
-		vr.cookie = &ar;
-		vr.flags = BPFTIME_VM_RUN_CTX_RDONLY;
-		ar.link = &sl->l;
-		if (bpftime_vm__run(sl->l.prog->vm, &vr))
-			note_fault(sl, &vr);
+		agent_run_prog(&ar, &sl->l, rec, rec_len, &sl->faults, " on a syscall tracepoint");
 	}
 	bpftime_map_region__cpu_put(r, ar.cpu);
 }
