@@ -26,8 +26,13 @@
  * (int3, int n, int1, into, ud0/1/2, hlt and privileged insns), far
  * transfers, rel16 branches (0x66), indirect calls through %rsp (the push
  * would move the operand), and branches into the displaced range itself.
- * syscall moves as is: only %rcx (the return address the kernel writes)
- * differs, and nothing reads it.
+ * Refused too: syscall and sysenter. Every displaced instruction starts
+ * inside the jmp's 5 bytes, and so would the user ip of a thread asleep in
+ * that syscall when the jmp is written: it returns after the syscall, or,
+ * when a signal restarts the call, the kernel rewinds it to the syscall
+ * itself (ip -= 2, as for every -ERESTART* return), and either way it
+ * would run the middle of the jmp. Such threads are in the kernel, so
+ * parking cannot move them; the kernel's one-byte int3 never covers them.
  */
 #include <errno.h>
 #include <string.h>
@@ -238,6 +243,11 @@ int rw_reloc_insn(struct rw_plan_ctx *pc, const cs_insn *insn)
 				 "%#lx: '%s %s' cannot be moved: it would report or transfer from "
 				 "the trampoline's address",
 				 (unsigned long)insn->address, insn->mnemonic, insn->op_str);
+	if (insn->id == X86_INS_SYSCALL || insn->id == X86_INS_SYSENTER)
+		return rw_refuse(pc, -EOPNOTSUPP,
+				 "%#lx: '%s' cannot be covered by the jmp: a thread asleep in it "
+				 "would resume inside the jmp",
+				 (unsigned long)insn->address, insn->mnemonic);
 	if (rw_rel_branch(insn, &target))
 		return reloc_branch(pc, insn, target);
 	if (x->opcode[0] == 0xff && x->encoding.modrm_offset && ((x->modrm >> 3) & 7) == 2)
