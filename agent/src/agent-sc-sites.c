@@ -31,12 +31,19 @@
  * is not followed (links made later do not reach it).
  *
  * A syscall with fewer than 5 relocatable bytes before it (glibc's _exit
- * loop, __read_nocancel) cannot be rewritten: it would need Syscall User
- * Dispatch, which is not implemented, and runs unhooked. Each file's
+ * loop and __read_nocancel: one 2-byte instruction, then the syscall) gets
+ * a punned jmp, whose stub sits where the code's own bytes make its rel32
+ * point (rw-syscall-pun.c). What is left runs unhooked and is counted: a
+ * syscall with nothing relocatable before it (a function's first
+ * instruction, or a branch target), a punned stub whose address range is
+ * taken or outside user space. Syscall User Dispatch is not the fallback
+ * for those: it traps every syscall made outside one address range, and
+ * the stubs lie near each file (rel32 reach), not in one range, so it
+ * would trap the hooked syscalls too, at a signal's cost each. Each file's
  * counts go to agent.log on its first pass:
  *
- *   <path>: N syscall sites rewritten (A mov $nr,%eax; syscall, B windows;
- *   P patched now), M not rewritable (no SUD yet: ...)
+ *   <path>: N syscall sites rewritten (A mov $nr,%eax; syscall, B windows
+ *   of which C punned; P patched now), M not rewritable, not hooked (...)
  *
  * N = A + B are the sites with a stub that can be patched; P those patched
  * on this first pass (every window, and the mov sites whose number is
@@ -58,12 +65,15 @@
 #define MAX_FILES    256
 #define MAX_SC_SITES 16384
 #define MAX_SHDRS    256
+#define MAX_PUNS     512
 #define PAGE         4096ull
 
 struct sc_site {
 	uint64_t addr; /* the mov */
 	uint8_t orig[5];
-	uint8_t len; /* a WINDOW's bytes (rw-syscall.h); 0 for a mov $nr,%eax site */
+	/* a WINDOW's bytes, its syscall's included (rw-syscall.h): punned
+	 * when below 7; 0 for a mov $nr,%eax site */
+	uint8_t len;
 	uint8_t patched;
 	int8_t err; /* -errno of a failed patch (then never retried) */
 };
@@ -80,14 +90,40 @@ struct sc_file {
 	char path[160];
 };
 
+/* A punned window's stub, placed where its jmp's fixed bytes point. */
+struct sc_pun {
+	uint64_t stub;
+	uint32_t site; /* index in ss.sites */
+};
+
 static struct {
 	struct sc_file files[MAX_FILES];
 	uint32_t nr_files; /* published with release (site_ip reads it) */
 	struct sc_site sites[MAX_SC_SITES];
 	uint32_t nr_sites;
+	struct sc_pun puns[MAX_PUNS];
+	uint32_t nr_puns; /* published with release (site_ip reads it) */
+	struct bpftime_rw_sc_pun_pool pool;
 	bool ever;
 	bool full_logged;
 } ss;
+
+/* The bytes a WINDOW keeps before its syscall; punned when below 5. */
+static unsigned int before(const struct sc_site *s)
+{
+	return s->len ? s->len - 2u : 5u;
+}
+
+static bool punned(const struct sc_site *s)
+{
+	return before(s) < BPFTIME_RW_JMP_LEN;
+}
+
+/* The address after the site's syscall. */
+static uint64_t site_end(const struct sc_site *s)
+{
+	return s->addr + (s->len ? s->len : BPFTIME_RW_SC_SITE_LEN);
+}
 
 static const char *session(void)
 {
@@ -115,9 +151,13 @@ uint64_t agent_sc_site_ip(uint64_t ret)
 			if (k >= f->nr_sites)
 				return 0;
 			st = &ss.sites[f->first + k];
-			return st->addr + (st->len ? st->len : BPFTIME_RW_SC_SITE_LEN);
+			return site_end(st);
 		}
 	}
+	n = __atomic_load_n(&ss.nr_puns, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < n; i++)
+		if (ret >= ss.puns[i].stub && ret < ss.puns[i].stub + BPFTIME_RW_SC_STUB_SIZE)
+			return site_end(&ss.sites[ss.puns[i].site]);
 	return 0;
 }
 
@@ -156,18 +196,20 @@ static void found(void *arg, int kind, uint64_t addr, uint32_t nr)
 		s->len = (uint8_t)nr;
 		memcpy(s->orig, (const void *)(uintptr_t)(addr + (uint64_t)c->to_file), 5);
 	}
-	/* never patchable (the 5 bytes end a cache line): known now, so a
-	 * mov site waiting for its number is counted honestly */
-	s->err = (int8_t)bpftime_rw_sc_patchable(addr);
+	/* never patchable (the bytes written end a cache line): known now,
+	 * so a mov site waiting for its number is counted honestly */
+	s->err = (int8_t)bpftime_rw_sc_patchable(addr, punned(s) ? before(s) : 5);
 	c->f->nr_sites++;
 }
 
-/* A direct branch to @target: a WINDOW with the target inside cannot be
- * rewritten (the jmp covers it). Sites are in address order. */
+/* A direct branch to @target: a WINDOW with the target between its start
+ * and its syscall now starts there (a branch to the syscall itself runs it
+ * unhooked, as before the patch). Sites are in address order. */
 static void branch(void *arg, uint64_t target)
 {
 	struct collect *c = arg;
 	uint32_t lo = c->from, hi = ss.nr_sites;
+	struct sc_site *s;
 
 	/* the last site that starts before @target */
 	while (lo < hi) {
@@ -178,9 +220,16 @@ static void branch(void *arg, uint64_t target)
 		else
 			hi = mid;
 	}
-	if (lo > c->from && ss.sites[lo - 1].len &&
-	    target < ss.sites[lo - 1].addr + ss.sites[lo - 1].len)
-		ss.sites[lo - 1].err = -EXDEV;
+	if (lo == c->from)
+		return;
+	s = &ss.sites[lo - 1];
+	if (!s->len || target >= s->addr + before(s))
+		return;
+	/* the instructions from the target on were accepted too */
+	s->len = (uint8_t)(s->len - (target - s->addr));
+	s->addr = target;
+	memcpy(s->orig, (const void *)(uintptr_t)(target + (uint64_t)c->to_file), 5);
+	s->err = (int8_t)bpftime_rw_sc_patchable(target, punned(s) ? before(s) : 5);
 }
 
 static long pread_all(int fd, void *buf, size_t len, uint64_t off)
@@ -281,8 +330,53 @@ static int scan_file(struct sc_file *f)
 	return err;
 }
 
+/* Place the stub of punned window @s (site index @i) where its jmp's
+ * fixed bytes point, and fill it. @return its address, or 0 with s->err
+ * set. */
+static uint64_t pun_stub(struct sc_site *s, uint32_t i, int64_t to_file)
+{
+	uint64_t lo, n, at;
+	int err;
+
+	if (ss.nr_puns == MAX_PUNS) {
+		s->err = -ENOSPC;
+		return 0;
+	}
+	err = bpftime_rw_sc_pun_range(s->addr, before(s), s->orig, &lo, &n);
+	at = err ? 0 : bpftime_rw_sc_pun_alloc(&ss.pool, lo, n, BPFTIME_RW_SC_STUB_SIZE);
+	if (!at) {
+		s->err = (int8_t)(err ? err : -ENOMEM);
+		return 0;
+	}
+	err = bpftime_rw_sc_stub_window((uint8_t *)(uintptr_t)at, at, s->addr,
+					(const uint8_t *)(uintptr_t)(s->addr + (uint64_t)to_file),
+					s->len, (uint64_t)(uintptr_t)agent_sc_enter_entry,
+					(uint64_t)(uintptr_t)agent_sc_exit_entry);
+	if (err) {
+		memset((void *)(uintptr_t)at, 0xcc, BPFTIME_RW_SC_STUB_SIZE);
+		s->err = (int8_t)(err < -127 ? -127 : err);
+		return 0;
+	}
+	ss.puns[ss.nr_puns].stub = at;
+	ss.puns[ss.nr_puns].site = i;
+	/* pairs with site_ip's acquire: the entry is written */
+	__atomic_store_n(&ss.nr_puns, ss.nr_puns + 1, __ATOMIC_RELEASE);
+	return at;
+}
+
+/* The stub of site @k of @f. */
+static uint64_t site_stub(const struct sc_file *f, uint32_t k)
+{
+	if (punned(&ss.sites[f->first + k]))
+		for (uint32_t i = 0; i < ss.nr_puns; i++)
+			if (ss.puns[i].site == f->first + k)
+				return ss.puns[i].stub;
+	return f->tramp + (uint64_t)k * BPFTIME_RW_SC_STUB_SIZE;
+}
+
 /* Map and fill the stubs of @f; a window's bytes are at its address +
- * @to_file. */
+ * @to_file. A punned window's slot among them stays int3: its stub is
+ * elsewhere (pun_stub). */
 static int make_stubs(struct sc_file *f, int64_t to_file)
 {
 	uint64_t size = ((uint64_t)f->nr_sites * BPFTIME_RW_SC_STUB_SIZE + PAGE - 1) & ~(PAGE - 1);
@@ -298,21 +392,34 @@ static int make_stubs(struct sc_file *f, int64_t to_file)
 		uint64_t at = t + (uint64_t)k * BPFTIME_RW_SC_STUB_SIZE;
 		uint64_t enter = (uint64_t)(uintptr_t)agent_sc_enter_entry;
 		uint64_t exit = (uint64_t)(uintptr_t)agent_sc_exit_entry;
-		int err = s->len ? bpftime_rw_sc_stub_window(
-				       (uint8_t *)(uintptr_t)at, at, s->addr,
-				       (const uint8_t *)(uintptr_t)(s->addr + (uint64_t)to_file),
-				       s->len, enter, exit)
-				 : bpftime_rw_sc_stub(
-				       (uint8_t *)(uintptr_t)at, at, s->addr,
-				       (uint32_t)s->orig[1] | (uint32_t)s->orig[2] << 8 |
-					   (uint32_t)s->orig[3] << 16 | (uint32_t)s->orig[4] << 24,
-				       enter, exit);
+		int err = 0;
 
+		if (s->len && punned(s)) {
+			memset((void *)(uintptr_t)at, 0xcc, BPFTIME_RW_SC_STUB_SIZE);
+			if (!s->err)
+				pun_stub(s, f->first + k, to_file);
+			continue;
+		}
+		err = s->len ? bpftime_rw_sc_stub_window(
+				   (uint8_t *)(uintptr_t)at, at, s->addr,
+				   (const uint8_t *)(uintptr_t)(s->addr + (uint64_t)to_file),
+				   s->len, enter, exit)
+			     : bpftime_rw_sc_stub((uint8_t *)(uintptr_t)at, at, s->addr,
+						  (uint32_t)s->orig[1] | (uint32_t)s->orig[2] << 8 |
+						      (uint32_t)s->orig[3] << 16 |
+						      (uint32_t)s->orig[4] << 24,
+						  enter, exit);
 		if (err) {
 			/* this site only: never patched, its stub traps */
 			memset((void *)(uintptr_t)at, 0xcc, BPFTIME_RW_SC_STUB_SIZE);
 			s->err = (int8_t)(err < -127 ? -127 : err);
 		}
+	}
+	if (bpftime_rw_sc_pun_seal(&ss.pool)) {
+		log_file(f, "cannot make the punned stubs read-only code", 0);
+		for (uint32_t k = 0; k < f->nr_sites; k++)
+			if (ss.sites[f->first + k].len && punned(&ss.sites[f->first + k]))
+				ss.sites[f->first + k].err = -EPERM;
 	}
 	if (agent_syscall3(__NR_mprotect, (long)t, (long)size, PROT_READ | PROT_EXEC)) {
 		agent_sys_munmap((void *)(uintptr_t)t, size);
@@ -370,6 +477,8 @@ static void new_file(const struct agent_mapping *l)
 	if (err) {
 		log_file(f, "syscall sites not scanned: errno ", -err);
 		ss.nr_sites = f->first; /* drop what was collected */
+		while (ss.nr_puns && ss.puns[ss.nr_puns - 1].site >= f->first)
+			ss.nr_puns--; /* never patched into: nobody runs them */
 		f->nr_sites = 0;
 		f->logged = true;
 	}
@@ -423,7 +532,7 @@ static bool wanted(const struct sc_site *s)
 
 static void report(struct sc_file *f)
 {
-	uint32_t movs = 0, windows = 0, now = 0, line_end = 0, branched = 0, other = 0;
+	uint32_t movs = 0, windows = 0, puns = 0, now = 0, line_end = 0, no_room = 0, other = 0;
 	char line[512];
 	struct agent_buf b;
 
@@ -432,11 +541,12 @@ static void report(struct sc_file *f)
 
 		if (!s->err) {
 			*(s->len ? &windows : &movs) += 1;
+			puns += s->len && punned(s);
 			now += s->patched;
 		} else if (s->err == -EOPNOTSUPP)
 			line_end++;
-		else if (s->err == -EXDEV)
-			branched++;
+		else if (s->err == -ERANGE || s->err == -ENOMEM || s->err == -ENOSPC)
+			no_room++;
 		else
 			other++;
 	}
@@ -448,17 +558,19 @@ static void report(struct sc_file *f)
 	agent_buf_num(&b, movs);
 	agent_buf_str(&b, " mov $nr,%eax; syscall, ");
 	agent_buf_num(&b, windows);
-	agent_buf_str(&b, " windows; ");
+	agent_buf_str(&b, " windows of which ");
+	agent_buf_num(&b, puns);
+	agent_buf_str(&b, " punned; ");
 	agent_buf_num(&b, now);
 	agent_buf_str(&b, " patched now), ");
-	agent_buf_num(&b, f->others + line_end + branched + other);
-	agent_buf_str(&b, " not rewritable (no SUD yet: ");
+	agent_buf_num(&b, f->others + line_end + no_room + other);
+	agent_buf_str(&b, " not rewritable, not hooked (");
 	agent_buf_num(&b, f->others);
-	agent_buf_str(&b, " without a 5-byte window, ");
+	agent_buf_str(&b, " with nothing to displace, ");
 	agent_buf_num(&b, line_end);
 	agent_buf_str(&b, " at a cache line's end, ");
-	agent_buf_num(&b, branched);
-	agent_buf_str(&b, " branched into, ");
+	agent_buf_num(&b, no_room);
+	agent_buf_str(&b, " with no room for a punned stub, ");
 	agent_buf_num(&b, other);
 	agent_buf_str(&b, " failed)");
 	if (f->bad) {
@@ -493,7 +605,7 @@ static void sync_file(struct sc_file *f)
 		agent_park_begin();
 	for (uint32_t k = 0; k < f->nr_sites; k++) {
 		struct sc_site *s = &ss.sites[f->first + k];
-		uint64_t stub = f->tramp + (uint64_t)k * BPFTIME_RW_SC_STUB_SIZE;
+		uint64_t stub = site_stub(f, k);
 		bool w;
 		int e = err;
 
@@ -514,7 +626,9 @@ static void sync_file(struct sc_file *f)
 			}
 			continue;
 		}
-		if (s->len && agent_park_inside(s->addr, s->addr + BPFTIME_RW_JMP_LEN))
+		/* a thread at a boundary inside the bytes that change */
+		if (s->len && agent_park_inside(
+				  s->addr, s->addr + (punned(s) ? before(s) : BPFTIME_RW_JMP_LEN)))
 			continue;
 		if (!e)
 			e = bpftime_rw_sc_patch(s->addr, s->orig, stub);
@@ -584,9 +698,7 @@ void agent_sc_sites_disable(void)
 			if (f->dead)
 				continue;
 			if (!e)
-				e = bpftime_rw_sc_unpatch(s->addr, s->orig,
-							  f->tramp + (uint64_t)k *
-									 BPFTIME_RW_SC_STUB_SIZE);
+				e = bpftime_rw_sc_unpatch(s->addr, s->orig, site_stub(f, k));
 			if (e)
 				agent_log_num(session(), "cannot unpatch a syscall site: errno ",
 					      -e);

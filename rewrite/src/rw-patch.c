@@ -24,6 +24,11 @@
  *  - offset 63: refused (-EOPNOTSUPP). Even the 2-byte guard would straddle
  *    two lines; only int3 is 1 byte.
  *
+ * rw_write_n is the same for a write whose last 5 - n bytes are unchanged
+ * (a punned jmp, rw-syscall.h): only the n changing bytes decide, so they
+ * may end a line with the unchanged ones in the next; the guard, when
+ * needed, is made of changing bytes only (n >= 2).
+ *
  * Unpatching runs the same steps from the jmp back to the original bytes.
  *
  * Known limit, common to every multi-instruction patch made from user
@@ -43,8 +48,6 @@
 
 #include "bpftime/rewrite.h"
 #include "rw-sys.h"
-
-#define SLOW_LINE_OFF 60 /* from here the 5 bytes cross into the next line */
 
 static int cas64(uint64_t addr, uint64_t old, uint64_t new)
 {
@@ -84,7 +87,10 @@ void rw_sync_cores(void)
 	rw_membarrier(RW_MEMBARRIER_SYNC_CORE);
 }
 
-static int write_window(uint64_t site, const uint8_t *old, const uint8_t *new)
+/* The first @n bytes of @new differ from @old (the rest are equal: a
+ * punned jmp, rw-syscall.h); they lie in one line. One cmpxchg of the
+ * 8-byte window of that line that holds them. */
+static int write_window(uint64_t site, const uint8_t *old, const uint8_t *new, unsigned int n)
 {
 	uint64_t line = site & ~(RW_LINE_SIZE - 1);
 	uint64_t a = site < line + 56 ? site : line + 56; /* [a, a+8) in the line */
@@ -93,7 +99,7 @@ static int write_window(uint64_t site, const uint8_t *old, const uint8_t *new)
 
 	rw_copy(cur, (const void *)(uintptr_t)a, 8);
 	rw_copy(next, cur, 8);
-	for (i = 0; i < BPFTIME_RW_JMP_LEN; i++) {
+	for (i = 0; i < n; i++) {
 		if (cur[site - a + i] != old[i])
 			return -EILSEQ;
 		next[site - a + i] = new[i];
@@ -103,7 +109,7 @@ static int write_window(uint64_t site, const uint8_t *old, const uint8_t *new)
 	return 0;
 }
 
-static int write_guarded(uint64_t site, const uint8_t *old, const uint8_t *new)
+static int write_guarded(uint64_t site, const uint8_t *old, const uint8_t *new, unsigned int n)
 {
 	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)site;
 	unsigned int i;
@@ -111,24 +117,31 @@ static int write_guarded(uint64_t site, const uint8_t *old, const uint8_t *new)
 	if (!cas16(site, (uint16_t)load_le(old, 2), 0xfeeb)) /* EB FE: jmp . */
 		return -EILSEQ;
 	rw_sync_cores();
-	for (i = 2; i < BPFTIME_RW_JMP_LEN; i++)
+	for (i = 2; i < n; i++)
 		p[i] = new[i];
 	rw_sync_cores();
 	cas16(site, 0xfeeb, (uint16_t)load_le(new, 2)); /* only we write the guard */
 	return 0;
 }
 
-int rw_write5(uint64_t site, const uint8_t *old, const uint8_t *new)
+int rw_write_n(uint64_t site, const uint8_t *old, const uint8_t *new, unsigned int n)
 {
 	uint64_t line_off = site & (RW_LINE_SIZE - 1);
 
-	if (line_off == RW_LINE_SIZE - 1)
+	if (!n || n > BPFTIME_RW_JMP_LEN ||
+	    !rw_equal((const void *)(uintptr_t)site, old, BPFTIME_RW_JMP_LEN))
+		return n ? -EILSEQ : -EINVAL;
+	if (line_off + n <= RW_LINE_SIZE)
+		return write_window(site, old, new, n);
+	/* the guard's 2 bytes must be among those changing, in one line */
+	if (n < 2 || line_off == RW_LINE_SIZE - 1)
 		return -EOPNOTSUPP;
-	if (!rw_equal((const void *)(uintptr_t)site, old, BPFTIME_RW_JMP_LEN))
-		return -EILSEQ;
-	if (line_off < SLOW_LINE_OFF)
-		return write_window(site, old, new);
-	return write_guarded(site, old, new);
+	return write_guarded(site, old, new, n);
+}
+
+int rw_write5(uint64_t site, const uint8_t *old, const uint8_t *new)
+{
+	return rw_write_n(site, old, new, BPFTIME_RW_JMP_LEN);
 }
 
 static int write_site(const struct bpftime_rw_hook *hook, const uint8_t *old, const uint8_t *new)

@@ -108,6 +108,10 @@ static inline int rw_equal(const void *a, const void *b, size_t n)
  * -EILSEQ (not @old), -EBUSY (the window changed meanwhile). Shared by the
  * entry hooks and the syscall sites (rw-syscall.c). */
 int rw_write5(uint64_t site, const uint8_t *old, const uint8_t *new);
+/* The same when only the first @n bytes change (@new's others equal @old's):
+ * the line rules apply to those @n bytes, and the others are never written
+ * with another value (a thread may be executing them). */
+int rw_write_n(uint64_t site, const uint8_t *old, const uint8_t *new, unsigned int n);
 /* membarrier SYNC_CORE: every core re-fetches instructions. */
 void rw_sync_cores(void);
 

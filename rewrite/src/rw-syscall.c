@@ -99,12 +99,14 @@ uint64_t bpftime_rw_sc_scan(const uint8_t *code, size_t len, uint64_t addr,
 		if (n == 2 && code[off] == 0x0f && code[off + 1] == 0x05 && good >= SYNC_GOOD) {
 			size_t start = off;
 
-			/* walk back until 5 bytes, over what can run in a stub,
-			 * and past a start at a cache line's last byte (the
-			 * jmp could not be written there) */
+			/* walk back, over what can run in a stub, until the
+			 * jmp fits before the syscall (which then stays as it
+			 * is: see rw-syscall.h), and past a start at a cache
+			 * line's last byte (the jmp could not be written there);
+			 * what is found short of 5 bytes is punned */
 			for (unsigned int k = 1;
 			     k <= nring &&
-			     (off + 2 - start < 5 || ((addr + start) & (RW_LINE_SIZE - 1)) == 63);
+			     (off - start < 5 || ((addr + start) & (RW_LINE_SIZE - 1)) == 63);
 			     k++) {
 				size_t at = ring[(head + RING - k) % RING];
 
@@ -117,7 +119,7 @@ uint64_t bpftime_rw_sc_scan(const uint8_t *code, size_t len, uint64_t addr,
 			    le32(code + start + 1) < SC_NR_LIMIT)
 				found(arg, BPFTIME_RW_SC_SITE, addr + start,
 				      le32(code + start + 1));
-			else if (off + 2 - start >= 5)
+			else if (off > start)
 				found(arg, BPFTIME_RW_SC_WINDOW, addr + start,
 				      (uint32_t)(off + 2 - start));
 			else
@@ -364,7 +366,7 @@ int bpftime_rw_sc_stub_window(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stu
 	int64_t rel;
 	int err;
 
-	if (len < 5 || len > BPFTIME_RW_SC_WINDOW_MAX || code[len - 2] != 0x0f ||
+	if (len < 3 || len > BPFTIME_RW_SC_WINDOW_MAX || code[len - 2] != 0x0f ||
 	    code[len - 1] != 0x05)
 		return -EINVAL;
 	/* at the site's %rsp: %rax = the number */
@@ -408,9 +410,24 @@ int bpftime_rw_sc_stub_window(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stu
 
 /* ---- patching ---- */
 
-int bpftime_rw_sc_patchable(uint64_t site)
+/* How many of the jmp's bytes differ from @orig: 5, or fewer for a punned
+ * jmp, whose last bytes are the code's own. */
+static unsigned int changed(const uint8_t orig[5], const uint8_t jmp[5])
 {
-	return (site & (RW_LINE_SIZE - 1)) == RW_LINE_SIZE - 1 ? -EOPNOTSUPP : 0;
+	unsigned int n = 5;
+
+	while (n > 1 && orig[n - 1] == jmp[n - 1])
+		n--;
+	return n;
+}
+
+int bpftime_rw_sc_patchable(uint64_t site, unsigned int n)
+{
+	uint64_t off = site & (RW_LINE_SIZE - 1);
+
+	if (off + n <= RW_LINE_SIZE)
+		return 0;
+	return n < 2 || off == RW_LINE_SIZE - 1 ? -EOPNOTSUPP : 0;
 }
 
 int bpftime_rw_sc_begin(uint64_t start, uint64_t len)
@@ -442,7 +459,8 @@ int bpftime_rw_sc_patch(uint64_t site, const uint8_t orig[5], uint64_t stub)
 	if (rel > REACH || rel < -REACH - 1)
 		return -ERANGE;
 	jmp_bytes(jmp, site, stub);
-	return rw_write5(site, orig, jmp); /* the pages are writable: _begin */
+	/* the pages are writable: _begin */
+	return rw_write_n(site, orig, jmp, changed(orig, jmp));
 }
 
 int bpftime_rw_sc_unpatch(uint64_t site, const uint8_t orig[5], uint64_t stub)
@@ -450,5 +468,5 @@ int bpftime_rw_sc_unpatch(uint64_t site, const uint8_t orig[5], uint64_t stub)
 	uint8_t jmp[5];
 
 	jmp_bytes(jmp, site, stub);
-	return rw_write5(site, jmp, orig);
+	return rw_write_n(site, jmp, orig, changed(orig, jmp));
 }

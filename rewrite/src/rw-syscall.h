@@ -26,23 +26,31 @@
  *   back:   jmp site+7 -------------------------------------'
  *
  * Other syscalls are rewritten as a WINDOW: the syscall and the fewest
- * instructions right before it that make 5 bytes, when those can run
- * from a copy (jcc and %rip-relative operands relocated; no other branch,
- * no nop or endbr64: they mark where functions and branch targets start),
- * such as glibc's `mov %r8d,%eax; syscall`, `je 1f; xor %eax,%eax;
- * syscall` (read(2) in a single-threaded process) and musl's
- * __syscall_cp_c. The jmp replaces
- * the window's first 5 bytes; the stub runs a copy of the whole window at
- * the site's %rsp (so %rax holds the number, however it was computed),
- * saves %rax in a stack word of its own for the exit call, then as
- * above. clone, vfork, clone3 and rt_sigreturn run
- * plain at the site's %rsp from a window (unhooked). A window has
- * instruction boundaries inside the bytes written: a thread stopped at
- * one while we patch (preempted there, or in a signal handler that
- * interrupted it there) would resume inside the jmp, as for rw-patch.c's
- * multi-instruction uprobe patches; direct branches into a window are
- * found (bpftime_rw_sc_branches) and refused; indirect ones (jump tables,
- * landing pads) cannot be seen.
+ * instructions right before it that make 5 bytes before the syscall, when
+ * those can run from a copy (jcc and %rip-relative operands relocated; no
+ * other branch, no nop or endbr64: they mark where functions and branch
+ * targets start), such as glibc's `mov %r8d,%eax; syscall`, `je 1f; xor
+ * %eax,%eax; syscall` (read(2) in a single-threaded process) and musl's
+ * __syscall_cp_c. The jmp replaces the window's first 5 bytes and never
+ * the syscall: a thread asleep in it when the jmp is written returns after
+ * it, or is restarted on it (ip -= 2), and no park can move a thread that
+ * is in the kernel. Where fewer than 5 bytes can be had (glibc's _exit and
+ * __read_nocancel: a 2-byte instruction at a branch target or a function's
+ * start, then the syscall), the jmp is PUNNED (rw-syscall-pun.c): its last
+ * bytes are the syscall's and its successor's own, which fixes the high
+ * bytes of its rel32, and the stub is placed where they point. The stub
+ * runs a copy of the window but its syscall at the site's %rsp (so %rax
+ * holds the number, however it was computed), saves %rax in a stack word
+ * of its own for the exit call, then as above, and returns to the end of
+ * the syscall. clone, vfork, clone3 and rt_sigreturn run plain at the
+ * site's %rsp from a window (unhooked). A window may have instruction
+ * boundaries inside the bytes written: a thread stopped at one while we
+ * patch (preempted there, or in a signal handler that interrupted it
+ * there) would resume inside the jmp; the agent parks running threads
+ * around the write and waits for one that sits there. A direct branch
+ * into the bytes written (bpftime_rw_sc_branches) moves the window's
+ * start to its target (it may then be punned); indirect ones (jump
+ * tables, landing pads) cannot be seen.
  *
  * %rax, %rcx and %r11 are dead at the site (the mov sets the first, the
  * syscall clobbers the others), so the stub may use them. enter and exit
@@ -77,23 +85,28 @@ unsigned int bpftime_rw_sc_insn_decode(const uint8_t *p, size_t avail,
 				       struct bpftime_rw_sc_insn *d);
 
 enum bpftime_rw_sc_kind {
-	BPFTIME_RW_SC_SITE = 1,  /* mov $nr,%eax; syscall: rewritable */
-	BPFTIME_RW_SC_OTHER = 2, /* a syscall whose number is not known from the 5 bytes before */
+	BPFTIME_RW_SC_SITE = 1, /* mov $nr,%eax; syscall: rewritable */
+	/* a syscall with no instruction before it that can run from a copy */
+	BPFTIME_RW_SC_OTHER = 2,
 	/* a few instructions that set %rax (from a register or an immediate)
-	 * and the argument registers, then the syscall; at least 5 bytes:
-	 * rewritable unless a branch targets its inside (bpftime_rw_sc_branches) */
+	 * and the argument registers, then the syscall: rewritable (punned
+	 * when short) up to the last branch target inside it
+	 * (bpftime_rw_sc_branches) */
 	BPFTIME_RW_SC_WINDOW = 3,
 };
 
 /* Called for each `syscall` instruction found: @addr is the mov (SITE),
  * the window's first instruction (WINDOW) or the syscall (OTHER) at its
  * address in the code's space; @nr the number for a SITE, the window's
- * length (its syscall included) for a WINDOW. */
+ * length (its syscall included: 3 and more; a window of fewer than 7 is
+ * punned) for a WINDOW. */
 typedef void (*bpftime_rw_sc_found_fn)(void *arg, int kind, uint64_t addr, uint32_t nr);
 
 /* Linear-sweep as bpftime_rw_sc_scan and report the target of every
  * direct branch (jmp, jcc, call, loop, jrcxz) to @fn. A WINDOW must not
- * contain a target past its first byte: the jmp covers it. */
+ * contain a target between its first byte and its syscall: it then starts
+ * at the target instead (the syscall itself may be one: it is not
+ * written). */
 void bpftime_rw_sc_branches(const uint8_t *code, size_t len, uint64_t addr,
 			    void (*fn)(void *arg, uint64_t target), void *arg);
 
@@ -134,8 +147,35 @@ int bpftime_rw_sc_end(uint64_t start, uint64_t len, uint32_t prot);
 int bpftime_rw_sc_patch(uint64_t site, const uint8_t orig[5], uint64_t stub);
 int bpftime_rw_sc_unpatch(uint64_t site, const uint8_t orig[5], uint64_t stub);
 
-/* Can the 5 bytes at @site ever be written by bpftime_rw_sc_patch (known
- * before trying)? @return 0, or -EOPNOTSUPP as bpftime_rw_sc_patch would. */
-int bpftime_rw_sc_patchable(uint64_t site);
+/* Can the first @n bytes at @site (5, or a punned window's `before`)
+ * ever be written by bpftime_rw_sc_patch (known before trying)? @return 0,
+ * or -EOPNOTSUPP as bpftime_rw_sc_patch would. */
+int bpftime_rw_sc_patchable(uint64_t site, unsigned int n);
+
+/* ---- punned windows (rw-syscall-pun.c) ---- */
+
+/* Where the stub of a punned WINDOW at @site may start: [*lo, *lo + *n),
+ * given its @before bytes (1..4) and the 5 code bytes @orig at @site.
+ * @return 0, -EINVAL (@before), -ERANGE (not in user space). */
+int bpftime_rw_sc_pun_range(uint64_t site, unsigned int before, const uint8_t orig[5], uint64_t *lo,
+			    uint64_t *n);
+
+#define BPFTIME_RW_SC_PUN_PAGES 128
+
+/* Pages of punned stubs: written while unsealed, then read-only code. */
+struct bpftime_rw_sc_pun_pool {
+	uint64_t page[BPFTIME_RW_SC_PUN_PAGES];
+	uint16_t used[BPFTIME_RW_SC_PUN_PAGES]; /* bytes given out from the start */
+	uint32_t nr;
+	uint32_t sealed; /* pages [0, sealed) are read-only: never given again */
+};
+
+/* @size writable bytes starting in [@lo, @lo + @n): in an unsealed page of
+ * @pool, else in pages mapped for it. @return the address, or 0. */
+uint64_t bpftime_rw_sc_pun_alloc(struct bpftime_rw_sc_pun_pool *pool, uint64_t lo, uint64_t n,
+				 unsigned int size);
+
+/* Make the unsealed pages read-only code. @return 0 or -EPERM. */
+int bpftime_rw_sc_pun_seal(struct bpftime_rw_sc_pun_pool *pool);
 
 #endif /* BPFTIME_RW_SYSCALL_H */
