@@ -21,7 +21,9 @@
  * (a uprobe event with a task filters by mm), on a file this process maps
  * executable at the offset. A file mapped later (dlopen) is found on a
  * later pass: while an attachment waits for its file, passes run every
- * 100 ms.
+ * 100 ms. A hooked site whose code went (dlclose) is seen on the next pass
+ * (at most 200 ms later) and hooked again wherever the file is mapped
+ * next.
  *
  * Only this thread patches and unpatches (rewrite.h asks callers to
  * serialise), loads programs and writes sites and links. Hooks read sites'
@@ -484,12 +486,56 @@ static void hook_one(const struct want *w)
 	log_attach(&w->a, "hooked", 0, NULL);
 }
 
+/* Is @s's jmp still in memory? A library unloaded (dlclose) takes the
+ * patched page with it, and mapped again it holds the file's bytes. Read
+ * with process_vm_readv on ourselves: an unmapped address is -EFAULT, not
+ * a fault. */
+static bool site_intact(const struct agent_site *s)
+{
+	uint8_t cur[BPFTIME_RW_JMP_LEN];
+	struct agent_iovec l = {cur, sizeof(cur)};
+	struct agent_iovec r = {(void *)(uintptr_t)s->hook.site, sizeof(cur)};
+
+	return agent_process_vm_readv(rt.pid, &l, 1, &r, 1) == (long)sizeof(cur) &&
+	       !memcmp(cur, s->hook.jmp, sizeof(cur));
+}
+
+/* Forget the links and the patch of every site whose code went: there is
+ * nothing to unpatch, and the file mapped again (at the same address or
+ * another) is hooked anew by apply(), as the kernel's uprobes, which
+ * belong to the inode, fire in every later mapping of the file. The
+ * trampoline stays: no thread runs code that is unmapped. */
+static void drop_gone_sites(void)
+{
+	for (int i = 0; i < MAX_SITES; i++) {
+		struct agent_site *s = &rt.sites[i];
+
+		if (!s->addr || !s->hook.patched || site_intact(s))
+			continue;
+		s->hook.patched = 0;
+		for (int k = 0; k < MAX_LINKS; k++) {
+			struct rt_link *rl = &rt.links[k];
+
+			if (!rl->in_use || rl->site != s)
+				continue;
+			__atomic_store_n(&s->links[rl->slot], NULL, __ATOMIC_RELEASE);
+			rl->in_use = 0;
+			rl->freed_at = agent_sys_now_ns();
+		}
+		agent_log(rt.session,
+			  "a probed site's code was unmapped (dlclose?): its probes wait for the "
+			  "file to be mapped again",
+			  NULL);
+	}
+}
+
 /* Unhook what is not wanted, hook what is and was not. */
 static void apply(void)
 {
 	const struct bpftime_catalog_attach *tps[MAX_WANTED];
 	uint32_t nr_tps = 0;
 
+	drop_gone_sites();
 	for (int i = 0; i < MAX_LINKS; i++)
 		if (rt.links[i].in_use && !is_wanted(rt.links[i].l.attach_id))
 			unlink_one(&rt.links[i]);
