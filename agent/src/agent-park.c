@@ -16,7 +16,12 @@
  * will have moved on); otherwise the jmp is written while they wait.
  * Threads asleep in a system call are not signalled (a signal would end
  * some sleeps with EINTR): they are in the kernel, and their user ip is
- * after a syscall instruction, which the planner never displaces.
+ * after a syscall instruction, which no patch covers (the uprobe planner
+ * refuses one under its jmp, and syscall windows keep theirs). Threads
+ * that are blocked but not in a system call (a page fault waiting for
+ * I/O, a ptrace stop) are not signalled either (the signal would wait for
+ * them): /proc/self/task/<tid>/syscall gives their user ip ("-1 sp pc"),
+ * which is checked as a parked thread's.
  *
  * The signal is one whose default action is to ignore it (SIGURG, else
  * SIGWINCH) and that the target has not taken (its disposition is SIG_DFL
@@ -53,12 +58,17 @@ struct kernel_sigaction {
 	uint64_t mask;
 };
 
+#define MAX_BLOCKED 64
+
 static struct {
 	uint32_t active;   /* a park is in progress: handlers record and wait */
 	uint32_t cur;      /* its number (grows across parks) */
 	uint32_t arrived;  /* threads that recorded their ip */
 	uint32_t released; /* futex: the last park whose threads may go */
 	uint64_t ips[MAX_PARKED];
+	/* user ips of threads blocked outside a syscall (follower only) */
+	uint64_t blocked[MAX_BLOCKED];
+	uint32_t nr_blocked;
 } park;
 
 void agent_park_restorer(void);
@@ -145,8 +155,60 @@ static bool running(int tid)
 	return false;
 }
 
-/* Signal every other running thread with park @gen in the si_value;
- * @return how many were signalled. */
+static uint64_t parse_hex(const char *p, const char **end)
+{
+	uint64_t v = 0;
+
+	if (p[0] == '0' && p[1] == 'x')
+		p += 2;
+	for (;; p++) {
+		int d = *p >= '0' && *p <= '9'   ? *p - '0'
+			: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+						 : -1;
+
+		if (d < 0)
+			break;
+		v = v * 16 + (uint64_t)d;
+	}
+	*end = p;
+	return v;
+}
+
+/* A thread that is not running: if it is blocked outside a system call,
+ * remember its user ip ("-1 <sp> <pc>" in /proc/self/task/<tid>/syscall;
+ * a syscall number first when it is in one, "running" when it ran). */
+static void note_blocked(int tid)
+{
+	char path[48], buf[96];
+	const char *p;
+	struct agent_buf b;
+	uint64_t pc;
+	long n;
+	int fd;
+
+	agent_buf_init(&b, path, sizeof(path));
+	agent_buf_str(&b, "/proc/self/task/");
+	agent_buf_num(&b, tid);
+	agent_buf_str(&b, "/syscall");
+	fd = agent_openat(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	n = agent_read(fd, buf, sizeof(buf) - 1);
+	agent_close(fd);
+	if (n < 3 || buf[0] != '-' || buf[1] != '1' || buf[2] != ' ')
+		return;
+	buf[n] = '\0';
+	parse_hex(buf + 3, &p); /* sp */
+	if (*p != ' ')
+		return;
+	pc = parse_hex(p + 1, &p);
+	if (pc && park.nr_blocked < MAX_BLOCKED)
+		park.blocked[park.nr_blocked++] = pc;
+}
+
+/* Signal every other running thread with park @gen in the si_value
+ * (note the user ips of the others that are blocked outside a system
+ * call); @return how many were signalled. */
 static uint32_t signal_running(int sig, int self, uint32_t gen)
 {
 	struct linux_dirent64 {
@@ -171,8 +233,12 @@ static uint32_t signal_running(int sig, int self, uint32_t gen)
 			d = (struct linux_dirent64 *)(buf + off);
 			for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
 				tid = tid * 10 + (*c - '0');
-			if (tid <= 0 || tid == self || !running(tid))
+			if (tid <= 0 || tid == self)
 				continue;
+			if (!running(tid)) {
+				note_blocked(tid);
+				continue;
+			}
 			uint32_t info[32] = {0}; /* siginfo_t: 128 bytes */
 
 			info[0] = (uint32_t)sig;
@@ -215,6 +281,17 @@ static bool any_inside(uint32_t got, uint64_t lo, uint64_t hi)
 	return false;
 }
 
+/* Whether a thread blocked outside a system call sits strictly inside
+ * (lo, hi): it may stay there for long (a ptrace stop), so a patch waits
+ * for a later pass rather than for it. */
+static bool blocked_inside(uint64_t lo, uint64_t hi)
+{
+	for (uint32_t i = 0; i < park.nr_blocked; i++)
+		if (park.blocked[i] > lo && park.blocked[i] < hi)
+			return true;
+	return false;
+}
+
 static void release_all(uint32_t gen)
 {
 	__atomic_store_n(&park.active, 0, __ATOMIC_SEQ_CST);
@@ -250,6 +327,7 @@ bool agent_park_begin(void)
 	__atomic_store_n(&park.arrived, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&park.cur, cur.gen, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&park.active, 1, __ATOMIC_SEQ_CST);
+	park.nr_blocked = 0;
 	cur.sent = signal_running(cur.sig, agent_sys_gettid(), cur.gen);
 	cur.got = wait_arrivals(cur.sent);
 	return cur.got == cur.sent;
@@ -265,7 +343,7 @@ void agent_park_forked(void)
 
 bool agent_park_inside(uint64_t lo, uint64_t hi)
 {
-	return cur.sig && any_inside(cur.got, lo, hi);
+	return cur.sig && (any_inside(cur.got, lo, hi) || blocked_inside(lo, hi));
 }
 
 void agent_park_end(void)
@@ -285,6 +363,10 @@ int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi)
 		bool all = agent_park_begin(), inside = agent_park_inside(lo, hi);
 		bool last = attempt == 50;
 
+		if (cur.sig && blocked_inside(lo, hi)) {
+			agent_park_end();
+			return -EAGAIN;
+		}
 		if (!inside || last)
 			err = bpftime_rw__patch(hook);
 		agent_park_end();

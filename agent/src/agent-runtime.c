@@ -476,6 +476,17 @@ static void hook_one(const struct want *w)
 	__atomic_store_n(&s->links[slot], &rl->l, __ATOMIC_RELEASE);
 	if (!s->hook.patched) {
 		err = agent_park_patch(&s->hook, s->addr, s->addr + s->patch_len);
+		if (err == -EAGAIN) {
+			/* a thread stopped inside the bytes: again next pass */
+			agent_rt_refuse(
+			    &w->a,
+			    "not hooked yet: a thread stopped outside a system call sits "
+			    "inside the bytes to patch; trying again",
+			    -EAGAIN, NULL);
+			unlink_one(rl);
+			rt.pending = true;
+			return;
+		}
 		if (err && err != -EALREADY) {
 			agent_rt_refuse(&w->a, "cannot patch the site", err, NULL);
 			unlink_one(rl);

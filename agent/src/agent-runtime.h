@@ -56,12 +56,15 @@ extern uint32_t *agent_fork_here;
 void agent_main_forked(void);
 
 /* agent-park.c: bpftime_rw__patch(@hook) while every other running thread
- * is parked clear of (lo, hi), the bytes the jmp replaces. Follower only. */
+ * is parked clear of (lo, hi), the bytes the jmp replaces. Follower only.
+ * -EAGAIN, nothing written: a thread blocked outside a system call (a
+ * ptrace stop, a page fault) sits inside; try again on a later pass. */
 int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi);
 /* The pieces, for patching many sites in one park: begin parks every other
  * running thread (false: some could not be, or no signal was free; patch
- * anyway at that risk); inside tells whether a parked thread sits strictly
- * inside (lo, hi); end lets them go. */
+ * anyway at that risk); inside tells whether a parked thread, or one
+ * blocked outside a system call, sits strictly inside (lo, hi); end lets
+ * them go. */
 bool agent_park_begin(void);
 /* In a fork child, before anything else: forget a park in progress. */
 void agent_park_forked(void);
