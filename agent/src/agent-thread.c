@@ -24,8 +24,12 @@
 #include "agent-sys.h"
 #include "agent-thread.h"
 
+/* No CLONE_FS: the thread has its own root and cwd (copied now), so a
+ * target that chroots or chdirs does not move the paths it opens, and a
+ * target's setns() into a mount namespace, which the kernel refuses while
+ * another task shares the fs_struct (EINVAL), still works. */
 #define THREAD_FLAGS                                                                               \
-	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |        \
+	(CLONE_VM | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |                   \
 	 CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
 
 /*
