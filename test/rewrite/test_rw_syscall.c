@@ -18,6 +18,11 @@
 
 #include "rw-syscall.h"
 
+static uint64_t page_of_stub(uint64_t a)
+{
+	return a & ~4095ull;
+}
+
 struct seen {
 	int kind;
 	uint64_t addr;
@@ -183,13 +188,59 @@ static void test_punned_site_runs(void **state)
 	munmap(code, 4096);
 }
 
+/* Punned writes by where the changing bytes fall in a cache line: in one
+ * line (one cmpxchg), across two with the guard among them, or refused
+ * (the guard itself would straddle); the bytes after them never change. */
+static void pun_write_at(uint8_t *page, unsigned int off, const uint8_t *code, unsigned int before,
+			 int want)
+{
+	struct bpftime_rw_sc_pun_pool pool;
+	uint64_t site = (uint64_t)(uintptr_t)(page + off), lo, n, stub;
+	uint8_t orig[5], after[8];
+
+	memset(&pool, 0, sizeof(pool));
+	memset(page, 0xcc, 4096);
+	memcpy(page + off, code, before + 5);
+	memcpy(orig, page + off, 5);
+	memcpy(after, page + off + before, 5);
+	assert_int_equal(bpftime_rw_sc_pun_range(site, before, orig, &lo, &n), 0);
+	stub = bpftime_rw_sc_pun_alloc(&pool, lo, n, BPFTIME_RW_SC_STUB_SIZE);
+	assert_true(stub >= lo && stub < lo + n);
+	assert_int_equal(bpftime_rw_sc_patchable(site, before), want);
+	assert_int_equal(bpftime_rw_sc_patch(site, orig, stub), want);
+	if (!want) {
+		assert_int_equal(page[off], 0xe9);
+		assert_int_equal(bpftime_rw_sc_unpatch(site, orig, stub), 0);
+	}
+	assert_memory_equal(page + off + before, after, 5);
+	assert_memory_equal(page + off, code, 5);
+	munmap((void *)(uintptr_t)page_of_stub(stub), 4096);
+}
+
+static void test_punned_writes(void **state)
+{
+	/* xor %eax,%eax; syscall; cmp $-4096,%rax */
+	static const uint8_t two[] = {0x31, 0xc0, 0x0f, 0x05, 0x48, 0x3d, 0, 0xf0, 0xff};
+	/* xor %eax,%eax; mov $110,%al; syscall; ret */
+	static const uint8_t four[] = {0x31, 0xc0, 0xb0, 0x6e, 0x0f, 0x05, 0xc3, 0xcc, 0xcc};
+	uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)state;
+	assert_true(page != MAP_FAILED);
+	pun_write_at(page, 62, two, 2, 0);           /* 62..63: one line */
+	pun_write_at(page, 63, two, 2, -EOPNOTSUPP); /* 63..64: the guard would straddle */
+	pun_write_at(page, 61, four, 4, 0);          /* 61..64: guarded, EB FE at 61 */
+	pun_write_at(page, 60, four, 4, 0);          /* 60..63: one line */
+	munmap(page, 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scan_kinds),
-	    cmocka_unit_test(test_pun_range),
-	    cmocka_unit_test(test_patchable),
-	    cmocka_unit_test(test_punned_site_runs),
+	    cmocka_unit_test(test_scan_kinds),    cmocka_unit_test(test_pun_range),
+	    cmocka_unit_test(test_patchable),     cmocka_unit_test(test_punned_site_runs),
+	    cmocka_unit_test(test_punned_writes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
