@@ -26,9 +26,14 @@
  * The signal is one whose default action is to ignore it (SIGURG, else
  * SIGWINCH) and that the target has not taken (its disposition is SIG_DFL
  * or SIG_IGN); it is restored afterwards, so a delivery that comes late
- * (a thread that had it blocked) is ignored as before. Without a free
- * signal, or for threads that do not answer within PARK_WAIT_NS, the
- * patch is written unparked, as before this existed (logged).
+ * (a thread that had it blocked) is ignored as before. When the target
+ * took both (Go's runtime takes every signal, SIGURG for its preemption;
+ * terminal programs take SIGWINCH), SIGURG is borrowed: our handler is
+ * installed with the target's SA_ONSTACK and SA_RESTART, tells ours from
+ * the target's by their siginfo (SI_QUEUE from this process with a magic
+ * in si_value) and passes every other delivery to the target's handler,
+ * so the target misses none of its own. For threads that do not answer
+ * within PARK_WAIT_NS, the patch is written unparked (logged).
  *
  * Follower thread only (one park at a time); the handler is freestanding.
  */
@@ -49,7 +54,12 @@
 #define UC_RIP_OFF (8 + 8 + 24 + 16 * 8)
 /* siginfo_t of SI_QUEUE: signo, errno, code, pad, pid, uid, then si_value */
 #define SI_VALUE_OFF 24
+#define SI_CODE_OFF  8
+#define SI_PID_OFF   16
 #define SI_QUEUE_    (-1)
+#define SA_ONSTACK_  0x08000000
+/* si_value's high half on our signals: "BPTM" */
+#define PARK_MAGIC 0x4250544dull
 
 struct kernel_sigaction {
 	void *handler;
@@ -69,6 +79,10 @@ static struct {
 	/* user ips of threads blocked outside a syscall (follower only) */
 	uint64_t blocked[MAX_BLOCKED];
 	uint32_t nr_blocked;
+	/* the signal's disposition before ours: where the target's own
+	 * deliveries go while we hold it (read by handlers) */
+	struct kernel_sigaction chain;
+	int pid; /* the sender of our signals: this process */
 } park;
 
 void agent_park_restorer(void);
@@ -80,12 +94,38 @@ __asm__(".text\n"
 	"\tud2\n"
 	".size agent_park_restorer, .-agent_park_restorer\n");
 
+/* A delivery that is not one of our park signals: the target's own (on a
+ * borrowed signal) goes to its handler, as if ours were not there. */
+static void chain(int sig, void *info, void *uc)
+{
+	void *h = __atomic_load_n(&park.chain.handler, __ATOMIC_RELAXED);
+
+	if (h == (void *)0 || h == (void *)1)
+		return; /* SIG_DFL or SIG_IGN of a default-ignored signal */
+	if (park.chain.flags & SA_SIGINFO_)
+		((void (*)(int, void *, void *))h)(sig, info, uc);
+	else
+		((void (*)(int))h)(sig);
+}
+
+static bool ours(const void *info)
+{
+	const char *i = info;
+
+	return *(const int32_t *)(i + SI_CODE_OFF) == SI_QUEUE_ &&
+	       *(const int32_t *)(i + SI_PID_OFF) == park.pid &&
+	       *(const uint64_t *)(i + SI_VALUE_OFF) >> 32 == PARK_MAGIC;
+}
+
 static void park_handler(int sig, void *info, void *uc)
 {
 	/* the park this signal was sent for: its si_value (SI_QUEUE) */
 	uint32_t gen = *(const uint32_t *)((const char *)info + SI_VALUE_OFF), n, rel;
 
-	(void)sig;
+	if (!ours(info)) {
+		chain(sig, info, uc);
+		return;
+	}
 	/* late (the thread had the signal blocked, or we gave up on it) or
 	 * for an earlier park: nothing to wait for, and not to be counted in
 	 * the park in progress */
@@ -113,18 +153,23 @@ static int sigaction_raw(int sig, const struct kernel_sigaction *act, struct ker
 	return (int)agent_sys6(__NR_rt_sigaction, sig, (long)act, (long)old, 8, 0, 0);
 }
 
-/* A default-ignored signal the target does not handle; 0 when none. */
-static int free_signal(struct kernel_sigaction *old)
+/* A default-ignored signal the target does not handle, else SIGURG
+ * borrowed (*borrowed set); 0 when none can be read. */
+static int free_signal(struct kernel_sigaction *old, bool *borrowed)
 {
 	static const int candidates[] = {SIGURG_NR, SIGWINCH_NR};
 
+	*borrowed = false;
 	for (unsigned i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
 		if (sigaction_raw(candidates[i], NULL, old))
 			continue;
 		if (old->handler == (void *)0 || old->handler == (void *)1) /* DFL, IGN */
 			return candidates[i];
 	}
-	return 0;
+	if (sigaction_raw(SIGURG_NR, NULL, old))
+		return 0;
+	*borrowed = true;
+	return SIGURG_NR;
 }
 
 /* 'R' in /proc/self/task/<tid>/stat: running or runnable in user space
@@ -242,9 +287,10 @@ static uint32_t signal_running(int sig, int self, uint32_t gen)
 			uint32_t info[32] = {0}; /* siginfo_t: 128 bytes */
 
 			info[0] = (uint32_t)sig;
-			info[2] = (uint32_t)SI_QUEUE_;
-			info[4] = (uint32_t)pid;
+			info[SI_CODE_OFF / 4] = (uint32_t)SI_QUEUE_;
+			info[SI_PID_OFF / 4] = (uint32_t)pid;
 			info[SI_VALUE_OFF / 4] = gen;
+			info[SI_VALUE_OFF / 4 + 1] = (uint32_t)PARK_MAGIC;
 			if (!agent_sys6(__NR_rt_tgsigqueueinfo, pid, tid, sig, (long)info, 0, 0))
 				sent++;
 		}
@@ -309,12 +355,17 @@ static struct {
 bool agent_park_begin(void)
 {
 	struct kernel_sigaction act = {0};
+	bool borrowed;
 
-	cur.sig = free_signal(&cur.old);
+	cur.sig = free_signal(&cur.old, &borrowed);
 	if (!cur.sig)
 		return false; /* no signal to park with */
+	/* before our handler can run: where the target's deliveries go */
+	park.chain = cur.old;
+	park.pid = agent_getpid();
 	act.handler = (void *)park_handler;
-	act.flags = SA_SIGINFO_ | SA_RESTART_ | SA_RESTORER_;
+	act.flags = SA_SIGINFO_ | SA_RESTORER_ |
+		    (borrowed ? cur.old.flags & (SA_ONSTACK_ | SA_RESTART_) : SA_RESTART_);
 	act.restorer = agent_park_restorer;
 	act.mask = ~0ull; /* nothing else runs on a parked thread */
 	if (sigaction_raw(cur.sig, &act, NULL)) {

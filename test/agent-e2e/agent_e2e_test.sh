@@ -12,6 +12,10 @@
 #                counts > 0, the target keeps running and advancing, and
 #                within 1 s of the tool's exit hot()'s code bytes in the
 #                target (/proc/PID/mem) are the file's again.
+#   signals      3 such cycles on a target that took SIGURG and SIGWINCH (the
+#                agent's parking signals; Go takes every signal) and sends
+#                itself SIGURG in lock step: no site patched unparked, and
+#                none of the target's own SIGURG lost.
 #   inject       the same with the agent put into a plainly started target
 #                by `bpftime attach` and taken out by `bpftime detach`
 #                each cycle.
@@ -326,6 +330,22 @@ cycles)
 	done
 	echo "ok: cycles: 5 attach/count/detach cycles on a 4-thread hot loop"
 	;;
+signals)
+	start_target hot bpftime hot -o "$tmp/progress" -t 4 -S "$tmp/signals"
+	wait_file "$tmp/progress" progress 5 || fail "no progress from the target"
+	wait_file "$tmp/signals" signals 5 || fail "no signals from the target"
+	for c in 1 2 3; do
+		count_cycle "$c" "$tmp/progress"
+	done
+	read -r _ _ sent _ lost <"$tmp/signals"
+	echo "  the target's own SIGURG: $sent sent, $lost lost"
+	[ "$sent" -gt 100 ] || fail "only $sent SIGURG sent"
+	[ "$lost" -eq 0 ] || fail "$lost of the target's SIGURG never reached its handler"
+	if grep -q "could not be parked" "$session_dir/agent.log"; then
+		fail "a site was patched unparked"
+	fi
+	echo "ok: signals: the target took both parking signals; SIGURG borrowed, none of its own lost"
+	;;
 inject)
 	start_target hot plain hot -o "$tmp/progress" -t 4
 	wait_file "$tmp/progress" progress 5 || fail "no progress from the target"
@@ -510,7 +530,7 @@ hostile | hostile-map)
 	echo "ok: $test: the target survived unharmed"
 	;;
 *)
-	echo "usage: agent_e2e_test.sh cycles|inject|sigkill|busy|churn|read|hostile|hostile-map" \
+	echo "usage: agent_e2e_test.sh cycles|signals|inject|sigkill|busy|churn|read|hostile|hostile-map" \
 		"bpftime|kernel BPFTIME_DIR TOOL TARGET" >&2
 	exit 2
 	;;

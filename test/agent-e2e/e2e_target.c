@@ -5,10 +5,14 @@
  * prints "target PID ready ADDR" (ADDR: the probed function's address,
  * hex) on stdout when set up, and uses no stdio in its loops.
  *
- *   e2e-target hot -o FILE [-t THREADS]
+ *   e2e-target hot -o FILE [-t THREADS] [-S SIGFILE]
  *       THREADS (4) threads call hot(i) in a tight loop forever; every
  *       100 ms the main thread rewrites FILE with "progress N\n", N the
- *       calls made so far.
+ *       calls made so far. -S: the target takes SIGURG and SIGWINCH (the
+ *       agent's parking signals; it must borrow one and pass the target's
+ *       own deliveries on) and a thread sends SIGURG to the process, one
+ *       at a time, each waited for (100 ms, else counted lost); SIGFILE
+ *       gets "signals sent N lost M\n" every 100 ms.
  *   e2e-target busy [-l MS] [-n CALLS]
  *       one thread calls busy(MS) (2000: it runs inside busy() for 2 s)
  *       over and over; at SIGUSR1 the main thread calls busy(0) CALLS
@@ -141,18 +145,70 @@ static void *hot_thread(void *arg)
 	return NULL;
 }
 
+static volatile unsigned long urg_got, urg_sent, urg_lost;
+static int sig_fd = -1;
+
+static void on_urg(int sig)
+{
+	(void)sig;
+	__atomic_add_fetch(&urg_got, 1, __ATOMIC_SEQ_CST);
+}
+
+/* SIGURG to the process, one at a time: each must reach on_urg */
+static void *urg_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		unsigned long want = __atomic_load_n(&urg_got, __ATOMIC_SEQ_CST) + 1;
+		uint64_t until = now_ms() + 100;
+		char line[80];
+		int n;
+
+		kill(getpid(), SIGURG);
+		urg_sent++;
+		while (__atomic_load_n(&urg_got, __ATOMIC_SEQ_CST) < want && now_ms() < until)
+			sleep_ms(1);
+		if (__atomic_load_n(&urg_got, __ATOMIC_SEQ_CST) < want)
+			urg_lost++;
+		n = snprintf(line, sizeof(line), "signals sent %20lu lost %20lu\n", urg_sent,
+			     urg_lost);
+		if (pwrite(sig_fd, line, (size_t)n, 0) != n)
+			exit(1);
+		sleep_ms(1);
+	}
+	return NULL;
+}
+
+static int take_signals(const char *path)
+{
+	struct sigaction sa;
+	pthread_t tid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_urg;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGURG, &sa, NULL) || sigaction(SIGWINCH, &sa, NULL))
+		return 1;
+	sig_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (sig_fd < 0 || pthread_create(&tid, NULL, urg_thread, NULL))
+		return 1;
+	return 0;
+}
+
 static int mode_hot(int argc, char **argv)
 {
-	const char *out = NULL;
+	const char *out = NULL, *sigs = NULL;
 	unsigned long nthreads = 4;
 	pthread_t tid;
 	int opt, fd;
 
-	while ((opt = getopt(argc, argv, "o:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "o:t:S:")) != -1) {
 		if (opt == 'o')
 			out = optarg;
 		else if (opt == 't')
 			nthreads = parse(optarg);
+		else if (opt == 'S')
+			sigs = optarg;
 		else
 			return 2;
 	}
@@ -160,6 +216,8 @@ static int mode_hot(int argc, char **argv)
 		return 2;
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
+		return 1;
+	if (sigs && take_signals(sigs))
 		return 1;
 	for (unsigned long i = 0; i < nthreads; i++)
 		if (pthread_create(&tid, NULL, hot_thread, &hot_calls[i]))
