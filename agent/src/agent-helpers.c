@@ -13,9 +13,11 @@
  * SIGSEGV. Destination buffers are the program's own verified memory
  * (stack, map values) and are written directly.
  *
- * Kernel memory does not exist here: bpf_probe_read_kernel() always fails
- * as on a bad kernel address, and bpf_get_current_task() gives an address
- * in the kernel half, which every read of it then refuses.
+ * Kernel memory does not exist here: bpf_probe_read_kernel() fails as on a
+ * bad kernel address, but for the one range a run registers as kernel
+ * memory (agent_run.kmem: a syscall kprobe's image of the user pt_regs,
+ * agent-sc.c), and bpf_get_current_task() gives an address in the kernel
+ * half, which every read of it then refuses.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -112,9 +114,22 @@ HELPER(probe_read_user)
 	return 0;
 }
 
-/* no kernel memory in user space: as a read of a bad kernel address */
+/* Is [src, src + len) inside the run's fake kernel memory? */
+static bool in_kmem(const struct agent_run *r, uint64_t src, uint64_t len)
+{
+	uint64_t lo = (uint64_t)(uintptr_t)r->kmem;
+
+	return r->kmem && src >= lo && len <= r->kmem_len && src - lo <= r->kmem_len - len;
+}
+
+/* the run's fake kernel memory; anything else as a bad kernel address:
+ * -EFAULT with @dst zeroed */
 HELPER(probe_read_kernel)
 {
+	if (in_kmem(RUN(call), r3, (uint32_t)r2)) {
+		memcpy(PTR(r1), PTR(r3), (uint32_t)r2);
+		return 0;
+	}
 	memset(PTR(r1), 0, (uint32_t)r2);
 	return ERR(-EFAULT);
 }
@@ -160,10 +175,27 @@ HELPER(probe_read_user_str)
 	return ERR(read_user_str(RUN(call), PTR(r1), (uint32_t)r2, r3));
 }
 
+/* strncpy_from_kernel_nofault() on the run's fake kernel memory (see
+ * read_user_str for the result); elsewhere -EFAULT with @dst zeroed */
 HELPER(probe_read_kernel_str)
 {
-	memset(PTR(r1), 0, (uint32_t)r2);
-	return ERR(-EFAULT);
+	struct agent_run *r = RUN(call);
+	char *dst = PTR(r1);
+	uint32_t size = (uint32_t)r2;
+
+	for (uint32_t i = 0; i < size; i++) {
+		if (!in_kmem(r, r3 + i, 1))
+			break;
+		dst[i] = ((const char *)PTR(r3))[i];
+		if (!dst[i])
+			return i + 1;
+		if (i + 1 == size) {
+			dst[i] = 0;
+			return size;
+		}
+	}
+	memset(dst, 0, size);
+	return ERR(size ? -EFAULT : 0);
 }
 
 /* ---- time, ids, randomness ---- */

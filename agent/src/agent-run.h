@@ -60,6 +60,10 @@ struct agent_run {
 	/* bpf_override_return(): set by the helper, honoured by the hook */
 	uint64_t override_rc;
 	bool override;
+	/* the one range bpf_probe_read_kernel() reads (NULL: none): a syscall
+	 * kprobe's image of the user pt_regs its ctx->di points to (agent-sc.c) */
+	const void *kmem;
+	uint64_t kmem_len;
 };
 
 /* agent-helpers.c: make every helper the agent provides callable on @vm

@@ -274,7 +274,8 @@ static bool pid_matches(int pid)
 static bool wanted_kind(uint32_t kind)
 {
 	return kind == BPFTIME_CATALOG_UPROBE || kind == BPFTIME_CATALOG_URETPROBE ||
-	       kind == BPFTIME_CATALOG_TRACEPOINT;
+	       kind == BPFTIME_CATALOG_TRACEPOINT || kind == BPFTIME_CATALOG_KPROBE_SYSCALL ||
+	       kind == BPFTIME_CATALOG_KRETPROBE_SYSCALL;
 }
 
 /* Read the wanted attachments at one generation. @return 0 or -EAGAIN. */
@@ -554,7 +555,9 @@ static void apply(void)
 	for (uint32_t i = 0; i < rt.nr_wanted; i++) {
 		const struct want *w = &rt.wanted[i];
 
-		if (w->a.kind == BPFTIME_CATALOG_TRACEPOINT)
+		if (w->a.kind == BPFTIME_CATALOG_TRACEPOINT ||
+		    w->a.kind == BPFTIME_CATALOG_KPROBE_SYSCALL ||
+		    w->a.kind == BPFTIME_CATALOG_KRETPROBE_SYSCALL)
 			tps[nr_tps++] = &w->a;
 		else if (!link_of(w->a.id))
 			hook_one(w);

@@ -89,9 +89,10 @@ struct agent_prog *agent_rt_prog(uint32_t id, int *err);
 void agent_rt_refuse(const struct bpftime_catalog_attach *a, const char *what, int err,
 		     const char *detail);
 
-/* agent-tp.c: make this process's syscall hooks run exactly the tracepoint
- * attachments @w[0..n) (kind BPFTIME_CATALOG_TRACEPOINT, enabled, for this
- * process); n == 0 removes every syscall hook. Follower thread only. */
+/* agent-tp.c: make this process's syscall hooks run exactly the
+ * attachments @w[0..n) (kind BPFTIME_CATALOG_TRACEPOINT, _KPROBE_SYSCALL
+ * or _KRETPROBE_SYSCALL, enabled, for this process); n == 0 removes every
+ * syscall hook. Follower thread only. */
 void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n);
 
 /* agent-prog.c: load catalog program @cp (entry @idx) into @p. Follower

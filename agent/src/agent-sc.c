@@ -24,6 +24,28 @@
  * (the kernel's has only the syscall's own: a program the kernel accepts
  * reads no further).
  *
+ * kprobes on a syscall's wrapper (__x64_sys_X, BPFTIME_CATALOG_KPROBE_SYSCALL)
+ * run after the sys_enter programs, as the kernel calls the wrapper after
+ * the sys_enter tracepoint; kretprobes on it (_KRETPROBE_SYSCALL) run before
+ * the sys_exit programs. Their ctx is what the kernel's kprobe gets: the
+ * wrapper's own (kernel) pt_regs, whose %rdi points to the user pt_regs the
+ * syscall's arguments are read from (libbpf's PT_REGS_PARM1_CORE_SYSCALL,
+ * BPF_KSYSCALL: bpf_probe_read_kernel). Here both are on the thread's
+ * stack: a fake kernel pt_regs (cs __KERNEL_CS, orig_ax -1 as after an
+ * int3, ip a made-up kernel address per number, ax the result for a
+ * kretprobe) and the image of the user pt_regs at the syscall (the site's
+ * registers, ax -ENOSYS, cx and r11 as the syscall sets them, orig_ax the
+ * number), which the run registers as the one range bpf_probe_read_kernel
+ * may read (agent-helpers.c).
+ *
+ * bpf_override_return() from a kprobe skips the syscall: the enter entry
+ * returns 2 bytes past its return address, over the stub's `syscall`
+ * (rw-syscall.h), with %rax = the value; the exit programs then see it as
+ * the result, as the kernel's sys_exit sees the overridden wrapper's. Not
+ * for clone, clone3, vfork and rt_sigreturn (the stubs run those plain),
+ * where the override is logged once and ignored. On a kretprobe it changes
+ * nothing.
+ *
  * Links: a fixed table of link lists per syscall number and event, plus
  * the raw_syscalls lists, written by the follower with release stores,
  * read by hooks with acquire loads. Two byte tables (agent_sc_want_enter,
@@ -43,6 +65,12 @@
 #define SC_LINKS      512
 #define LINK_REUSE_NS 1000000000ull
 #define FRAME_TO_SP   152 /* the pushed %rsp to the site's %rsp: 8 + ret + 136 */
+#define SYSCALL_LEN   2   /* 0f 05: what a skip steps over */
+/* the wrapper's address a kprobe on syscall nr sees (ctx->ip, get_func_ip):
+ * made up, in the kernel's text range, one per number */
+#define FAKE_SYS_IP(nr) (0xffffffff81000000ull + ((uint64_t)(nr) << 4))
+#define KERNEL_CS       0x10
+#define KERNEL_DS       0x18
 
 struct sc_link {
 	struct agent_link l; /* what helpers see */
@@ -68,6 +96,9 @@ static struct {
 	struct agent_link *exit[AGENT_SC_NR][SC_SLOTS];
 	struct agent_link *raw_enter[SC_SLOTS];
 	struct agent_link *raw_exit[SC_SLOTS];
+	struct agent_link *kprobe[AGENT_SC_NR][SC_SLOTS];    /* __x64_sys_X */
+	struct agent_link *kretprobe[AGENT_SC_NR][SC_SLOTS]; /* __x64_sys_X's return */
+	uint32_t override_refused; /* overrides on a plain number (logged once) */
 	struct sc_link links[SC_LINKS];
 	uint32_t nr_links;
 } sc;
@@ -198,66 +229,154 @@ static int collect(struct agent_link *const *a, struct agent_link *const *b,
 	return n;
 }
 
-static void run(struct bpftime_regs *regs, struct agent_link **links, int n, struct sc_record *rec,
-		uint64_t rec_len)
+/* Point @regs at the site: the thread's %rsp there and the address after
+ * its syscall. */
+static void site_regs(struct bpftime_regs *regs)
 {
-	struct bpftime_map_region *r = agent_rt_region();
-	struct agent_run ar;
-
-	if (!r)
-		return;
 	regs->sp += FRAME_TO_SP;
 	regs->ip = agent_sc_site_ip(*(uint64_t *)(regs + 1));
-	/* as a uprobe's (agent-hook.c): the thread id without a syscall */
-	agent_run_begin(&ar, r, regs, agent_tid());
-	rec->pid = (int32_t)ar.tid;
+}
+
+static void run_tp(struct agent_run *ar, struct agent_link **links, int n, struct sc_record *rec,
+		   uint64_t rec_len)
+{
+	rec->pid = (int32_t)ar->tid;
 	for (int i = 0; i < n; i++) {
 		struct sc_link *sl = (struct sc_link *)links[i];
 
 		rec->type = (uint16_t)sl->tp_id;
-		agent_run_prog(&ar, &sl->l, rec, rec_len, &sl->faults, " on a syscall tracepoint");
+		agent_run_prog(ar, &sl->l, rec, rec_len, &sl->faults, " on a syscall tracepoint");
 	}
-	bpftime_map_region__cpu_put(r, ar.cpu);
+}
+
+/* The user pt_regs of syscall @nr as the kernel saved them at its entry
+ * (entry_SYSCALL_64): cx the return address, r11 the flags, ax -ENOSYS
+ * until the syscall sets it (@ax on the way out). */
+static void user_image(struct bpftime_regs *img, const struct bpftime_regs *regs, uint64_t nr,
+		       uint64_t ax)
+{
+	*img = *regs;
+	img->orig_ax = nr;
+	img->ax = ax;
+	img->cx = regs->ip;
+	img->r11 = regs->flags;
+}
+
+/* Run the kprobe (or kretprobe) links @links[0..n) of syscall @nr, whose
+ * user registers are @img, with the wrapper's fake kernel pt_regs. */
+static void run_kprobes(struct agent_run *ar, struct agent_link **links, int n, uint64_t nr,
+			struct bpftime_regs *img)
+{
+	struct bpftime_regs k;
+
+	memset(&k, 0, sizeof(k));
+	k.di = (uint64_t)(uintptr_t)img; /* __x64_sys_X(const struct pt_regs *regs) */
+	k.ax = img->ax;                  /* a kretprobe's result */
+	k.orig_ax = ~0ull;
+	k.ip = FAKE_SYS_IP(nr);
+	k.cs = KERNEL_CS;
+	k.ss = KERNEL_DS;
+	k.flags = img->flags;
+	ar->kmem = img;
+	ar->kmem_len = sizeof(*img);
+	for (int i = 0; i < n; i++) {
+		struct sc_link *sl = (struct sc_link *)links[i];
+
+		agent_run_prog(ar, &sl->l, &k, sizeof(k), &sl->faults, " on a syscall kprobe");
+	}
+	ar->kmem = NULL;
+	ar->kmem_len = 0;
+}
+
+/* bpf_override_return() from a kprobe: skip the syscall (see the top). */
+static void skip_syscall(struct bpftime_regs *regs, uint64_t nr, uint64_t rc)
+{
+	uint64_t *ret = (uint64_t *)(regs + 1);
+	const uint8_t *next = (const uint8_t *)(uintptr_t)*ret;
+
+	if (nr != 15 && nr != 56 && nr != 58 && nr != 435 && next[0] == 0x0f && next[1] == 0x05) {
+		regs->ax = rc;
+		*ret += SYSCALL_LEN;
+		return;
+	}
+	if (!__atomic_fetch_add(&sc.override_refused, 1, __ATOMIC_RELAXED))
+		agent_log(
+		    agent_session_dir(),
+		    "bpf_override_return() on a syscall kprobe ignored: clone, clone3, vfork "
+		    "and rt_sigreturn always run, as does a syscall whose stub has no syscall "
+		    "right after its enter call (later ones are not logged)",
+		    NULL);
 }
 
 void agent_sc_enter_c(struct bpftime_regs *regs)
 {
-	struct agent_link *links[2 * SC_SLOTS];
+	struct agent_link *links[2 * SC_SLOTS], *kp[2 * SC_SLOTS];
+	struct bpftime_map_region *r;
 	uint64_t nr = regs->orig_ax;
+	struct bpftime_regs img;
 	struct sc_record rec;
-	int n;
+	struct agent_run ar;
+	int n, nk;
 
 	/* a fork child's first syscall restarts the agent for it (agent-fork.c) */
 	agent_fork_check();
 	/* numbers past the table: raw_syscalls only, as the kernel's */
 	n = collect(nr < AGENT_SC_NR ? sc.enter[nr] : no_links, sc.raw_enter, links);
-	if (!n)
+	nk = collect(nr < AGENT_SC_NR ? sc.kprobe[nr] : no_links, no_links, kp);
+	r = agent_rt_region();
+	if ((!n && !nk) || !r)
 		return;
-	memset(&rec, 0, sizeof(rec));
-	rec.id = (int64_t)nr;
-	rec.args[0] = regs->di;
-	rec.args[1] = regs->si;
-	rec.args[2] = regs->dx;
-	rec.args[3] = regs->r10;
-	rec.args[4] = regs->r8;
-	rec.args[5] = regs->r9;
-	run(regs, links, n, &rec, sizeof(rec));
+	site_regs(regs);
+	/* as a uprobe's (agent-hook.c): the thread id without a syscall */
+	agent_run_begin(&ar, r, regs, agent_tid());
+	if (n) {
+		memset(&rec, 0, sizeof(rec));
+		rec.id = (int64_t)nr;
+		rec.args[0] = regs->di;
+		rec.args[1] = regs->si;
+		rec.args[2] = regs->dx;
+		rec.args[3] = regs->r10;
+		rec.args[4] = regs->r8;
+		rec.args[5] = regs->r9;
+		run_tp(&ar, links, n, &rec, sizeof(rec));
+	}
+	if (nk) {
+		user_image(&img, regs, nr, (uint64_t)-ENOSYS);
+		run_kprobes(&ar, kp, nk, nr, &img);
+	}
+	bpftime_map_region__cpu_put(r, ar.cpu);
+	if (nk && ar.override)
+		skip_syscall(regs, nr, ar.override_rc);
 }
 
 void agent_sc_exit_c(struct bpftime_regs *regs)
 {
-	struct agent_link *links[2 * SC_SLOTS];
+	struct agent_link *links[2 * SC_SLOTS], *kp[2 * SC_SLOTS];
+	struct bpftime_map_region *r;
 	uint64_t nr = regs->orig_ax;
+	struct bpftime_regs img;
 	struct sc_record rec;
-	int n;
+	struct agent_run ar;
+	int n, nk;
 
 	n = collect(nr < AGENT_SC_NR ? sc.exit[nr] : no_links, sc.raw_exit, links);
-	if (!n)
+	nk = collect(nr < AGENT_SC_NR ? sc.kretprobe[nr] : no_links, no_links, kp);
+	r = agent_rt_region();
+	if ((!n && !nk) || !r)
 		return;
-	memset(&rec, 0, sizeof(rec));
-	rec.id = (int64_t)nr;
-	rec.args[0] = regs->ax;
-	run(regs, links, n, &rec, 24);
+	site_regs(regs);
+	agent_run_begin(&ar, r, regs, agent_tid());
+	if (nk) { /* the wrapper returns before the sys_exit tracepoint */
+		user_image(&img, regs, nr, regs->ax);
+		run_kprobes(&ar, kp, nk, nr, &img);
+	}
+	if (n) {
+		memset(&rec, 0, sizeof(rec));
+		rec.id = (int64_t)nr;
+		rec.args[0] = regs->ax;
+		run_tp(&ar, links, n, &rec, 24);
+	}
+	bpftime_map_region__cpu_put(r, ar.cpu);
 }
 
 /* ---- links (follower thread) ---- */
@@ -301,8 +420,10 @@ static void publish_wants(void)
 	bool raw_enter = any(sc.raw_enter), raw_exit = any(sc.raw_exit);
 
 	for (uint32_t nr = 0; nr < AGENT_SC_WANT; nr++) {
-		uint8_t e = raw_enter || (nr < AGENT_SC_NR && any(sc.enter[nr]));
-		uint8_t x = raw_exit || (nr < AGENT_SC_NR && any(sc.exit[nr]));
+		uint8_t e =
+		    raw_enter || (nr < AGENT_SC_NR && (any(sc.enter[nr]) || any(sc.kprobe[nr])));
+		uint8_t x =
+		    raw_exit || (nr < AGENT_SC_NR && (any(sc.exit[nr]) || any(sc.kretprobe[nr])));
 
 		/* only what changes: the tables' pages stay untouched (zero)
 		 * until raw_syscalls links need them */
@@ -327,6 +448,13 @@ static struct agent_link **slots_of(const struct bpftime_catalog_attach *a)
 	bool exit = a->flags & BPFTIME_CATALOG_ATTACH_SYS_EXIT;
 	char cat[sizeof(a->tp_category) + 1];
 
+	if (a->kind == BPFTIME_CATALOG_KPROBE_SYSCALL ||
+	    a->kind == BPFTIME_CATALOG_KRETPROBE_SYSCALL) {
+		if (a->syscall_nr < 0 || a->syscall_nr >= AGENT_SC_NR)
+			return NULL;
+		return a->kind == BPFTIME_CATALOG_KPROBE_SYSCALL ? sc.kprobe[a->syscall_nr]
+								 : sc.kretprobe[a->syscall_nr];
+	}
 	memcpy(cat, a->tp_category, sizeof(a->tp_category));
 	cat[sizeof(a->tp_category)] = '\0';
 	if (name_is(cat, "raw_syscalls") && a->syscall_nr == -1)
@@ -362,6 +490,9 @@ int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p)
 	sl->l.kind = a->kind;
 	sl->l.cookie = a->cookie;
 	sl->l.prog = p;
+	if (a->kind == BPFTIME_CATALOG_KPROBE_SYSCALL ||
+	    a->kind == BPFTIME_CATALOG_KRETPROBE_SYSCALL)
+		sl->l.func_ip = FAKE_SYS_IP(a->syscall_nr);
 	sl->tp_id = a->tp_id;
 	sl->faults = 0;
 	sl->slot = &slots[slot];

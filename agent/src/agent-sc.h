@@ -31,9 +31,9 @@ extern uint8_t agent_sc_want_exit[AGENT_SC_WANT];
 /* Is attachment @attach_id linked? */
 bool agent_sc_linked(uint32_t attach_id);
 
-/* Link attachment @a (a syscalls/sys_{enter,exit}_X or raw_syscalls event)
- * to program @p. @return 0, -EINVAL (not a syscall event we know), or
- * -ENOSPC. */
+/* Link attachment @a (a syscalls/sys_{enter,exit}_X or raw_syscalls event,
+ * or a kprobe / kretprobe on __x64_sys_X) to program @p. @return 0,
+ * -EINVAL (not a syscall event we know), or -ENOSPC. */
 int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p);
 
 /* Unlink every link whose attachment is not among @ids[0..n). */
@@ -43,7 +43,8 @@ void agent_sc_unlink_others(const uint32_t *ids, uint32_t n);
 uint32_t agent_sc_nr_links(void);
 
 /* Does a link want syscall @nr: one on its sys_enter_X or sys_exit_X
- * event, or any raw_syscalls link (those want every number)? */
+ * event or its wrapper's kprobe or kretprobe, or any raw_syscalls link
+ * (those want every number)? */
 bool agent_sc_nr_wanted(uint64_t nr);
 
 /* ---- agent-sc-sites.c (follower thread only, except site_ip) ---- */

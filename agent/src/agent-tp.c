@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Syscall tracepoints (syscalls/sys_{enter,exit}_*, raw_syscalls/sys_{enter,
- * exit}) in this process: the follower's side. Each wanted attachment
+ * exit}) and kprobes / kretprobes on syscall wrappers (__x64_sys_*) in this
+ * process: the follower's side. Each wanted attachment
  * becomes a link of the hook path (agent-sc.c); while any link exists,
  * the process's syscall sites are patched (agent-sc-sites.c): every
  * WINDOW site, and each `mov $nr,%eax; syscall` site only while a link
@@ -38,7 +39,7 @@ void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n)
 		}
 		err = agent_sc_link(a, p);
 		if (err == -EINVAL)
-			agent_rt_refuse(a, "not a syscall tracepoint", err, a->tp_name);
+			agent_rt_refuse(a, "not a syscall event", err, a->tp_name);
 		else if (err)
 			agent_rt_refuse(a, "too many links on one syscall event", err, a->tp_name);
 		else

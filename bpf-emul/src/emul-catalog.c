@@ -8,7 +8,7 @@
  *
  *   programs      published at PROG_LOAD once accepted (emul-prog.c),
  *                 unpublished when the object is released;
- *   attachments   one per uprobe / tracepoint perf event running a
+ *   attachments   one per uprobe / tracepoint / syscall kprobe perf event running a
  *                 program: published when it gains one
  *                 (emul_perf_attach_prog), updated by ENABLE / DISABLE
  *                 (emul_perf_set_enabled), removed when it loses it
@@ -481,7 +481,7 @@ static const struct {
 #undef NR
 };
 
-static int32_t syscall_nr_of(const char *name)
+int32_t emul_syscall_nr(const char *name)
 {
 	for (size_t i = 0; i < sizeof(syscall_nrs) / sizeof(syscall_nrs[0]); i++)
 		if (!strcmp(syscall_nrs[i].name, name))
@@ -530,7 +530,7 @@ static int tp_fill(struct bpftime_emul *e, struct bpftime_catalog_attach *a, uin
 	     : !strncmp(ev, "sys_exit_", 9) ? ev + 9
 					    : NULL;
 	if (sc && !strcmp(cat, "syscalls"))
-		a->syscall_nr = syscall_nr_of(sc);
+		a->syscall_nr = emul_syscall_nr(sc);
 	return 0;
 }
 
@@ -621,6 +621,15 @@ static int attach_fill(struct bpftime_emul *e, struct catalog *c, struct bpftime
 		a->kind = BPFTIME_CATALOG_TRACEPOINT;
 		return tp_fill(e, a, pf->tp_id);
 	}
+	if (pf->kind == EMUL_PERF_KPROBE) {
+		/* a syscall's wrapper: the agent hooks the syscall itself */
+		a->kind = pf->retprobe ? BPFTIME_CATALOG_KRETPROBE_SYSCALL
+				       : BPFTIME_CATALOG_KPROBE_SYSCALL;
+		a->syscall_nr = pf->syscall_nr;
+		snprintf(a->tp_category, sizeof(a->tp_category), "kprobes");
+		snprintf(a->tp_name, sizeof(a->tp_name), "%s", pf->path ? pf->path : "");
+		return 0;
+	}
 	a->kind = pf->retprobe ? BPFTIME_CATALOG_URETPROBE : BPFTIME_CATALOG_UPROBE;
 	a->dev = pf->dev;
 	a->ino = pf->ino;
@@ -649,7 +658,8 @@ int emul_catalog_attach(struct bpftime_emul *e, struct emul_obj *ev, struct emul
 	/* software events run their programs in the supervisor; id 0 is an
 	 * event made by hand (tests): perf_event_open's ids start at 1 */
 	if (!c || !ev->id ||
-	    (ev->perf.kind != EMUL_PERF_UPROBE && ev->perf.kind != EMUL_PERF_TRACEPOINT))
+	    (ev->perf.kind != EMUL_PERF_UPROBE && ev->perf.kind != EMUL_PERF_TRACEPOINT &&
+	     ev->perf.kind != EMUL_PERF_KPROBE))
 		return 0;
 	if (attach_find(c, ev->id, &free_idx) >= 0)
 		return -EEXIST; /* one program per event: emul-perf.c checked */

@@ -76,6 +76,11 @@ static void dump_perf(FILE *out, const struct emul_obj *o)
 			p->retprobe ? "uretprobe" : "uprobe", p->path ? p->path : "?",
 			(unsigned long long)p->offset, p->pid, prog, state);
 		break;
+	case EMUL_PERF_KPROBE:
+		fprintf(out, "perf event %u: %s %s  pid %d  prog %u  %s\n", o->id,
+			p->retprobe ? "kretprobe" : "kprobe", p->path ? p->path : "?", p->pid, prog,
+			state);
+		break;
 	case EMUL_PERF_TRACEPOINT:
 		fprintf(out, "perf event %u: tracepoint id %llu  pid %d  prog %u  %s\n", o->id,
 			(unsigned long long)p->tp_id, p->pid, prog, state);

@@ -6,7 +6,16 @@
  *
  *   /sys/bus/event_source/devices/uprobe/type            the uprobe PMU's type
  *   /sys/bus/event_source/devices/uprobe/format/retprobe "config:0"
- *   R/available_events, R/uprobe_events (empty)
+ *   /sys/bus/event_source/devices/kprobe/type            the kprobe PMU's type
+ *   /sys/bus/event_source/devices/kprobe/format/retprobe "config:0"
+ *        (served even where the kernel has no kprobes: perf_event_open
+ *        answers kprobes on syscall wrappers, emul-perf.c; libbpf then
+ *        never falls back to tracefs kprobe_events, which stays the
+ *        kernel's)
+ *   R/available_events, R/uprobe_events, R/kprobe_events (built-in: empty;
+ *        read-only, so libbpf's legacy probes fail on a write, -EACCES;
+ *        libbpf tries them only without a PMU type, and bcc only reads
+ *        kprobe_events, at detach, to skip events it did not create)
  *   R/trace_pipe                                         the session's
  *        bpf_trace_printk lines as a stream (emul-tracepipe.c: a pipe)
  *   R/events/syscalls/sys_{enter,exit}_<name>/{id,format}
@@ -48,6 +57,10 @@
  * on x86-64 (software 1, tracepoint 2, breakpoint 5, dynamic PMUs from 6);
  * any value works, since every perf_event_open is ours */
 #define UPROBE_TYPE_DEFAULT 8
+#define KPROBE_DIR          "/sys/bus/event_source/devices/kprobe"
+/* the first dynamic PMU type (PERF_TYPE_MAX): the kprobe PMU's when the
+ * host has none, unless a host PMU or our uprobe type holds it */
+#define KPROBE_TYPE_FIRST 6
 /* built-in tracepoint ids: raw_syscalls sys_exit, sys_enter, then each
  * syscall's sys_exit, sys_enter (the kernel registers exit first: its id is
  * the enter id - 1 too). Below 65536: the id is common_type, a u16. */
@@ -75,6 +88,7 @@ struct files {
 	bool host;           /* copy from root; else built-in */
 	char root[PATH_MAX]; /* the host's (or opts.tracefs_source) tracefs root */
 	int uprobe_type;
+	int kprobe_type;
 	/* host ids, read on first use (emul_tp_by_id) */
 	bool scanned;
 	struct host_tp *tps;
@@ -100,9 +114,10 @@ static bool host_readable(const char *root)
 	return true;
 }
 
-static int read_uprobe_type(void)
+/* The host's PMU type in @path, -1 when unreadable. */
+static int read_pmu_type(const char *path)
 {
-	FILE *f = fopen(UPROBE_DIR "/type", "re");
+	FILE *f = fopen(path, "re");
 	int t = -1;
 
 	if (f) {
@@ -110,7 +125,47 @@ static int read_uprobe_type(void)
 			t = -1;
 		fclose(f);
 	}
+	return t > 0 ? t : -1;
+}
+
+static int read_uprobe_type(void)
+{
+	int t = read_pmu_type(UPROBE_DIR "/type");
+
 	return t > 0 ? t : UPROBE_TYPE_DEFAULT;
+}
+
+/* Is @type a host PMU's (/sys/bus/event_source/devices/X/type)? */
+static bool host_pmu_type(int type)
+{
+	DIR *d = opendir("/sys/bus/event_source/devices");
+	struct dirent *de;
+	bool used = false;
+
+	while (d && !used && (de = readdir(d))) {
+		char p[PATH_MAX];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/sys/bus/event_source/devices/%s/type", de->d_name);
+		used = read_pmu_type(p) == type;
+	}
+	if (d)
+		closedir(d);
+	return used;
+}
+
+/* The host's kprobe type when it has kprobes (ids then match the
+ * kernel's); else a type no host PMU and not our uprobe PMU has. */
+static int read_kprobe_type(int uprobe_type)
+{
+	int t = read_pmu_type(KPROBE_DIR "/type");
+
+	if (t > 0)
+		return t;
+	for (t = KPROBE_TYPE_FIRST; t == uprobe_type || host_pmu_type(t); t++)
+		;
+	return t;
 }
 
 static struct files *files_of(struct bpftime_emul *e)
@@ -125,6 +180,7 @@ static struct files *files_of(struct bpftime_emul *e)
 	if (!f)
 		return NULL;
 	f->uprobe_type = read_uprobe_type();
+	f->kprobe_type = read_kprobe_type(f->uprobe_type);
 	if (src && src[0]) {
 		f->host = true;
 		snprintf(f->root, sizeof(f->root), "%s", src);
@@ -157,6 +213,13 @@ int emul_uprobe_pmu_type(struct bpftime_emul *e)
 	struct files *f = files_of(e);
 
 	return f ? f->uprobe_type : UPROBE_TYPE_DEFAULT;
+}
+
+int emul_kprobe_pmu_type(struct bpftime_emul *e)
+{
+	struct files *f = files_of(e);
+
+	return f ? f->kprobe_type : -1;
 }
 
 /* ---- built-in tracepoints ---- */
@@ -344,7 +407,7 @@ static enum served tracefs_path(const char *rest, char *cat, char *ev, const cha
 	    !strcmp(rest, "/events/raw_syscalls"))
 		return SERVED_DIR;
 	if (!strcmp(rest, "/available_events") || !strcmp(rest, "/uprobe_events") ||
-	    !strcmp(rest, "/trace_pipe")) {
+	    !strcmp(rest, "/kprobe_events") || !strcmp(rest, "/trace_pipe")) {
 		*file = rest + 1;
 		return SERVED_FILE;
 	}
@@ -366,7 +429,8 @@ static enum served tracefs_path(const char *rest, char *cat, char *ev, const cha
 
 struct served_path {
 	enum served kind;
-	bool uprobe;          /* under UPROBE_DIR */
+	bool uprobe;          /* under UPROBE_DIR or KPROBE_DIR */
+	bool kprobe;          /* under KPROBE_DIR */
 	const char *file;     /* "type", "retprobe", "id", "format", "available_events", ... */
 	const char *rest;     /* the path below the tracefs root */
 	char cat[32], ev[80]; /* id and format files */
@@ -377,11 +441,19 @@ static enum served classify(const char *p, struct served_path *s)
 	static const char *const roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
 
 	memset(s, 0, sizeof(*s));
-	if (!strcmp(p, UPROBE_DIR) || !strcmp(p, UPROBE_DIR "/format"))
-		s->kind = SERVED_DIR;
-	else if (!strcmp(p, UPROBE_DIR "/type") || !strcmp(p, UPROBE_DIR "/format/retprobe")) {
-		s->kind = SERVED_FILE;
-		s->file = strrchr(p, '/') + 1;
+	for (int k = 0; k < 2 && !s->kind; k++) {
+		const char *dir = k ? KPROBE_DIR : UPROBE_DIR;
+		size_t n = strlen(dir);
+
+		if (strncmp(p, dir, n))
+			continue;
+		if (!p[n] || !strcmp(p + n, "/format"))
+			s->kind = SERVED_DIR;
+		else if (!strcmp(p + n, "/type") || !strcmp(p + n, "/format/retprobe")) {
+			s->kind = SERVED_FILE;
+			s->file = strrchr(p, '/') + 1;
+		}
+		s->kprobe = k == 1;
 	}
 	if (s->kind) {
 		s->uprobe = true;
@@ -426,7 +498,7 @@ static int contents(struct bpftime_emul *e, const struct served_path *s, struct 
 	if (!f)
 		return -ENOMEM;
 	if (s->uprobe && !strcmp(s->file, "type"))
-		text_add(t, "%d\n", f->uprobe_type);
+		text_add(t, "%d\n", s->kprobe ? f->kprobe_type : f->uprobe_type);
 	else if (s->uprobe)
 		text_add(t, "config:0\n"); /* format/retprobe: PERF_PROBE_CONFIG_IS_RETPROBE */
 	else if (f->host)

@@ -94,6 +94,7 @@ enum emul_perf_kind {
 	EMUL_PERF_TRACEPOINT,
 	EMUL_PERF_OUTPUT,    /* SOFTWARE / BPF_OUTPUT: a perf buffer */
 	EMUL_PERF_CPU_CLOCK, /* SOFTWARE / CPU_CLOCK: interval probes */
+	EMUL_PERF_KPROBE,    /* kprobe PMU: __x64_sys_X+0 only (emul-perf.c) */
 };
 
 struct emul_perf {
@@ -101,10 +102,11 @@ struct emul_perf {
 	int pid, cpu;
 	bool enabled;
 	bool retprobe;
-	char *path;             /* uprobe: the probed file */
+	char *path;             /* uprobe: the probed file; kprobe: the function */
 	uint64_t offset;        /* uprobe: file offset */
 	uint64_t dev, ino;      /* uprobe: the file's identity at open (the catalog) */
 	uint64_t tp_id;         /* tracepoint id */
+	int32_t syscall_nr;     /* kprobe: X of __x64_sys_X (x86-64 number) */
 	uint64_t sample_period; /* CPU clock: ns (attr.freq converted at open) */
 	/* CPU clock (emul-timer.c): the next tick, CLOCK_MONOTONIC ns, 0 while
 	 * stopped; and what a disable left of the period (hwc->period_left) */
@@ -511,6 +513,12 @@ void emul_perf_detach_prog(struct bpftime_emul *e, struct emul_obj *o);
 int emul_tp_by_id(struct bpftime_emul *e, uint64_t id, const char **category, const char **event);
 /* The type we serve in /sys/bus/event_source/devices/uprobe/type. */
 int emul_uprobe_pmu_type(struct bpftime_emul *e);
+/* The type we serve in /sys/bus/event_source/devices/kprobe/type. */
+int emul_kprobe_pmu_type(struct bpftime_emul *e);
+/* emul-catalog.c: the x86-64 number of the syscall whose tracepoints are
+ * sys_enter_@name / sys_exit_@name (and whose wrapper is __x64_sys_@name),
+ * -1 when we serve none. */
+int32_t emul_syscall_nr(const char *name);
 
 /* epoll registrations: a perf event got its perf buffer (emul-perf.c's
  * mmap), so waiters of registrations made before can start. */

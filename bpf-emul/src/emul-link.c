@@ -55,6 +55,7 @@ static int check_event(const struct emul_perf *ev, const struct emul_prog *p)
 {
 	switch (ev->kind) {
 	case EMUL_PERF_UPROBE:
+	case EMUL_PERF_KPROBE:
 		return p->type == BPF_PROG_TYPE_KPROBE ? 0 : -EINVAL;
 	case EMUL_PERF_TRACEPOINT:
 		return p->type == BPF_PROG_TYPE_TRACEPOINT ? 0 : -EINVAL;
@@ -156,8 +157,9 @@ void emul_link_release(struct bpftime_emul *e, struct emul_obj *o)
 /*
  * The perf_event member of 6.18's struct bpf_link_info, which our 6.1
  * header lacks (offsets after type, id, prog_id): the event's kind, then
- * for uprobes file_name, name_len, offset, cookie and for tracepoints
- * tp_name, name_len, cookie (bpf_perf_link_fill_link_info()).
+ * for uprobes file_name, name_len, offset, cookie, for kprobes func_name,
+ * name_len, offset, addr, missed, cookie and for tracepoints tp_name,
+ * name_len, cookie (bpf_perf_link_fill_link_info()).
  */
 enum {
 	PERF_INFO_TYPE = 16,
@@ -166,8 +168,15 @@ enum {
 	PERF_INFO_OFFSET = 36, /* uprobe */
 	PERF_INFO_UPROBE_COOKIE = 40,
 	PERF_INFO_TP_COOKIE = 40,
+	PERF_INFO_KPROBE_COOKIE = 56, /* after addr and missed (both 0 here) */
 };
-enum { PERF_EVENT_UPROBE = 1, PERF_EVENT_URETPROBE = 2, PERF_EVENT_TRACEPOINT = 5 };
+enum {
+	PERF_EVENT_UPROBE = 1,
+	PERF_EVENT_URETPROBE = 2,
+	PERF_EVENT_KPROBE = 3,
+	PERF_EVENT_KRETPROBE = 4,
+	PERF_EVENT_TRACEPOINT = 5,
+};
 
 /* bpf_copy_to_user(): the name with its NUL, or as much as fits and
  * -ENOSPC; the length needed is written back either way */
@@ -204,6 +213,12 @@ static int perf_event_info(struct bpftime_emul *e, struct bpftime_caller *c, str
 		off32 = (uint32_t)p->offset;
 		memcpy(info + PERF_INFO_OFFSET, &off32, sizeof(off32));
 		memcpy(info + PERF_INFO_UPROBE_COOKIE, &o->link.cookie, sizeof(o->link.cookie));
+		name = p->path;
+	} else if (p->kind == EMUL_PERF_KPROBE) {
+		/* offset 0; addr is a kernel address (0 without
+		 * kallsyms_show_value(), and we have none) */
+		type = p->retprobe ? PERF_EVENT_KRETPROBE : PERF_EVENT_KPROBE;
+		memcpy(info + PERF_INFO_KPROBE_COOKIE, &o->link.cookie, sizeof(o->link.cookie));
 		name = p->path;
 	} else if (p->kind == EMUL_PERF_TRACEPOINT) {
 		type = PERF_EVENT_TRACEPOINT;

@@ -26,7 +26,8 @@ static bool sampling(const struct emul_obj *o)
 
 static bool tracing(const struct emul_obj *o)
 {
-	return o->perf.kind == EMUL_PERF_UPROBE || o->perf.kind == EMUL_PERF_TRACEPOINT;
+	return o->perf.kind == EMUL_PERF_UPROBE || o->perf.kind == EMUL_PERF_TRACEPOINT ||
+	       o->perf.kind == EMUL_PERF_KPROBE;
 }
 
 /* PERF_EVENT_IOC_PERIOD: perf_event_period(). */

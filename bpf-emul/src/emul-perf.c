@@ -8,6 +8,16 @@
  *                  config2 the file offset; the pid filter is kept
  *   TRACEPOINT     config = the id of a syscall tracepoint we serve
  *                  (emul-files.c)
+ *   kprobe PMU     type = what we serve in .../kprobe/type; config bit 0 the
+ *                  retprobe bit, config1 a pointer to the function's name,
+ *                  config2 the offset: only "__x64_sys_<a syscall we
+ *                  serve>" at offset 0, a syscall's x86-64 entry wrapper,
+ *                  which the agent runs at the syscall itself (agent-sc.c;
+ *                  bpf_override_return() skips it). Any other function,
+ *                  address or offset is -ENOENT with one line in the log,
+ *                  as every kprobe was before (a PMU we did not serve);
+ *                  the kernel answers -ENOENT too for a function it does
+ *                  not have (create_local_trace_kprobe)
  *   SOFTWARE       BPF_OUTPUT: a perf buffer (below); CPU_CLOCK: interval
  *                  and profile probes, whose program runs on a timer
  *                  (emul-timer.c; sample_freq becomes a period at open)
@@ -224,6 +234,53 @@ static int open_uprobe(struct bpftime_emul *e, struct bpftime_caller *c, const s
 	return 0;
 }
 
+#define KSYM_NAME_LEN  512 /* include/linux/kallsyms.h */
+#define SYS_WRAPPER    "__x64_sys_"
+#define SYS_WRAPPER_SZ (sizeof(SYS_WRAPPER) - 1)
+
+/* perf_kprobe_event_init() + perf_kprobe_init(): the name as
+ * strndup_user(KSYM_NAME_LEN) reads it (-EFAULT; too long -E2BIG; empty
+ * is none), then what create_local_trace_kprobe() would find; we have
+ * syscall wrappers' entries only. */
+static int open_kprobe(struct bpftime_emul *e, struct bpftime_caller *c, const struct perf_open *po,
+		       struct emul_perf *pf)
+{
+	char func[KSYM_NAME_LEN];
+	int32_t nr = -1;
+	long n = 0;
+
+	if (po->attr.config1) {
+		n = emul_read_str(c, func, po->attr.config1, sizeof(func), E2BIG);
+		if (n < 0)
+			return (int)n;
+	}
+	if (n > 0 && !strncmp(func, SYS_WRAPPER, SYS_WRAPPER_SZ))
+		nr = emul_syscall_nr(func + SYS_WRAPPER_SZ);
+	if (nr < 0 || po->attr.config2) {
+		if (n > 0)
+			emul_log(e, BPFTIME_EMUL_LOG_WARN,
+				 "perf_event_open(kprobe %s+0x%llx): only the entry of a syscall's "
+				 "wrapper (" SYS_WRAPPER
+				 "<name>) can be probed in user space: -ENOENT",
+				 func, (unsigned long long)po->attr.config2);
+		else
+			emul_log(e, BPFTIME_EMUL_LOG_WARN,
+				 "perf_event_open(kprobe at 0x%llx): kernel addresses cannot be "
+				 "probed in user space: -ENOENT",
+				 (unsigned long long)po->attr.config2);
+		return -ENOENT;
+	}
+	pf->path = strdup(func);
+	if (!pf->path)
+		return -ENOMEM;
+	pf->kind = EMUL_PERF_KPROBE;
+	pf->retprobe = po->attr.config & 1; /* format/retprobe: config:0 */
+	pf->syscall_nr = nr;
+	emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "k%sprobe %s (syscall %d)", pf->retprobe ? "ret" : "",
+		 func, nr);
+	return 0;
+}
+
 /* perf_tp_event_init() → perf_trace_init(): an id no event has is -EINVAL. */
 static int open_tracepoint(struct bpftime_emul *e, const struct perf_open *po, struct emul_perf *pf)
 {
@@ -259,6 +316,8 @@ static int open_kind(struct bpftime_emul *e, struct bpftime_caller *c, const str
 
 	if (a->type == (uint32_t)emul_uprobe_pmu_type(e))
 		return open_uprobe(e, c, po, pf);
+	if (a->type == (uint32_t)emul_kprobe_pmu_type(e))
+		return open_kprobe(e, c, po, pf);
 	switch (a->type) {
 	case PERF_TYPE_TRACEPOINT:
 		return open_tracepoint(e, po, pf);
@@ -537,11 +596,14 @@ int emul_perf_attach_prog(struct bpftime_emul *e, struct emul_obj *o, struct emu
 
 	switch (o->perf.kind) {
 	case EMUL_PERF_UPROBE:
+	case EMUL_PERF_KPROBE:
 	case EMUL_PERF_TRACEPOINT:
 		/* perf_event_set_bpf_prog(): the type first, then -EEXIST
-		 * (perf_event_attach_bpf_prog) */
-		if (type != (o->perf.kind == EMUL_PERF_UPROBE ? BPF_PROG_TYPE_KPROBE
-							      : BPF_PROG_TYPE_TRACEPOINT))
+		 * (perf_event_attach_bpf_prog); a kprobe's override check
+		 * (at the entry of an ALLOW_ERROR_INJECTION function) holds
+		 * for every syscall wrapper at offset 0 */
+		if (type != (o->perf.kind == EMUL_PERF_TRACEPOINT ? BPF_PROG_TYPE_TRACEPOINT
+								  : BPF_PROG_TYPE_KPROBE))
 			return -EINVAL;
 		if (o->perf.prog)
 			return -EEXIST;

@@ -292,53 +292,75 @@ static void emit64(struct sbuf *b, uint64_t v)
 	emit32(b, (uint32_t)(v >> 32));
 }
 
-/* lea -136(%rsp),%rsp; mov $nr,%e<reg>; movabs $fn,%r11; call *%r11;
- * lea 136(%rsp),%rsp (the red zone and one word: the entries find the
- * site's %rsp 152 bytes above the one they push, for either stub) */
+/* mov $nr,%e<reg>; movabs $fn,%r11; call *%r11 (no mov when @mov_op is 0) */
 static void emit_call(struct sbuf *b, uint8_t mov_op, uint32_t nr, uint64_t fn)
 {
-	static const uint8_t down[] = {0x48, 0x8d, 0xa4, 0x24, 0x78, 0xff, 0xff, 0xff};
 	static const uint8_t movabs[] = {0x49, 0xbb};
 	static const uint8_t call[] = {0x41, 0xff, 0xd3};
-	static const uint8_t up[] = {0x48, 0x8d, 0xa4, 0x24, 0x88, 0x00, 0x00, 0x00};
 
-	emit(b, down, sizeof(down));
-	emit(b, &mov_op, 1);
-	emit32(b, nr);
+	if (mov_op) {
+		emit(b, &mov_op, 1);
+		emit32(b, nr);
+	}
 	emit(b, movabs, sizeof(movabs));
 	emit64(b, fn);
 	emit(b, call, sizeof(call));
-	emit(b, up, sizeof(up));
 }
 
 /* clone, fork-like clone3 and vfork: a child may run on a new stack, or on
- * its parent's, which the parent still needs: it goes straight back */
+ * its parent's, which the parent still needs: it goes straight back. These
+ * and rt_sigreturn are the numbers whose syscall cannot be skipped. */
 static int child_skips_exit(uint32_t nr)
 {
 	return nr == 56 || nr == 58 || nr == 435;
 }
 
+/*
+ * Two layouts (rw-syscall.h). lea -136(%rsp),%rsp steps over the red zone
+ * and one word: the entries find the site's %rsp 152 bytes above the one
+ * they push, in every layout.
+ *   skippable: the syscall right after the enter call (the enter entry
+ *     skips it by returning 2 bytes further, %rax the result), below the
+ *     red zone;
+ *   plain (child_skips_exit numbers and rt_sigreturn): the syscall at the
+ *     site's %rsp, between two calls that each move %rsp; the bytes after
+ *     the enter call are a lea, so it cannot be skipped.
+ */
 int bpftime_rw_sc_stub(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stub, uint64_t site,
 		       uint32_t nr, uint64_t enter, uint64_t exit)
 {
+	static const uint8_t down[] = {0x48, 0x8d, 0xa4, 0x24, 0x78, 0xff, 0xff, 0xff};
+	static const uint8_t up[] = {0x48, 0x8d, 0xa4, 0x24, 0x88, 0x00, 0x00, 0x00};
 	static const uint8_t sys[] = {0x0f, 0x05};
-	static const uint8_t test_jz[] = {0x48, 0x85, 0xc0, 0x74, 34}; /* over the exit call */
+	/* over the exit call: down 8, mov 5, movabs 10, call 3, up 8 */
+	static const uint8_t test_jz[] = {0x48, 0x85, 0xc0, 0x74, 34};
+	int plain = child_skips_exit(nr) || nr == 15;
 	struct sbuf b = {buf, 0, 0};
 	int64_t rel;
 	uint8_t jmp = 0xe9, mov = 0xb8;
 
+	emit(&b, down, sizeof(down));
 	emit_call(&b, 0xb8, nr, enter); /* %eax = nr */
-	emit(&b, &mov, 1);
-	emit32(&b, nr);
+	if (plain) {
+		emit(&b, up, sizeof(up));
+		emit(&b, &mov, 1); /* %eax = nr again: the entry may not keep it */
+		emit32(&b, nr);
+	}
 	emit(&b, sys, sizeof(sys));
-	if (child_skips_exit(nr))
-		emit(&b, test_jz, sizeof(test_jz));
+	if (plain) {
+		if (child_skips_exit(nr))
+			emit(&b, test_jz, sizeof(test_jz));
+		emit(&b, down, sizeof(down));
+	}
 	emit_call(&b, 0xb9, nr, exit); /* %ecx = nr, %rax = the result */
+	emit(&b, up, sizeof(up));
 	rel = (int64_t)(site + BPFTIME_RW_SC_SITE_LEN) - (int64_t)(stub + b.n + 5);
 	if (rel > REACH || rel < -REACH - 1)
 		return -ERANGE;
 	emit(&b, &jmp, 1);
 	emit32(&b, (uint32_t)rel);
+	if (b.overflow)
+		return -E2BIG;
 	while (b.n < BPFTIME_RW_SC_STUB_SIZE)
 		b.p[b.n++] = 0xcc;
 	return 0;

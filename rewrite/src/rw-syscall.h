@@ -15,15 +15,28 @@
  *   site+5: syscall       (unchanged)
  *   site+7: ...     <---------------------------------------.
  *                                                           |
- *   stub:   lea -128(%rsp),%rsp; mov $nr,%eax               |
+ *   stub:   lea -136(%rsp),%rsp; mov $nr,%eax               |
  *           movabs $enter,%r11; call *%r11                  |
- *           lea 128(%rsp),%rsp                              |
- *           mov $nr,%eax; syscall   (at the site's %rsp)    |
- *           [clone/clone3/vfork: test %rax,%rax; jz back]   |
- *           lea -128(%rsp),%rsp; mov $nr,%ecx               |
- *           movabs $exit,%r11; call *%r11                   |
- *           lea 128(%rsp),%rsp                              |
+ *           syscall    <- skipped: enter returns past it    |
+ *           mov $nr,%ecx; movabs $exit,%r11; call *%r11     |
+ *           lea 136(%rsp),%rsp                              |
  *   back:   jmp site+7 -------------------------------------'
+ *
+ * clone, clone3, vfork (a child may run on its parent's stack and returns
+ * straight to site+7: `test %rax,%rax; jz back` after the syscall) and
+ * rt_sigreturn (reads its frame at %rsp) have the PLAIN layout instead:
+ * the syscall (`mov $nr,%eax; syscall`) at the site's %rsp, between the
+ * enter call and the exit call, each in its own lea -136 / lea 136 pair.
+ *
+ * Skipping the syscall (bpf_override_return() from a kprobe on the
+ * syscall's wrapper): in every stub that can get there but the PLAIN
+ * ones, the 2 bytes right after the enter call are the `syscall`, and
+ * what follows it needs only %rax (the result). So the enter entry skips
+ * the call by returning to its return address + 2 with %rax = the result:
+ * the exit call then runs as after a real syscall. It checks those 2
+ * bytes are 0f 05 first, and never skips clone, clone3, vfork and
+ * rt_sigreturn (PLAIN at SITEs; run plain, without the enter call, from a
+ * WINDOW). No byte of any stub is spent on it.
  *
  * Other syscalls are rewritten as a WINDOW: the syscall and the fewest
  * instructions right before it that make 5 bytes before the syscall, when

@@ -132,6 +132,11 @@ enum bpftime_catalog_attach_kind {
 	BPFTIME_CATALOG_UPROBE = 1,
 	BPFTIME_CATALOG_URETPROBE,
 	BPFTIME_CATALOG_TRACEPOINT, /* syscalls/sys_{enter,exit}_X, raw_syscalls/sys_{enter,exit} */
+	/* a kprobe / kretprobe on a syscall's x86-64 wrapper __x64_sys_X at
+	 * offset 0 (the kprobe PMU): syscall_nr the syscall, tp_category
+	 * "kprobes" and tp_name the function, for logs; no tp_id */
+	BPFTIME_CATALOG_KPROBE_SYSCALL,
+	BPFTIME_CATALOG_KRETPROBE_SYSCALL,
 };
 
 /* bpftime_catalog_attach.flags */
@@ -180,7 +185,8 @@ struct bpftime_catalog_attach {
 	uint64_t path_off; /* file offset of the path (NUL-terminated), 0 none */
 	uint32_t path_len; /* without the NUL */
 	/* tracepoints: the syscall hooked by sys_enter_X / sys_exit_X (x86-64
-	 * number), -1 for every syscall (raw_syscalls) */
+	 * number), -1 for every syscall (raw_syscalls); syscall kprobes: X of
+	 * __x64_sys_X */
 	int32_t syscall_nr;
 	uint64_t tp_id;       /* the id served in tracefs .../id */
 	char tp_category[16]; /* "syscalls", "raw_syscalls" */
