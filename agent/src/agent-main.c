@@ -103,6 +103,8 @@ static int write_proof(void)
 
 EXPORT int bpftime_agent_main(const char *session_dir)
 {
+	static char env[PATH_MAX];
+	bool started;
 	size_t len;
 	int err, zero = 0;
 
@@ -126,7 +128,12 @@ EXPORT int bpftime_agent_main(const char *session_dir)
 	agent_log(agent.session,
 		  agent.from_loader ? "loaded by the dynamic loader, joined " : "injected, joined ",
 		  agent.session);
-	err = agent_rt_start(agent.session, agent.from_loader);
+	/* started by `bpftime start` (the loader, or injected at the first
+	 * instruction of a static program, whose environment names the
+	 * session), rather than attached to a running process */
+	started =
+	    agent.from_loader || agent_env_get(BPFTIME_AGENT_SESSION_ENV, env, sizeof(env)) > 0;
+	err = agent_rt_start(agent.session, agent.from_loader, started);
 	if (err) {
 		agent_unlink(agent.file);
 		__atomic_store_n(&agent.attached, 0, __ATOMIC_RELEASE);

@@ -636,7 +636,7 @@ static int follow(void *arg)
 	return 0;
 }
 
-int agent_rt_start(const char *session, bool first_pass)
+int agent_rt_start(const char *session, bool first_pass, bool started)
 {
 	int err;
 
@@ -650,6 +650,8 @@ int agent_rt_start(const char *session, bool first_pass)
 	if (!err && agent_fork_init())
 		agent_log(session, "fork children will not follow the session (no MADV_WIPEONFORK)",
 			  NULL);
+	else if (!err && started)
+		agent_forkwatch_init(); /* children forked before any hook follow too */
 	/* One pass now, on the caller's thread (the constructor's, before the
 	 * program's own code runs): what is attached already is hooked before
 	 * the program runs, as kernel uprobes registered before a process
@@ -698,5 +700,8 @@ int agent_rt_stop(void)
 			agent_sys_futex_wake((uint32_t *)&h->futex, 1 << 30, 0);
 	}
 	agent_thread_join(&rt.thread);
+	/* a thread may still be in its stub: we stay mapped */
+	if (agent_forkwatch_undo())
+		rt.ever_hooked = true;
 	return rt.ever_hooked || agent_sc_sites_ever() ? 0 : 1;
 }

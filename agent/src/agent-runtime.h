@@ -31,8 +31,11 @@ struct agent_site {
 
 /* Start following the session in @session (copied by the caller, lives as
  * long as the agent); @first_pass: hook what is attached already before
- * returning (the dynamic loader's constructor). @return 0 or -errno. */
-int agent_rt_start(const char *session, bool first_pass);
+ * returning (the dynamic loader's constructor); @started: the process was
+ * started with the agent (`bpftime start`), not attached to: its fork
+ * children are watched from the start (agent-forkwatch.c), and the agent
+ * stays mapped. @return 0 or -errno. */
+int agent_rt_start(const char *session, bool first_pass, bool started);
 
 /* Stop following: unpatch every site and end the thread. @return 1 when
  * no hook was ever installed (the agent's code may be unmapped), 0 when
@@ -48,6 +51,15 @@ int agent_rt_forked(void);
  * hook restarts the agent in a child (agent_main_forked). */
 int agent_fork_init(void);
 void agent_fork_check(void);
+
+/* agent-forkwatch.c: patch, for good, the syscall every fork child of libc
+ * makes first (in _Fork), so that a child forked before any hook restarts
+ * the agent too; once per process image, after agent_fork_init(). undo
+ * puts the bytes back (detach) and @return whether any was patched (the
+ * agent must then stay mapped). site: is @addr such a site? */
+void agent_forkwatch_init(void);
+bool agent_forkwatch_undo(void);
+bool agent_forkwatch_site(uint64_t addr);
 
 /* The word agent_fork_check() reads, or NULL (read by agent-sc.c's entries). */
 extern uint32_t *agent_fork_here;

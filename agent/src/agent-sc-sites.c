@@ -199,6 +199,10 @@ static void found(void *arg, int kind, uint64_t addr, uint32_t nr)
 	/* never patchable (the bytes written end a cache line): known now,
 	 * so a mov site waiting for its number is counted honestly */
 	s->err = (int8_t)bpftime_rw_sc_patchable(addr, punned(s) ? before(s) : 5);
+	/* patched for good by the fork watch, whose stub runs the same
+	 * entries: never ours to write */
+	if (agent_forkwatch_site(addr))
+		s->err = -EALREADY;
 	c->f->nr_sites++;
 }
 
@@ -486,28 +490,60 @@ static void new_file(const struct agent_mapping *l)
 }
 
 /* One pass over /proc/self/maps: mark known files seen, scan new ones
- * when @scan. */
+ * when scan is set. A file's executable mapping may come in pieces (an
+ * mprotect over part of it, e.g. a uprobe's patch or the fork watch's,
+ * splits the VMA for good): contiguous pieces of one file at consistent
+ * offsets are merged before the file is scanned. */
+struct maps_pass {
+	bool scan;
+	bool have; /* m: a new file's executable mapping, waiting */
+	struct agent_mapping m;
+	char path[160];
+};
+
+static void flush(struct maps_pass *p)
+{
+	if (p->have) {
+		p->have = false;
+		new_file(&p->m);
+	}
+}
+
 static void see_mapping(void *arg, const struct agent_mapping *l)
 {
-	bool scan = *(const bool *)arg;
+	struct maps_pass *p = arg;
+	struct agent_buf b;
 	struct sc_file *f;
 
+	if (p->have && (l->prot & PROT_EXEC) && l->dev == p->m.dev && l->ino == p->m.ino &&
+	    l->start == p->m.end && l->offset == p->m.offset + (p->m.end - p->m.start)) {
+		p->m.end = l->end; /* the next piece */
+		return;
+	}
+	flush(p);
 	if (!(l->prot & PROT_EXEC) || !l->ino || l->path[0] != '/' || is_agent(l))
 		return;
 	f = file_of(l);
 	if (f)
 		f->seen = true;
-	else if (scan)
-		new_file(l);
+	else if (p->scan) {
+		p->m = *l;
+		agent_buf_init(&b, p->path, sizeof(p->path));
+		agent_buf_str(&b, l->path);
+		p->m.path = p->path;
+		p->have = true;
+	}
 }
 
 static int read_maps(bool scan)
 {
+	struct maps_pass p = {.scan = scan};
 	int err;
 
 	for (uint32_t i = 0; i < ss.nr_files; i++)
 		ss.files[i].seen = false;
-	err = agent_procmaps_each(see_mapping, &scan);
+	err = agent_procmaps_each(see_mapping, &p);
+	flush(&p);
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < ss.nr_files; i++)
@@ -543,6 +579,9 @@ static void report(struct sc_file *f)
 			*(s->len ? &windows : &movs) += 1;
 			puns += s->len && punned(s);
 			now += s->patched;
+		} else if (s->err == -EALREADY) {
+			*(s->len ? &windows : &movs) += 1; /* the fork watch's */
+			now++;
 		} else if (s->err == -EOPNOTSUPP)
 			line_end++;
 		else if (s->err == -ERANGE || s->err == -ENOMEM || s->err == -ENOSPC)

@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Fork children made before any tool existed (a prefork server) are traced
+# like their parent: the kernel's uprobe fires in every process that maps
+# the file; the agent must be running in those children by the time the
+# tool attaches.
+#
+#   forked_test.sh MODE BPFTIME_DIR TARGET
+#
+# TARGET (forked_target.c) forks 2 workers at start; then bpftrace counts
+# work() per pid while the 3 processes call it 100 times each: 3 pids, 100
+# each. MODE bpftime: the target under `bpftime start`, bpftrace under
+# bpftime-run; MODE kernel: both plain (root).
+set -u
+. "$(dirname "$0")/agent_lib.sh"
+mode=$1
+dir=$2
+target=$3
+command -v bpftrace >/dev/null 2>&1 || skip "bpftrace is not installed"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-forked.XXXXXX") || exit 1
+chmod 755 "$tmp"
+pids=
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	show 20 target.out bt.out bt.err
+	show_agent_log
+	exit 1
+}
+cp "$target" "$tmp/forked_target"
+target=$tmp/forked_target
+script="uprobe:$target:work { @[pid] = count(); }"
+case $mode in
+kernel)
+	[ "$(id -u)" -eq 0 ] || skip "the kernel's uprobes need root"
+	run_bt() { exec bpftrace -e "$script"; }
+	run_target() { exec "$target"; }
+	;;
+bpftime)
+	export BPFTIME_SESSION_DIR="$tmp/sessions"
+	session_dir=$BPFTIME_SESSION_DIR/fk
+	run_bt() { exec "$dir/bpftime-run" --session fk --fake-root -- bpftrace -e "$script"; }
+	run_target() { exec "$dir/bpftime" start --session fk -- "$target"; }
+	;;
+*)
+	echo "usage: forked_test.sh kernel|bpftime DIR TARGET" >&2
+	exit 2
+	;;
+esac
+run_target >"$tmp/target.out" 2>&1 &
+pids="$pids $!"
+wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
+set -- $(awk '/^ready/ {print $2, $3, $4; exit}' "$tmp/target.out")
+tpid=$1 kid1=$2 kid2=$3
+sleep 0.3 # the workers are up, no tool yet
+run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
+bpid=$!
+pids="$pids $bpid"
+wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
+if [ "$mode" = bpftime ]; then
+	for p in "$tpid" "$kid1" "$kid2"; do
+		wait_hooked "$p" 1
+	done
+else
+	sleep 1
+fi
+kill -USR1 "$tpid" "$kid1" "$kid2"
+for p in "$tpid" "$kid1" "$kid2"; do
+	wait_file "$tmp/target.out" "^called $p" 10 || fail "$p did not call work()"
+done
+sleep 0.3
+interrupt "$bpid" bpftrace
+wait "$bpid"
+for p in "$tpid" "$kid1" "$kid2"; do
+	grep -q "^@\[$p\]: 100$" "$tmp/bt.out" || fail "$mode: want @[$p]: 100"
+done
+kill -TERM "$tpid"
+echo "ok: $mode: the parent and the 2 workers it forked before the tool: 100 calls each"
