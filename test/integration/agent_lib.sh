@@ -72,3 +72,42 @@ wait_hooked() {
 	done
 	return 0
 }
+
+# bt_mode MODE SESSION USAGE: run_bt (bpftrace -e "$script") and run_target
+# (exec "$target" with the arguments given) for MODE, from $dir, $tmp,
+# $script and $target: "kernel", both plain (root only, else a skip);
+# "bpftime", bpftrace under bpftime-run --fake-root and the target under
+# `bpftime start`, in session SESSION ($session_dir set). Anything else
+# prints USAGE and exits 2.
+bt_mode() {
+	case $1 in
+	kernel)
+		[ "$(id -u)" -eq 0 ] || skip "the kernel's uprobes need root"
+		run_bt() { exec bpftrace -e "$script"; }
+		run_target() { exec "$target" "$@"; }
+		;;
+	bpftime)
+		export BPFTIME_SESSION_DIR="$tmp/sessions"
+		session_dir=$BPFTIME_SESSION_DIR/$2
+		bt_session=$2
+		run_bt() {
+			exec "$dir/bpftime-run" --session "$bt_session" --fake-root -- \
+				bpftrace -e "$script"
+		}
+		run_target() { exec "$dir/bpftime" start --session "$bt_session" -- "$target" "$@"; }
+		;;
+	*)
+		echo "usage: $3" >&2
+		exit 2
+		;;
+	esac
+}
+
+# make_tmp NAME: $tmp, a new directory (mode 755: the targets may run as
+# another user) under $TMPDIR, and $pids, empty; both go at exit (cleanup).
+make_tmp() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-$1.XXXXXX") || exit 1
+	chmod 755 "$tmp"
+	pids=
+	trap cleanup EXIT
+}

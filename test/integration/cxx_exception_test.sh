@@ -21,10 +21,7 @@ dir=$2
 target=$3
 case_=$4
 command -v bpftrace >/dev/null 2>&1 || { echo "SKIP: bpftrace is not installed"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-cxx.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp cxx
 
 fail() {
 	echo "FAIL: $*"

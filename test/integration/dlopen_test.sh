@@ -17,10 +17,7 @@ dir=$2
 target=$3
 lib=$4
 command -v bpftrace >/dev/null 2>&1 || skip "bpftrace is not installed"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-dlopen.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp dlopen
 fail() {
 	echo "FAIL: $*"
 	show 20 target.out bt.out bt.err
@@ -32,24 +29,8 @@ cp "$lib" "$tmp/libdl_probed.so"
 target=$tmp/dlopen_target
 lib=$tmp/libdl_probed.so
 script="uprobe:$lib:dl_fn { @calls = count(); }"
-case $mode in
-kernel)
-	[ "$(id -u)" -eq 0 ] || skip "the kernel's uprobes need root"
-	run_bt() { exec bpftrace -e "$script"; }
-	run_target() { exec "$target" "$lib"; }
-	;;
-bpftime)
-	export BPFTIME_SESSION_DIR="$tmp/sessions"
-	session_dir=$BPFTIME_SESSION_DIR/dl
-	run_bt() { exec "$dir/bpftime-run" --session dl --fake-root -- bpftrace -e "$script"; }
-	run_target() { exec "$dir/bpftime" start --session dl -- "$target" "$lib"; }
-	;;
-*)
-	echo "usage: dlopen_test.sh kernel|bpftime DIR TARGET LIB" >&2
-	exit 2
-	;;
-esac
-run_target >"$tmp/target.out" 2>&1 &
+bt_mode "$mode" dl "dlopen_test.sh kernel|bpftime DIR TARGET LIB"
+run_target "$lib" >"$tmp/target.out" 2>&1 &
 tpid=$!
 pids="$pids $tpid"
 wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"

@@ -13,10 +13,7 @@ set -u
 dir=$1
 tool=$2
 victim=$3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-errinj.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp errinj
 
 export BPFTIME_SESSION_DIR="$tmp/sessions"
 session=errinj

@@ -17,10 +17,7 @@ mode=$1
 dir=$2
 target=$3
 command -v bpftrace >/dev/null 2>&1 || skip "bpftrace is not installed"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-forked.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp forked
 fail() {
 	echo "FAIL: $*"
 	show 20 target.out bt.out bt.err
@@ -30,23 +27,7 @@ fail() {
 cp "$target" "$tmp/forked_target"
 target=$tmp/forked_target
 script="uprobe:$target:work { @[pid] = count(); }"
-case $mode in
-kernel)
-	[ "$(id -u)" -eq 0 ] || skip "the kernel's uprobes need root"
-	run_bt() { exec bpftrace -e "$script"; }
-	run_target() { exec "$target"; }
-	;;
-bpftime)
-	export BPFTIME_SESSION_DIR="$tmp/sessions"
-	session_dir=$BPFTIME_SESSION_DIR/fk
-	run_bt() { exec "$dir/bpftime-run" --session fk --fake-root -- bpftrace -e "$script"; }
-	run_target() { exec "$dir/bpftime" start --session fk -- "$target"; }
-	;;
-*)
-	echo "usage: forked_test.sh kernel|bpftime DIR TARGET" >&2
-	exit 2
-	;;
-esac
+bt_mode "$mode" fk "forked_test.sh kernel|bpftime DIR TARGET"
 run_target >"$tmp/target.out" 2>&1 &
 pids="$pids $!"
 wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"

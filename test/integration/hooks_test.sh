@@ -28,10 +28,7 @@ counter=$3
 victim=$4
 threads=${5:-4}
 calls=${6:-50000}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-hooks.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp hooks
 
 fail() {
 	echo "FAIL: $*"

@@ -22,10 +22,7 @@ dir=$2
 tool=$3
 target=$4
 n=${5:-5}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-printk.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp printk
 
 fail() {
 	echo "FAIL: $*"

@@ -18,10 +18,7 @@ set -u
 dir=$1
 target=$2
 command -v bpftrace >/dev/null 2>&1 || skip "bpftrace is not installed"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-pun.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp pun
 export BPFTIME_SESSION_DIR="$tmp/sessions"
 session_dir=$BPFTIME_SESSION_DIR/pun
 fail() {

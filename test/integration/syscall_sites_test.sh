@@ -16,10 +16,7 @@ dir=$1
 snoop=$2
 tool=$3
 target=$4
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-sc-sites.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp sc-sites
 export BPFTIME_SESSION_DIR="$tmp/sessions"
 session=sites
 log=$BPFTIME_SESSION_DIR/$session/agent.log

@@ -28,10 +28,7 @@ snoop=$3
 target=$4
 threads=${5:-4}
 calls=${6:-100}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-syscall.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp syscall
 
 fail() {
 	echo "FAIL: $*"

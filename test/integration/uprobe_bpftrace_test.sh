@@ -20,10 +20,7 @@ dir=$2
 target=$3
 case_=$4
 command -v bpftrace >/dev/null 2>&1 || { echo "SKIP: bpftrace is not installed"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpftime-ubt.XXXXXX") || exit 1
-chmod 755 "$tmp"
-pids=
-trap cleanup EXIT
+make_tmp ubt
 
 fail() {
 	echo "FAIL: $*"
@@ -45,23 +42,7 @@ fn=fib
 [ "$case_" = jump ] && fn=jumpy
 script="uprobe:$target:$fn { @calls = count(); } uretprobe:$target:$fn { @ret[retval] = count(); }"
 
-case $mode in
-kernel)
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: the kernel's uprobes need root"; exit 77; }
-	run_bt() { exec bpftrace -e "$script"; }
-	run_target() { exec "$target" "$@"; }
-	;;
-bpftime)
-	export BPFTIME_SESSION_DIR="$tmp/sessions"
-	session_dir=$BPFTIME_SESSION_DIR/ubt
-	run_bt() { exec "$dir/bpftime-run" --session ubt --fake-root -- bpftrace -e "$script"; }
-	run_target() { exec "$dir/bpftime" start --session ubt -- "$target" "$@"; }
-	;;
-*)
-	echo "usage: uprobe_bpftrace_test.sh kernel|bpftime DIR TARGET CASE" >&2
-	exit 2
-	;;
-esac
+bt_mode "$mode" ubt "uprobe_bpftrace_test.sh kernel|bpftime DIR TARGET CASE"
 
 # shellcheck disable=SC2086 # args are words
 run_target $args >"$tmp/target.out" 2>&1 &
