@@ -11,7 +11,8 @@
  *       calls made so far. -S: the target takes SIGURG and SIGWINCH (the
  *       agent's parking signals; it must borrow one and pass the target's
  *       own deliveries on) and a thread sends SIGURG to the process, one
- *       at a time, each waited for (100 ms, else counted lost); SIGFILE
+ *       at a time, each waited for (2 s, else counted lost: a busy machine
+ *       may take a while to schedule the handler); SIGFILE
  *       gets "signals sent N lost M\n" every 100 ms.
  *   e2e-target busy [-l MS] [-n CALLS]
  *       one thread calls busy(MS) (2000: it runs inside busy() for 2 s)
@@ -160,7 +161,7 @@ static void *urg_thread(void *arg)
 	(void)arg;
 	for (;;) {
 		unsigned long want = __atomic_load_n(&urg_got, __ATOMIC_SEQ_CST) + 1;
-		uint64_t until = now_ms() + 100;
+		uint64_t until = now_ms() + 2000;
 		char line[80];
 		int n;
 

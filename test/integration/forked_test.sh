@@ -33,6 +33,7 @@ pids="$pids $!"
 wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
 set -- $(awk '/^ready/ {print $2, $3, $4; exit}' "$tmp/target.out")
 tpid=$1 kid1=$2 kid2=$3
+pids="$pids $kid1 $kid2" # killed at exit too: the parent may go first
 sleep 0.3 # the workers are up, no tool yet
 run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
 bpid=$!
@@ -56,4 +57,12 @@ for p in "$tpid" "$kid1" "$kid2"; do
 	grep -q "^@\[$p\]: 100$" "$tmp/bt.out" || fail "$mode: want @[$p]: 100"
 done
 kill -TERM "$tpid"
+wait_gone() {
+	k=0
+	while kill -0 "$1" 2>/dev/null && [ "$k" -lt 100 ]; do
+		sleep 0.05
+		k=$((k + 1))
+	done
+}
+for p in "$kid1" "$kid2"; do wait_gone "$p"; done
 echo "ok: $mode: the parent and the 2 workers it forked before the tool: 100 calls each"
