@@ -7,7 +7,8 @@
  * the thread's pt_regs (read-only to the program) and "current" is the
  * thread; the same here. One CPU slot is held for the run (per-CPU maps and
  * perf buffers are indexed by it; see maps.h), taken near the CPU the
- * thread is on.
+ * thread is on, from before the first program that calls a helper to the
+ * end of the run: a program without calls cannot tell it ran without.
  *
  * Nothing here allocates, locks or calls libc: the thread may be in the
  * middle of malloc (the probed function itself) or hold any lock.
@@ -45,46 +46,74 @@ void agent_run_prog(struct agent_run *run, const struct agent_link *l, void *ctx
 	agent_log(agent_session_dir(), line, NULL);
 }
 
-/* Run the links of @s of @kind with @regs as ctx; @run is filled but for
- * the link. */
-static void run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *regs,
-		      struct agent_run *run)
+/* Every field, one store each: a compound literal or memset becomes
+ * `rep stos` (~10 ns a hit: microcoded start-up). */
+static inline void run_init(struct agent_run *run, struct bpftime_map_region *r,
+			    struct bpftime_regs *regs, uint32_t cpu, uint32_t tid)
 {
-	for (int i = 0; i < AGENT_SITE_LINKS; i++) {
-		/* pairs with the follower's release store of the slot */
-		struct agent_link *l = __atomic_load_n(&s->links[i], __ATOMIC_ACQUIRE);
-
-		if (l && l->kind == kind)
-			agent_run_prog(run, l, regs, sizeof(*regs), &s->faults, "");
-	}
+	_Static_assert(sizeof(struct agent_run) == 72, "a field to initialise here");
+	run->regs = regs;
+	run->link = NULL;
+	run->region = r;
+	run->cpu = cpu;
+	run->tid = tid;
+	run->pid = 0;
+	run->flags = 0;
+	run->override_rc = 0;
+	run->override = false;
+	run->kmem = NULL;
+	run->kmem_len = 0;
 }
 
 void agent_run_begin(struct agent_run *run, struct bpftime_map_region *r, struct bpftime_regs *regs,
 		     uint32_t tid)
 {
-	memset(run, 0, sizeof(*run));
-	run->regs = regs;
-	run->region = r;
-	run->tid = tid;
+	run_init(run, r, regs, UINT32_MAX, tid);
 	/* the TID as the hint: threads spread over the slots, and a thread
 	 * finds its slot free again on its next hit (RDTSCP's CPU number
 	 * cost ~18 ns a hit; slots are not CPUs anyway, see maps.h) */
 	run->cpu = bpftime_map_region__cpu_get(r, tid, tid);
 }
 
-/* Which kinds of links @s has now (a hint: the slots may change under us;
- * a link seen here and gone by the run is simply not run). */
-static void kinds_of(struct agent_site *s, bool *entry, bool *ret)
+/* Run the links of @s of @kind with @regs as ctx, in slot order. The
+ * CPU slot and the TID are taken before the first program that calls out
+ * (agent_prog.calls_out): only helpers see them, and a program without
+ * one, e.g. an empty one, runs without both. @return whether any ran,
+ * *@other whether @s has links of the other kind (a hint: the slots may
+ * change under us; a link seen here and gone by the run is not run). */
+static bool run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *regs,
+		      struct bpftime_map_region *r, uint32_t *tid, struct agent_run *run,
+		      bool *other)
 {
-	*entry = *ret = false;
+	bool ran = false, begun = false;
+
+	*other = false;
 	for (int i = 0; i < AGENT_SITE_LINKS; i++) {
+		/* pairs with the follower's release store of the slot */
 		struct agent_link *l = __atomic_load_n(&s->links[i], __ATOMIC_ACQUIRE);
 
-		if (l) {
-			*entry |= l->kind == BPFTIME_CATALOG_UPROBE;
-			*ret |= l->kind == BPFTIME_CATALOG_URETPROBE;
+		if (!l)
+			continue;
+		if (l->kind != kind) {
+			*other = true;
+			continue;
 		}
+		if (!ran) {
+			/* no CPU slot yet: cpu_put ignores an index past nr_cpus */
+			run_init(run, r, regs, UINT32_MAX, 0);
+			ran = true;
+		}
+		if (!begun && l->prog->calls_out) {
+			if (!*tid)
+				*tid = agent_tid();
+			agent_run_begin(run, r, regs, *tid);
+			begun = true;
+		}
+		agent_run_prog(run, l, regs, sizeof(*regs), &s->faults, "");
 	}
+	if (begun)
+		bpftime_map_region__cpu_put(r, run->cpu);
+	return ran;
 }
 
 int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
@@ -92,31 +121,26 @@ int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
 	struct agent_site *s = ctx;
 	struct bpftime_map_region *r = agent_rt_region();
 	struct agent_run run;
-	bool entry, ret_links;
-	uint32_t tid;
+	uint32_t tid = 0;
+	bool ret_links;
 
 	if (!r)
 		return 0;
 	agent_fork_check();
-	tid = agent_tid();
-	kinds_of(s, &entry, &ret_links);
 	/* a uretprobe alone needs no run (and no CPU slot) at the entry */
-	if (entry) {
-		agent_run_begin(&run, r, regs, tid);
-		run_links(s, BPFTIME_CATALOG_UPROBE, regs, &run);
-		bpftime_map_region__cpu_put(r, run.cpu);
+	if (run_links(s, BPFTIME_CATALOG_UPROBE, regs, r, &tid, &run, &ret_links) && run.override) {
 		/* bpf_override_return(): return rc from the function now,
 		 * skipping it (rewrite.h: meaningful at a function's entry, as
 		 * the kernel's override for kprobes at the entry; the
 		 * catalog's offset is a function symbol's start). Nothing
 		 * returns through a uretprobe then. */
-		if (run.override) {
-			regs->ax = run.override_rc;
-			return 1;
-		}
+		regs->ax = run.override_rc;
+		return 1;
 	}
-	if (ret_links)
-		agent_uret_push(tid, regs, s);
+	/* the function is called through the gate agent_uret_push() put in
+	 * regs->ip (rewrite.h: handler return 2) */
+	if (ret_links && agent_uret_push(tid, regs, s))
+		return 2;
 	return 0;
 }
 
@@ -124,10 +148,8 @@ void agent_hook_ret(struct agent_site *s, struct bpftime_regs *regs, uint32_t ti
 {
 	struct bpftime_map_region *r = agent_rt_region();
 	struct agent_run run;
+	bool entry_links;
 
-	if (!r)
-		return;
-	agent_run_begin(&run, r, regs, tid);
-	run_links(s, BPFTIME_CATALOG_URETPROBE, regs, &run);
-	bpftime_map_region__cpu_put(r, run.cpu);
+	if (r)
+		run_links(s, BPFTIME_CATALOG_URETPROBE, regs, r, &tid, &run, &entry_links);
 }

@@ -145,6 +145,25 @@ static uint64_t *copy_insns(const struct bpftime_catalog_view *cat, uint32_t idx
 	return insns;
 }
 
+/* Whether @insns call anything but their own functions: any call of the
+ * JMP or JMP32 class but `call` with src_reg BPF_PSEUDO_CALL, and any
+ * ld_imm64 of a function's address (passed to a helper). Every slot is
+ * looked at, ld_imm64's second halves too: a false positive costs only the
+ * CPU slot and TID that every run took before. */
+static bool calls_out(const struct bpf_insn *insns, uint32_t cnt)
+{
+	for (uint32_t i = 0; i < cnt; i++) {
+		uint8_t code = insns[i].code, cls = code & 0x07;
+
+		if ((cls == BPF_JMP || cls == BPF_JMP32) && (code & 0xf0) == BPF_CALL &&
+		    !(code == (BPF_JMP | BPF_CALL | BPF_K) && insns[i].src_reg == BPF_PSEUDO_CALL))
+			return true;
+		if (code == (BPF_LD | BPF_IMM | BPF_DW) && insns[i].src_reg == BPF_PSEUDO_FUNC)
+			return true;
+	}
+	return false;
+}
+
 int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat, uint32_t idx,
 		    const struct bpftime_catalog_prog *cp)
 {
@@ -162,6 +181,7 @@ int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat
 	insns = copy_insns(cat, idx, cp, &err);
 	if (!insns)
 		return err;
+	p->calls_out = calls_out((const struct bpf_insn *)insns, cp->insn_cnt);
 	p->vm = bpftime_vm__create(&o, &err);
 	if (!p->vm) {
 		log_load_error(p, "cannot create its vm", err, NULL);

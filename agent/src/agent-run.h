@@ -26,6 +26,10 @@ struct agent_prog {
 	uint32_t id; /* the catalog's (bpf_prog_info.id) */
 	uint32_t type;
 	char name[16];
+	/* it has a call that is not to one of its own functions (a helper,
+	 * a tail call, a kfunc, callx): only those see the run's CPU slot and
+	 * TID, which a hook takes only for such programs (agent-hook.c) */
+	bool calls_out;
 	struct bpftime_vm *vm;
 	uint32_t nr_maps;
 	struct bpftime_map *maps[AGENT_PROG_MAX_MAPS]; /* those it names */

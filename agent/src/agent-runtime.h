@@ -114,7 +114,9 @@ int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat
 
 /* agent-hook.c: the trampolines' handler; @ctx is the struct agent_site.
  * @return 1 when a program called bpf_override_return() (ax set: the
- * trampoline returns from the function), else 0 (bpftime_rw_handler_fn). */
+ * trampoline returns from the function), 2 when the function's return is
+ * probed (it is called through regs->ip, agent-uret.c), else 0
+ * (bpftime_rw_handler_fn). */
 int agent_hook_fire(void *ctx, struct bpftime_regs *regs);
 
 /* agent-hook.c: start a run of programs on this thread (@run zeroed and
@@ -127,16 +129,18 @@ void agent_run_prog(struct agent_run *run, const struct agent_link *l, void *ctx
 		    uint32_t *faults, const char *where);
 
 /* agent-hook.c: run @s's uretprobe links with the registers of a return
- * (from agent-uret.c's trampoline). */
+ * (from agent-uret.c's trampoline) on thread @tid (0: not known yet). */
 void agent_hook_ret(struct agent_site *s, struct bpftime_regs *regs, uint32_t tid);
 
 /* agent-uret.c: map the per-thread return instances (follower, before the
  * first uretprobe is hooked). @return 0 or -ENOMEM. */
 int agent_uret_init(void);
 
-/* agent-uret.c: on a hit at a function's entry, make its return go
- * through the return trampoline. @return false when it could not (no
- * table, no slot for the thread, DEPTH instances already). */
+/* agent-uret.c: on a hit at a function's entry by thread @tid (0: not
+ * known yet), make its return go through the return trampoline: regs->ip
+ * is then the gate to call the function through (the hook returns 2,
+ * rewrite.h). @return false when it could not (no table, no slot for the
+ * thread, DEPTH instances already). */
 bool agent_uret_push(uint32_t tid, struct bpftime_regs *regs, struct agent_site *site);
 
 #endif /* BPFTIME_AGENT_RUNTIME_H */

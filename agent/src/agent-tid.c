@@ -74,7 +74,9 @@ static struct slot *slot_of(uint64_t fs)
 	return &slots[(fs >> 12 ^ fs >> 21) % SLOTS];
 }
 
-static uint32_t remember(uint64_t fs)
+/* The miss path, out of line: the hit path stays a leaf with no saved
+ * registers (it runs on every hook). */
+static __attribute__((noinline, cold)) uint32_t remember(uint64_t fs)
 {
 	uint32_t tid = (uint32_t)agent_sys_gettid(), *word = NULL, seq;
 	struct slot *s = slot_of(fs);
@@ -93,22 +95,28 @@ static uint32_t remember(uint64_t fs)
 	return tid;
 }
 
+static __attribute__((noinline, cold)) uint32_t tid_syscall(void)
+{
+	return (uint32_t)agent_sys_gettid();
+}
+
 uint32_t agent_tid(void)
 {
 	uint64_t fs;
 	struct slot *s;
 	uint32_t seq, tid, *word;
 
-	if (!usable || !(fs = fs_base()))
-		return (uint32_t)agent_sys_gettid();
+	if (__builtin_expect(!usable, 0) || __builtin_expect(!(fs = fs_base()), 0))
+		return tid_syscall();
 	s = slot_of(fs);
 	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-	if (!(seq & 1) && __atomic_load_n(&s->fs, __ATOMIC_RELAXED) == fs) {
+	if (__builtin_expect(!(seq & 1) && __atomic_load_n(&s->fs, __ATOMIC_RELAXED) == fs, 1)) {
 		tid = __atomic_load_n(&s->tid, __ATOMIC_RELAXED);
 		word = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq &&
-		    __atomic_load_n(word, __ATOMIC_RELAXED) == tid)
+		if (__builtin_expect(__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq &&
+					 __atomic_load_n(word, __ATOMIC_RELAXED) == tid,
+				     1))
 			return tid;
 	}
 	return remember(fs);

@@ -4,20 +4,37 @@
  *
  * As the kernel does it (kernel/events/uprobes.c, prepare_uretprobe and
  * handle_trampoline): at the function's entry the hook (agent-hook.c)
- * replaces the return address at the top of the stack with the address of
- * a return trampoline and keeps the original in a per-thread list of
- * "return instances", with the stack pointer it was found at. When the
- * function returns into the trampoline, the instance whose stack pointer
- * is the one just popped is taken off, the uretprobe programs of its site
- * run with the registers of the return (ax is the return value, ip the
- * original return address, as the kernel sets it before the handlers), and
- * the trampoline returns to the original address.
+ * keeps the return address at the top of the stack in a per-thread list of
+ * "return instances", with the stack pointer it was found at, and puts
+ * the address of a return trampoline in its place. When the function
+ * returns into the trampoline, the instance whose stack pointer is the one
+ * just popped is taken off, the uretprobe programs of its site run with
+ * the registers of the return (ax is the return value, ip the original
+ * return address, as the kernel sets it before the handlers), and the
+ * trampoline returns to the original address.
  *
  * Per-thread state without TLS: a table of threads keyed by TID (the hook
  * has it already), open-addressed in a window of WINDOW slots from the
  * hash. A thread takes a slot when it pushes its first instance and keeps
  * it (its next push finds it at once); slots of threads that are gone are
  * taken over when a window is full. A thread may only write its own slot.
+ *
+ * The return address is not overwritten in place but by a call: the
+ * entry's trampoline pops it and calls the rest of the function through a
+ * gate of ours (rewrite.h, handler return 2), so the function's ret comes
+ * back to the gate as the CPU's return stack buffer predicts, and the gate
+ * returns to the kept address with a ret that the buffer predicts too (the
+ * caller's own call is next on it). A return address overwritten in place
+ * costs two mispredicted returns and leaves the buffer off by one for
+ * every return above it.
+ *
+ * The return needs no TID: there is one gate per slot (agent_uret_gates:
+ * gate k at 16 * k; after its call it pushes k), so the return says
+ * which slot the thread that pushed has. The slot is still that thread's
+ * when it returns (only slots of threads that are gone are taken over),
+ * so the instance at the exact stack slot is found there; when it is not
+ * (a fork child whose slot was taken over meanwhile, see below), the TID
+ * lookup decides.
  *
  * Recursion: instances stack up (at most DEPTH per thread, as the kernel's
  * MAX_URETPROBE_DEPTH; past it the return is not probed, as there).
@@ -28,10 +45,14 @@
  * exception unwound *through* the trampoline is not supported: the
  * unwinder finds no unwind information for it (as with the kernel's
  * uretprobes, whose trampoline has none either).
- * fork: the child has the parent's table (a copy) but another TID; a miss
- * by TID is looked up by stack pointer, and the slot is taken over (the
- * child's copy is its own). A vfork child returning from a probed function
- * that its parent entered would take the parent's instance: not supported.
+ * fork: the child has the parent's table (a copy) but another TID. Its
+ * returns from functions entered before the fork find their instances in
+ * the slot their trampoline names (the child's copy); its pushes take a
+ * slot of its own. Should that copy have been taken over meanwhile (its
+ * TID, the parent's, does not exist in the child), the return is looked
+ * up by TID and then by stack pointer, and the slot found is taken over.
+ * A vfork child returning from a probed function that its parent entered
+ * would take the parent's instance: not supported.
  *
  * The table is mapped when the first uretprobe is hooked and never
  * unmapped: instances may be pending when the session goes.
@@ -60,8 +81,10 @@ _Static_assert(sizeof(struct bpftime_regs) == 168, "the trampoline's frame layou
 
 static struct uret_thread *table; /* THREADS entries, set once (release) */
 
-/* The return trampoline (below): what hijacked returns land in. */
-extern char agent_uret_tramp[];
+/* The gates (below): gate k (k < THREADS) at agent_uret_gates +
+ * GATE_STRIDE * k, for slot k. */
+#define GATE_STRIDE 16
+extern char agent_uret_gates[];
 
 int agent_uret_init(void)
 {
@@ -118,17 +141,27 @@ static struct uret_thread *claim(struct uret_thread *tab, uint32_t tid)
 	return NULL;
 }
 
+/* The slot of thread @tid (0: not known yet), taken if it has none; NULL
+ * when the table is full there. */
+static struct uret_thread *slot_of(struct uret_thread *tab, uint32_t tid)
+{
+	struct uret_thread *t;
+
+	if (!tid)
+		tid = agent_tid();
+	t = find(tab, tid);
+	return t ? t : claim(tab, tid);
+}
+
 bool agent_uret_push(uint32_t tid, struct bpftime_regs *regs, struct agent_site *site)
 {
 	struct uret_thread *tab = __atomic_load_n(&table, __ATOMIC_ACQUIRE), *t;
-	uint64_t *slot = (uint64_t *)(uintptr_t)regs->sp;
+	const uint64_t *slot = (const uint64_t *)(uintptr_t)regs->sp;
 	uint32_t d;
 
 	if (!tab)
 		return false;
-	t = find(tab, tid);
-	if (!t)
-		t = claim(tab, tid);
+	t = slot_of(tab, tid);
 	if (!t)
 		return false;
 	/* instances at or below this stack slot are dead: their frames were
@@ -149,8 +182,8 @@ bool agent_uret_push(uint32_t tid, struct bpftime_regs *regs, struct agent_site 
 	t->f[d].ret = *slot;
 	t->f[d].site = site;
 	t->f[d].sp = regs->sp;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	*slot = (uint64_t)(uintptr_t)agent_uret_tramp;
+	/* the trampoline pops *slot and enters the gate (handler return 2) */
+	regs->ip = (uint64_t)(uintptr_t)(agent_uret_gates + GATE_STRIDE * (uint64_t)(t - tab));
 	return true;
 }
 
@@ -188,30 +221,47 @@ static __attribute__((noreturn)) void lost(uint64_t sp)
 	}
 }
 
-/* Called by the trampoline with the registers of the return; gives the
- * address to return to. */
+/* The newest instance of @t at stack slot @sp, or -1; those above it were
+ * skipped by a longjmp or an exception. */
+static int frame_at(const struct uret_thread *t, uint64_t sp)
+{
+	int d;
+
+	for (d = (int)t->depth - 1; d >= 0 && t->f[d].sp != sp; d--)
+		;
+	return d;
+}
+
+/* Called by the trampoline with the registers of the return and, in the
+ * stack slot above them, the index of the slot the trampoline entry was
+ * for; gives the address to return to. */
 uint64_t agent_uret_fire(struct bpftime_regs *regs);
 uint64_t agent_uret_fire(struct bpftime_regs *regs)
 {
-	struct uret_thread *tab = __atomic_load_n(&table, __ATOMIC_ACQUIRE), *t;
-	uint32_t tid = agent_tid();
+	struct uret_thread *tab = __atomic_load_n(&table, __ATOMIC_ACQUIRE), *t = NULL;
+	uint64_t k = *(const uint64_t *)(regs + 1);
 	uint64_t sp = regs->sp - 8; /* where the return address was */
 	struct uret_frame f;
-	int d;
+	uint32_t tid = 0;
+	int d = -1;
 
 	if (!tab)
 		lost(sp);
-	t = find(tab, tid);
-	if (!t || !t->depth)
-		t = adopt(tab, tid, sp);
-	if (!t)
-		lost(sp);
-	/* the newest instance at this exact stack slot; those above it were
-	 * skipped by a longjmp or an exception */
-	for (d = (int)t->depth - 1; d >= 0 && t->f[d].sp != sp; d--)
-		;
-	if (d < 0)
-		lost(sp);
+	if (k < THREADS) {
+		t = &tab[k];
+		d = frame_at(t, sp);
+	}
+	if (d < 0) {
+		/* not in the slot the entry named: by TID, else by stack slot
+		 * (a fork child, whose slot the copy of the table has under
+		 * its parent's TID) */
+		tid = agent_tid();
+		t = find(tab, tid);
+		if (!t || (d = frame_at(t, sp)) < 0)
+			t = adopt(tab, tid, sp);
+		if (!t || (d = frame_at(t, sp)) < 0)
+			lost(sp);
+	}
 	f = t->f[d];
 	t->depth = (uint32_t)d;
 	regs->ip = f.ret;
@@ -220,25 +270,39 @@ uint64_t agent_uret_fire(struct bpftime_regs *regs)
 }
 
 /*
- * The return trampoline. Entered by the probed function's ret, so %rsp is
- * 8 above where the return address was, and only rax, rdx, xmm0, xmm1 (and
- * the x87 stack, which C code here does not touch) carry values. Builds a
- * struct bpftime_regs (the kernel's pt_regs order) under a slot for the
- * real return address, calls agent_uret_fire, puts its answer in the slot,
- * restores and returns there. Neither the flags nor xmm0/xmm1 are saved:
- * no flag lives across a return (SysV ABI), and the agent is built
- * -mgeneral-regs-only, so nothing here touches the SSE return registers.
+ * The gates and the return trampoline. Gate k is entered by a jmp from
+ * the entry's trampoline (rewrite.h, handler return 2) with the return
+ * address popped and the displaced instructions' address at -16(%rsp);
+ * it calls them, which puts its return address where the popped one was.
+ * The probed function's ret comes back after that call, with %rsp 8
+ * above where the return address was and only rax, rdx, xmm0, xmm1 (and
+ * the x87 stack, which C code here does not touch) carrying values. It
+ * pushes k into that stack slot (agent_uret_fire reads it there) and goes
+ * to the common part, which builds a struct bpftime_regs (the kernel's
+ * pt_regs order) under the slot, calls agent_uret_fire, puts its answer
+ * in the slot, restores and returns there. Neither the flags nor
+ * xmm0/xmm1 are saved: no flag lives across a return (SysV ABI), and the
+ * agent is built -mgeneral-regs-only, so nothing here touches the SSE
+ * return registers.
  */
+_Static_assert(GATE_STRIDE == 16 && THREADS == 1024, "spelled out in the asm below");
 __asm__(".text\n"
-	".globl agent_uret_tramp\n"
-	".hidden agent_uret_tramp\n"
-	".type agent_uret_tramp, @function\n"
-	"agent_uret_tramp:\n"
-	"\tsub $8, %rsp\n" /* the slot for the real return address */
-	"\tpush $0x2b\n"   /* ss */
-	"\tpush %rax\n"    /* sp: the value at entry, rsp + 24 now */
-	"\tlea 24(%rsp), %rax\n"
-	"\txchg %rax, (%rsp)\n"
+	".globl agent_uret_gates\n"
+	".hidden agent_uret_gates\n"
+	".type agent_uret_gates, @function\n"
+	".balign 16\n"
+	"agent_uret_gates:\n"
+	".set agent_uret_k, 0\n"
+	".rept 1024\n"
+	"\t.balign 16\n" /* gate k: at most 14 bytes */
+	"\tcall *-16(%rsp)\n"
+	"\tpush $agent_uret_k\n"
+	"\tjmp agent_uret_common\n"
+	"\t.set agent_uret_k, agent_uret_k + 1\n"
+	".endr\n"
+	"agent_uret_common:\n"
+	"\tpush $0x2b\n" /* ss */
+	"\tpush $0\n"    /* sp: set below (an xchg with memory would lock) */
 	"\tpushfq\n"     /* flags */
 	"\tpush $0x33\n" /* cs */
 	"\tpush $0\n"    /* ip: set by agent_uret_fire */
@@ -258,6 +322,8 @@ __asm__(".text\n"
 	"\tpush %r13\n"
 	"\tpush %r14\n"
 	"\tpush %r15\n"
+	"\tlea 176(%rsp), %rax\n" /* sp at entry: above the regs and the slot */
+	"\tmov %rax, 152(%rsp)\n"
 	"\tmov %rsp, %rbx\n" /* the regs; rbx is saved above and callee-saved */
 	"\tand $-16, %rsp\n"
 	"\tmov %rbx, %rdi\n"
@@ -279,6 +345,6 @@ __asm__(".text\n"
 	"\tpop %rdx\n"
 	"\tpop %rsi\n"
 	"\tpop %rdi\n"
-	"\tadd $48, %rsp\n" /* orig_ax, ip, cs, flags, sp, ss */
+	"\tlea 48(%rsp), %rsp\n" /* orig_ax, ip, cs, flags, sp, ss */
 	"\tret\n"
-	".size agent_uret_tramp, .-agent_uret_tramp\n");
+	".size agent_uret_gates, .-agent_uret_gates\n");

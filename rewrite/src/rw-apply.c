@@ -11,8 +11,11 @@
  *          "return" if fn returned non-zero, restore
  *   +n8    the plan's template, 8-aligned (its literals need it), bound to
  *          this site: relocated insns, jmp site+orig_len, literals
- *   return the same restore, then ret: pops the return address at the
- *          site's %rsp (fn's "return from the function now")
+ *   nonzero fn returned 2: the gate's and the displaced instructions'
+ *          addresses into the red zone, the same restore, pop the return
+ *          address, jmp to the gate (rewrite.h); else the same restore,
+ *          then ret: pops the return address at the site's %rsp (fn's
+ *          "return from the function now")
  *
  * Stack while the handler runs (the red zone of the probed code is kept):
  *
@@ -154,6 +157,51 @@ static size_t emit_test_jnz(struct tbuf *b)
 	return b->len - 4;
 }
 
+/* Return value 2 (rewrite.h): into the red zone below the site's %rsp
+ * (regs + 296: 168 of regs, 128 of red zone), *(sp - 16) = regs->ip (the
+ * gate) and *(sp - 8) = @code_addr; the restore follows, then pop; jmp.
+ * cmp $2,%eax; jne rel32 first (to the override path: @return the offset
+ * of its rel32, set by patch_jnz). */
+static size_t emit_gate_setup(struct tbuf *b, uint64_t tramp, uint64_t code_addr)
+{
+	static const uint8_t cmp_jne[] = {
+	    0x83, 0xf8, 0x02,                   /* cmp $2,%eax */
+	    0x0f, 0x85, 0x00, 0x00, 0x00, 0x00, /* jne rel32 (set by patch_jnz) */
+	};
+	static const uint8_t gate[] = {
+	    0x48, 0x8b, 0x85, 0x80, 0x00, 0x00, 0x00, /* mov 128(%rbp),%rax    ip: the gate */
+	    0x48, 0x89, 0x85, 0x18, 0x01, 0x00, 0x00, /* mov %rax,280(%rbp)    sp - 16 */
+	    0x48, 0x8d, 0x05,                         /* lea code(%rip),%rax (rel32 follows) */
+	};
+	static const uint8_t store_code[] = {
+	    0x48, 0x89, 0x85, 0x20, 0x01, 0x00, 0x00, /* mov %rax,288(%rbp)    sp - 8 */
+	};
+	size_t jne;
+	uint32_t rel;
+	uint8_t le[4];
+	unsigned int k;
+
+	put(b, cmp_jne, sizeof(cmp_jne));
+	jne = b->len - 4;
+	put(b, gate, sizeof(gate));
+	rel = (uint32_t)(code_addr - (tramp + b->len + 4));
+	for (k = 0; k < 4; k++)
+		le[k] = (uint8_t)(rel >> (8 * k));
+	put(b, le, sizeof(le));
+	put(b, store_code, sizeof(store_code));
+	return jne;
+}
+
+static void emit_gate_jmp(struct tbuf *b)
+{
+	static const uint8_t pop_jmp[] = {
+	    0x48, 0x8d, 0x64, 0x24, 0x08, /* lea 8(%rsp),%rsp      the return address */
+	    0xff, 0x64, 0x24, 0xe8,       /* jmp *-24(%rsp)        the gate */
+	};
+
+	put(b, pop_jmp, sizeof(pop_jmp));
+}
+
 static void patch_jnz(struct tbuf *b, size_t field, size_t target)
 {
 	uint32_t rel = (uint32_t)(target - (field + 4));
@@ -165,35 +213,47 @@ static void patch_jnz(struct tbuf *b, size_t field, size_t target)
 		b->p[field + k] = (uint8_t)(rel >> (8 * k));
 }
 
-static void emit_restore(struct tbuf *b, bool xmm)
+/*
+ * The flags without popfq, which is microcoded (it may change IF, AC,
+ * TF...; ~4 ns in a loop here, ~1 ns of a hit). What the handler can
+ * change are the arithmetic flags and DF (cld before the call; C code keeps DF 0): sahf
+ * puts back SF ZF AF PF CF from the saved low byte, add %cl,%cl sets OF
+ * to the saved bit 11 (0x80 + 0x80 overflows, 0 + 0 does not; its other
+ * flags are overwritten by sahf), std puts back a set DF. TF, AC and the
+ * rest were never changed. Runs after the pops of r15..r8, so %rsp points
+ * at the saved ax; rax and rcx are scratch until their pops.
+ */
+static void emit_flags_sahf(struct tbuf *b)
 {
-	static const uint8_t restore[] = {
-	    0x48,
-	    0x89,
-	    0xec, /* mov %rbp,%rsp */
-	    0x41,
-	    0x5f,
-	    0x41,
-	    0x5e, /* pop %r15 %r14 */
-	    0x41,
-	    0x5d,
-	    0x41,
-	    0x5c, /* pop %r13 %r12 */
-	    0x5d,
-	    0x5b, /* pop %rbp %rbx */
-	    0x41,
-	    0x5b,
-	    0x41,
-	    0x5a, /* pop %r11 %r10 */
-	    0x41,
-	    0x59,
-	    0x41,
-	    0x58, /* pop %r9 %r8 */
-	    0x58,
-	    0x59,
-	    0x5a,
-	    0x5e,
-	    0x5f, /* pop %rax %rcx %rdx %rsi %rdi */
+	static const uint8_t flags[] = {
+	    0xf6, 0x44, 0x24, 0x41, 0x04, /* testb $0x04,65(%rsp)   DF (bit 10) */
+	    0x74, 0x01,                   /* jz 1f */
+	    0xfd,                         /* std */
+	    0x8a, 0x4c, 0x24, 0x41,       /* 1: mov 65(%rsp),%cl  bits 8-15 */
+	    0xc0, 0xe1, 0x04,             /* shl $4,%cl            OF (bit 11) to bit 7 */
+	    0x80, 0xe1, 0x80,             /* and $0x80,%cl */
+	    0x00, 0xc9,                   /* add %cl,%cl           OF */
+	    0x8a, 0x64, 0x24, 0x40,       /* mov 64(%rsp),%ah      bits 0-7 */
+	    0x9e,                         /* sahf                  SF ZF AF PF CF */
+	};
+
+	put(b, flags, sizeof(flags));
+}
+
+static void emit_restore(struct tbuf *b, bool xmm, bool sahf)
+{
+	static const uint8_t restore_hi[] = {
+	    0x48, 0x89, 0xec,       /* mov %rbp,%rsp */
+	    0x41, 0x5f, 0x41, 0x5e, /* pop %r15 %r14 */
+	    0x41, 0x5d, 0x41, 0x5c, /* pop %r13 %r12 */
+	    0x5d, 0x5b,             /* pop %rbp %rbx */
+	    0x41, 0x5b, 0x41, 0x5a, /* pop %r11 %r10 */
+	    0x41, 0x59, 0x41, 0x58, /* pop %r9 %r8 */
+	};
+	static const uint8_t restore_lo[] = {
+	    0x58, 0x59, 0x5a, 0x5e, 0x5f, /* pop %rax %rcx %rdx %rsi %rdi */
+	};
+	static const uint8_t popf[] = {
 	    0x48,
 	    0x8d,
 	    0x64,
@@ -210,11 +270,37 @@ static void emit_restore(struct tbuf *b, bool xmm)
 	    0x00,
 	    0x00,
 	};
+	static const uint8_t skip[] = {
+	    /* lea 176(%rsp),%rsp: orig_ax, ip, cs, flags, sp, ss, red zone */
+	    0x48, 0x8d, 0xa4, 0x24, 0xb0, 0x00, 0x00, 0x00,
+	};
 	unsigned int i;
 
 	for (i = 0; xmm && i < 16; i++)
 		put_xmm(b, 0x28, i);
-	put(b, restore, sizeof(restore));
+	put(b, restore_hi, sizeof(restore_hi));
+	if (sahf)
+		emit_flags_sahf(b);
+	put(b, restore_lo, sizeof(restore_lo));
+	if (sahf)
+		put(b, skip, sizeof(skip));
+	else
+		put(b, popf, sizeof(popf));
+}
+
+/* LAHF/SAHF in 64-bit mode (CPUID 0x80000001 ECX bit 0): every x86-64 CPU
+ * but the first Athlon 64s and Pentium 4s. */
+static bool have_sahf(void)
+{
+	uint32_t a = 0x80000000u, bx, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(bx), "+c"(c), "=d"(d));
+	if (a < 0x80000001u)
+		return false;
+	a = 0x80000001u;
+	c = 0;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(bx), "+c"(c), "=d"(d));
+	return c & 1;
 }
 
 /* The plan comes from shared memory: every length and offset is checked
@@ -319,24 +405,31 @@ static int map_near(uint64_t site, const struct bpftime_rw_plan *plan, uint64_t 
 static int fill_tramp(struct bpftime_rw_hook *hook, const struct bpftime_rw_plan *plan,
 		      bpftime_rw_handler_fn fn, void *ctx, bool xmm)
 {
+	bool sahf = have_sahf();
 	struct tbuf b = {.p = (uint8_t *)(uintptr_t)hook->tramp, .cap = TRAMP_SIZE};
 	static const uint8_t nops[8] = {0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
 	static const uint8_t ret[] = {0xc3};
 	uint64_t code_addr;
-	size_t jnz;
+	size_t jnz, jne;
 
 	emit_save(&b, hook->site, xmm);
 	emit_call(&b, fn, ctx);
 	jnz = emit_test_jnz(&b);
-	emit_restore(&b, xmm);
+	emit_restore(&b, xmm, sahf);
 	put(&b, nops, (8 - b.len % 8) % 8); /* falls through into the template */
 	code_addr = hook->tramp + b.len;
 	put(&b, plan->code, plan->code_len);
-	/* The handler returned non-zero: the same restore (ax as the handler
-	 * left it), then ret at the site's %rsp instead of the displaced
-	 * instructions, as the kernel's override_function_with_return(). */
+	/* The handler returned 2: the displaced instructions are called
+	 * through its gate (rewrite.h). */
 	patch_jnz(&b, jnz, b.len);
-	emit_restore(&b, xmm);
+	jne = emit_gate_setup(&b, hook->tramp, code_addr);
+	emit_restore(&b, xmm, sahf);
+	emit_gate_jmp(&b);
+	/* Anything else non-zero: the same restore (ax as the handler left
+	 * it), then ret at the site's %rsp instead of the displaced
+	 * instructions, as the kernel's override_function_with_return(). */
+	patch_jnz(&b, jne, b.len);
+	emit_restore(&b, xmm, sahf);
 	put(&b, ret, sizeof(ret));
 	if (b.overflow)
 		return -E2BIG;

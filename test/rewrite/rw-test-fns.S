@@ -160,6 +160,24 @@ rw_fn_mid_site:
 	ret
 	.size rw_fn_mid, .-rw_fn_mid
 
+/* rw_fn_flags(f) = the flags after a mid-function site, set to f just
+ * before it (popfq): every flag a handler may change must be back, DF
+ * included; displaced: a 5-byte nop */
+	.balign 16
+	.globl rw_fn_flags
+	.type rw_fn_flags, @function
+rw_fn_flags:
+	push rdi
+	popfq
+	.globl rw_fn_flags_site
+rw_fn_flags_site:
+	nop dword ptr [rax + rax]
+	pushfq
+	pop rax
+	cld
+	ret
+	.size rw_fn_flags, .-rw_fn_flags
+
 /* rw_fn_xline(a) = a + 5, starting 3 bytes before a cache line ends: the
  * jmp crosses into the next line (the guarded 3-step write) */
 	.balign 64
@@ -196,5 +214,42 @@ rw_fn_override:
 	pop rbx
 	ret
 	.size rw_fn_override, .-rw_fn_override
+
+/* rw_fn_stack7(a, b, c, d, e, f, g) = a + g, g on the stack; displaced:
+ * push rbp (1) + mov rbp, rsp (3) + mov rax, [rbp + 16] (4) */
+	.balign 16
+	.globl rw_fn_stack7
+	.type rw_fn_stack7, @function
+rw_fn_stack7:
+	push rbp
+	mov rbp, rsp
+	mov rax, qword ptr [rbp + 16]
+	add rax, rdi
+	pop rbp
+	ret
+	.size rw_fn_stack7, .-rw_fn_stack7
+
+/* A gate for a handler returning 2 (rewrite.h): calls the displaced
+ * instructions, counts the return and goes back to rw_test_gate_ret. */
+	.balign 16
+	.globl rw_test_gate
+	.type rw_test_gate, @function
+rw_test_gate:
+	call qword ptr [rsp - 16]
+	add qword ptr [rip + rw_test_gate_hits], 1
+	push qword ptr [rip + rw_test_gate_ret]
+	ret
+	.size rw_test_gate, .-rw_test_gate
+
+	.data
+	.balign 8
+	.globl rw_test_gate_ret
+	.hidden rw_test_gate_ret
+rw_test_gate_ret:
+	.quad 0
+	.globl rw_test_gate_hits
+	.hidden rw_test_gate_hits
+rw_test_gate_hits:
+	.quad 0
 
 	.section .note.GNU-stack, "", @progbits

@@ -37,7 +37,11 @@ long rw_fn_mid(long a);
 long rw_fn_xline(long a);
 long rw_fn_line63(long a);
 long rw_fn_override(long a);
-extern char rw_fn_mid_site[], rw_fn_call_ret[], rw_fn_callptr_ret[];
+long rw_fn_flags(long a);
+long rw_fn_stack7(long a, long b, long c, long d, long e, long f, long g);
+void rw_test_gate(void);
+extern uint64_t rw_test_gate_ret, rw_test_gate_hits;
+extern char rw_fn_flags_site[], rw_fn_mid_site[], rw_fn_call_ret[], rw_fn_callptr_ret[];
 extern uint64_t rw_test_retaddr, rw_test_body_ran;
 
 struct hits {
@@ -100,9 +104,35 @@ struct probe {
 	char err[256];
 };
 
+/* A handler returning 2: the function is called through rw_test_gate,
+ * which goes back to the return address kept here. */
+static int gate_handler(void *ctx, struct bpftime_regs *regs)
+{
+	struct hits *h = ctx;
+
+	h->count++;
+	h->last = *regs;
+	rw_test_gate_ret = *(uint64_t *)(uintptr_t)regs->sp;
+	regs->ip = (uintptr_t)rw_test_gate;
+	/* clobber what a compiled handler may: the trampoline must restore it */
+	__asm__ volatile("xorps %%xmm1, %%xmm1\n\tpxor %%xmm0, %%xmm0\n\t"
+			 "xor %%r11d, %%r11d\n\txor %%ecx, %%ecx\n\tcmp %%rcx, %%rcx" ::
+			     : "xmm0", "xmm1", "r11", "rcx", "cc");
+	return 2;
+}
+
+static int probe_prepare_fn(struct probe *p, const char *path, const char *name, uint64_t delta,
+			    bpftime_rw_handler_fn fn, struct hits *h);
+
 /* Plan @name (+@delta) from @path, find it in memory, prepare the hook. */
 static int probe_prepare(struct probe *p, const char *path, const char *name, uint64_t delta,
 			 struct hits *h)
+{
+	return probe_prepare_fn(p, path, name, delta, count_handler, h);
+}
+
+static int probe_prepare_fn(struct probe *p, const char *path, const char *name, uint64_t delta,
+			    bpftime_rw_handler_fn fn, struct hits *h)
 {
 	struct bpftime_rw_plan_opts opts = {.sz = sizeof(opts)};
 	uint64_t off, size;
@@ -122,7 +152,7 @@ static int probe_prepare(struct probe *p, const char *path, const char *name, ui
 	if (!p->addr)
 		return -ENOENT;
 	memcpy(p->before, (void *)(uintptr_t)p->addr, sizeof(p->before));
-	return bpftime_rw__prepare(&p->hook, &p->plan, p->addr, count_handler, h, NULL);
+	return bpftime_rw__prepare(&p->hook, &p->plan, p->addr, fn, h, NULL);
 }
 
 static void probe_release(struct probe *p)
@@ -261,6 +291,31 @@ static void test_apply_mid_function_state_kept(void **state)
 	probe_release(&p);
 }
 
+/* Every flag the handler may change (CF PF AF ZF SF OF, DF: it runs with
+ * DF clear and clobbers the rest) is as the interrupted code left it, each
+ * alone, all at once and none. */
+static void test_apply_flags_kept(void **state)
+{
+	static const long mask = 0x0cd5; /* CF PF AF ZF SF DF OF */
+	static const long cases[] = {0,     0x001, 0x004, 0x010,  0x040,
+				     0x080, 0x400, 0x800, 0x0cd5, 0x0c00};
+	uint64_t delta = (uint64_t)(rw_fn_flags_site - (char *)rw_fn_flags);
+	fn1_t volatile fn = rw_fn_flags;
+	struct hits h = {.record = 1};
+	struct probe p;
+	unsigned int i;
+
+	assert_int_equal(probe_prepare(&p, self, "rw_fn_flags", delta, &h), 0);
+	assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(fn(cases[i] | 0x2) & mask, cases[i]);
+		/* the handler saw them too */
+		assert_int_equal(h.last.flags & mask, cases[i]);
+	}
+	assert_int_equal(h.count, sizeof(cases) / sizeof(cases[0]));
+	probe_release(&p);
+}
+
 /* Callee-saved registers around a call of @fn (which the override path
  * must not disturb either): @return fn(a), *kept = 1 when they were kept. */
 static long call_keeping(fn1_t fn, long a, int *kept)
@@ -325,6 +380,40 @@ static void test_apply_override_return(void **state)
 	assert_int_equal(rw_test_body_ran, 3);
 	assert_int_equal(h.count, 8);
 	probe_release(&p);
+}
+
+/* A handler returning 2: the rest of the function is called through the
+ * gate (its stack arguments and callee-saved registers as they were), and
+ * the gate sees the function return, then returns to the caller. */
+static void test_apply_gate_call(void **state)
+{
+	typedef long (*fn7_t)(long, long, long, long, long, long, long);
+	fn7_t volatile fn7 = rw_fn_stack7;
+	fn1_t volatile fn = rw_fn_override;
+	struct hits h = {0};
+	struct probe p, q;
+	int kept = 0;
+
+	assert_int_equal(probe_prepare_fn(&p, self, "rw_fn_stack7", 0, gate_handler, &h), 0);
+	assert_int_equal(p.plan.orig_len, 8);
+	assert_int_equal(bpftime_rw__patch(&p.hook), 0);
+	rw_test_gate_hits = 0;
+	assert_int_equal(fn7(1, 2, 3, 4, 5, 6, 41), 42);
+	assert_int_equal(fn7(-7, 0, 0, 0, 0, 0, 7), 0);
+	assert_int_equal(h.count, 2);
+	assert_int_equal(rw_test_gate_hits, 2);
+	assert_int_equal(h.last.di, (uint64_t)-7);
+	probe_release(&p);
+
+	assert_int_equal(probe_prepare_fn(&q, self, "rw_fn_override", 0, gate_handler, &h), 0);
+	assert_int_equal(bpftime_rw__patch(&q.hook), 0);
+	assert_int_equal(call_keeping(fn, 9, &kept), 10);
+	assert_true(kept);
+	assert_int_equal(rw_test_body_ran, 9);
+	assert_int_equal(fn(4), 5);
+	assert_int_equal(h.count, 4);
+	assert_int_equal(rw_test_gate_hits, 4);
+	probe_release(&q);
 }
 
 struct worker {
@@ -430,7 +519,9 @@ int main(void)
 	    cmocka_unit_test(test_apply_jump_into_range_refused),
 	    cmocka_unit_test(test_apply_handler_sees_args),
 	    cmocka_unit_test(test_apply_mid_function_state_kept),
+	    cmocka_unit_test(test_apply_flags_kept),
 	    cmocka_unit_test(test_apply_override_return),
+	    cmocka_unit_test(test_apply_gate_call),
 	    cmocka_unit_test(test_apply_threads_while_patching),
 	    cmocka_unit_test(test_apply_libc_malloc),
 	};

@@ -27,7 +27,9 @@
  *           bytes, now dead)              save xmm0-15; call handler(ctx, regs)
  *   site+n: <----------------------.      restore xmm, GPRs, flags, %rsp
  *                                  '----- relocated displaced insns; jmp site+n
- *                                         (handler returned 1: restore; ret)
+ *                                         (handler returned 1: restore; ret;
+ *                                          2: restore; pop; jmp gate, which
+ *                                          calls the displaced insns)
  */
 #ifndef BPFTIME_REWRITE_H
 #define BPFTIME_REWRITE_H
@@ -87,6 +89,18 @@ struct bpftime_regs {
  *      return address; anywhere else it jumps to whatever is at [%rsp].
  *      The applier cannot tell: the caller decides (as the kernel, which
  *      allows the override only for probes at a function's entry).
+ *   2  continue, calling the rest of the function (for a return probe at
+ *      a function's entry): the handler has kept the return address at
+ *      the site's %rsp and set ->ip to a gate. Every register is restored
+ *      as for 0, the return address is popped and the gate is entered by
+ *      a jmp with *(%rsp - 16) holding the address of the displaced
+ *      instructions (the red zone: a signal frame skips it). The gate
+ *      must `call *-16(%rsp)`: the call puts its own return address where
+ *      the popped one was and on the CPU's return stack buffer, so the
+ *      function's ret comes back to the gate predicted, and the gate can
+ *      go on to the kept address with a ret, predicted too (the caller's
+ *      own call is next on the buffer). Hijacking the return address in
+ *      place instead costs two mispredicted returns.
  * Other values are reserved and behave as 1.
  */
 typedef int (*bpftime_rw_handler_fn)(void *ctx, struct bpftime_regs *regs);
