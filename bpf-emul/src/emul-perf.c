@@ -77,6 +77,7 @@ struct perf_open {
 	uint8_t raw[ATTR_KERNEL_SIZE]; /* the attr as copied, zero-extended */
 	uint32_t size;
 	int pid, cpu;
+	bool in_target; /* opened: its programs run in processes (the agent) */
 };
 
 /* ---- the attr ---- */
@@ -433,6 +434,8 @@ static long open_event(struct bpftime_emul *e, struct bpftime_caller *c, struct 
 		free(pf.path);
 		return ret;
 	}
+	po->in_target = pf.kind == EMUL_PERF_UPROBE || pf.kind == EMUL_PERF_TRACEPOINT ||
+			pf.kind == EMUL_PERF_KPROBE;
 	o = new_event(e);
 	if (!o) {
 		free(pf.path);
@@ -474,6 +477,9 @@ long bpftime_emul__perf_event_open(struct bpftime_emul *e, struct bpftime_caller
 	pthread_mutex_lock(&e->lock);
 	ret = open_event(e, c, &po, group_fd, flags);
 	pthread_mutex_unlock(&e->lock);
+	/* an event for one process: the supervisor may bring the agent there */
+	if (ret >= 0 && po.in_target && pid > 0 && e->opts.on_target_pid)
+		e->opts.on_target_pid(e->opts.on_target_ctx, pid);
 	emul_log(e, BPFTIME_EMUL_LOG_DEBUG,
 		 "pid %d perf_event_open(type %u, config 0x%llx, size %u, pid %d, cpu %d) = %ld",
 		 c->pid, po.attr.type, (unsigned long long)po.attr.config, po.size, pid, cpu, ret);

@@ -204,36 +204,61 @@ static int attach_session(const struct sup_opts *o, struct sup_session *s)
 	return sup_agent_session(o, s);
 }
 
-static int run(const struct sup_opts *o, bool attach)
+/* Stop @pid, attach (or detach) the agent, let it go: with ^C and the
+ * like held back meanwhile, so that they cannot leave the target with our
+ * registers in it. */
+static int with_target(pid_t pid, const struct sup_agent_image *img, const char *dir, bool attach)
 {
-	struct sup_agent_image img;
-	char agent[PATH_MAX];
-	struct sup_session s;
 	struct sup_tracee t;
 	sigset_t block, old;
 	int err;
 
-	if (check_target(o->pid) || sup_agent_path(agent, sizeof(agent)) ||
-	    (attach && attach_session(o, &s)) || sup_agent_image_load(&img, agent))
-		return 1;
-	/* ^C must not leave the target with our registers in it */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	err = take(&t, o->pid);
+	err = take(&t, pid);
 	if (!err)
-		err = attach ? attach_to(&t, &img, s.dir) : detach_from(&t, &img);
+		err = attach ? attach_to(&t, img, dir) : detach_from(&t, img);
 	sup_tracee_release(&t);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+static int run(const struct sup_opts *o, bool attach)
+{
+	struct sup_agent_image img;
+	char agent[PATH_MAX];
+	struct sup_session s;
+	int err;
+
+	if (check_target(o->pid) || sup_agent_path(agent, sizeof(agent)) ||
+	    (attach && attach_session(o, &s)) || sup_agent_image_load(&img, agent))
+		return 1;
+	err = with_target(o->pid, &img, s.dir, attach);
 	sup_agent_image_free(&img);
 	if (!err && attach)
 		printf("pid %d: agent attached, session %s\n", (int)o->pid, s.dir);
 	else if (!err)
 		printf("pid %d: agent detached\n", (int)o->pid);
 	return err ? 1 : 0;
+}
+
+int sup_attach_into(pid_t pid, const char *dir)
+{
+	struct sup_agent_image img;
+	char agent[PATH_MAX];
+	int err = check_target(pid);
+
+	if (err)
+		return err;
+	if (sup_agent_path(agent, sizeof(agent)) || sup_agent_image_load(&img, agent))
+		return -ENOENT;
+	err = with_target(pid, &img, dir, true);
+	sup_agent_image_free(&img);
+	return err;
 }
 
 int sup_cmd_attach(const struct sup_opts *o)

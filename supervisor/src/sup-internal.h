@@ -100,12 +100,17 @@ void sup_log_route_seccomp(void);
 
 /* ---- options (sup-opts.c) ---- */
 
+#define SUP_ATTACH_MAX 16
+
 struct sup_opts {
 	const char *session;  /* --session NAME; NULL: generated (run), all (status) */
 	const char *base_dir; /* --session-dir DIR; NULL: $BPFTIME_SESSION_DIR or the default */
 	bool fake_root;       /* run: --fake-root */
 	bool agent;           /* run: --agent (TOOL gets the agent too) */
-	bool clean;           /* status: --clean */
+	bool inject;          /* run: --inject (the agent into the pids TOOL's events name) */
+	pid_t attach[SUP_ATTACH_MAX]; /* run: --attach PID, each */
+	unsigned int nr_attach;
+	bool clean; /* status: --clean */
 	bool help;
 	char **argv; /* run: TOOL and its arguments; start: CMD and its */
 	pid_t pid;   /* attach, detach: the target */
@@ -388,5 +393,8 @@ void sup_run_agent_finish(struct sup_run_agent *ra);
 void sup_run_agent_exempt(struct sup_server *srv);
 int sup_cmd_attach(const struct sup_opts *o);
 int sup_cmd_detach(const struct sup_opts *o);
+/* The agent into process @pid, in the session of directory @dir, as
+ * `bpftime attach` does: 0, or -errno with a line saying why. */
+int sup_attach_into(pid_t pid, const char *dir);
 
 #endif /* BPFTIME_SUP_INTERNAL_H */

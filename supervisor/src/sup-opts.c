@@ -19,6 +19,8 @@ enum {
 	OPT_FAKE_ROOT,
 	OPT_CLEAN,
 	OPT_AGENT,
+	OPT_INJECT,
+	OPT_ATTACH,
 };
 
 static const struct option run_options[] = {
@@ -27,6 +29,8 @@ static const struct option run_options[] = {
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"fake-root", no_argument, NULL, OPT_FAKE_ROOT},
     {"agent", no_argument, NULL, OPT_AGENT},
+    {"inject", no_argument, NULL, OPT_INJECT},
+    {"attach", required_argument, NULL, OPT_ATTACH},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -84,6 +88,21 @@ static int take_option(struct sup_opts *o, int c)
 	case OPT_AGENT:
 		o->agent = true;
 		return 0;
+	case OPT_INJECT:
+		o->inject = true;
+		return 0;
+	case OPT_ATTACH: {
+		char *end;
+		long pid = strtol(optarg, &end, 10);
+
+		if (*end || pid <= 0 || pid > INT_MAX || o->nr_attach == SUP_ATTACH_MAX) {
+			sup_log(SUP_LOG_ERROR, "bad --attach '%s': a process id (at most %d)",
+				optarg, SUP_ATTACH_MAX);
+			return -EINVAL;
+		}
+		o->attach[o->nr_attach++] = (pid_t)pid;
+		return 0;
+	}
 	case 'h':
 		o->help = true;
 		return 0;

@@ -30,8 +30,15 @@
 #include <bpftime/seccomp.h>
 #include "sup-internal.h"
 
+#define MAX_INJECTED 256
+
 struct run {
 	struct sup_session session;
+	/* --inject: the processes given the agent (or refused) so far */
+	bool inject;
+	pid_t tool;
+	pid_t injected[MAX_INJECTED];
+	unsigned int nr_injected;
 	struct sup_run_agent agent; /* --agent */
 	struct sup_loop loop;
 	struct bpftime_emul *emul;
@@ -101,12 +108,49 @@ static int open_control(struct run *r)
 	return r->ctlfd < 0 ? r->ctlfd : 0;
 }
 
+/* The thread group of thread @tid, or -1. */
+static pid_t tgid_of(pid_t tid)
+{
+	char v[32];
+
+	if (sup_proc_status(tid, "Tgid", v, sizeof(v)))
+		return -1;
+	return (pid_t)atoi(v);
+}
+
+/* --inject: a tool's event names @tid's process; bring it the agent, once
+ * per process (the tool may open many events for it). A failure is said
+ * (sup_attach_into) and the event stays open, as the kernel's would. */
+static void inject_target(void *ctx, pid_t tid)
+{
+	struct run *r = ctx;
+	pid_t pid = tgid_of(tid);
+
+	if (pid <= 0)
+		return;
+	if (pid == r->tool) {
+		/* its own calls would be trapped: --agent is the way */
+		sup_log(SUP_LOG_WARN, "--inject: pid %d is the tool itself: use --agent", (int)pid);
+		tid = 0;
+	}
+	for (unsigned int i = 0; i < r->nr_injected; i++)
+		if (r->injected[i] == pid)
+			return;
+	if (r->nr_injected < MAX_INJECTED)
+		r->injected[r->nr_injected++] = pid;
+	if (tid && !sup_attach_into(pid, r->session.dir))
+		sup_log(SUP_LOG_INFO, "--inject: pid %d has the agent, session %s", (int)pid,
+			r->session.dir);
+}
+
 static int open_emul(struct run *r)
 {
 	struct bpftime_emul_opts eo = {
 	    .sz = sizeof(eo),
 	    .session_dir = r->session.dir,
 	    .log_level = (enum bpftime_emul_log_level)sup_log_level(),
+	    .on_target_pid = r->inject ? inject_target : NULL,
+	    .on_target_ctx = r,
 	};
 
 	r->emul = bpftime_emul__new(&eo);
@@ -189,9 +233,14 @@ static int serve(struct run *r, const struct sup_opts *o, bool joined, int *wsta
 	pid_t pid;
 	int ret;
 
+	/* --attach: the targets have the agent before TOOL attaches */
+	for (unsigned int i = 0; i < o->nr_attach; i++)
+		if (sup_attach_into(o->attach[i], r->session.dir))
+			return SUP_EXIT_FAILURE;
 	ret = spawn_tool(r, o, &pid, &listener);
 	if (ret)
 		return ret;
+	r->tool = pid;
 	if (joined)
 		ret = join_owner(r, o, pid, listener);
 	else
@@ -235,7 +284,13 @@ static int setup(struct run *r, const struct sup_opts *o, bool *joined)
 {
 	int err = open_session(o, &r->session);
 
+	r->inject = o->inject;
 	*joined = err == -EBUSY;
+	if (*joined && o->inject)
+		sup_log(SUP_LOG_WARN,
+			"--inject: session %s is served by another bpftime run, "
+			"whose options apply: no injection for this tool",
+			o->session);
 	if (*joined && !o->session) {
 		/* a generated name has our pid in it: only a stale lock holder */
 		sup_log(SUP_LOG_ERROR, "session %s is in use: try --session NAME", r->session.name);

@@ -152,6 +152,38 @@ static void test_uprobe(void **state)
 	close((int)fd);
 }
 
+static void record_pid(void *ctx, pid_t pid)
+{
+	*(pid_t *)ctx = pid;
+}
+
+/* bpftime run --inject: the supervisor hears of a uprobe for one process,
+ * not of one for every process, nor of an event that runs nothing there. */
+static void test_on_target_pid(void **state)
+{
+	struct emul_test *t = *state;
+	pid_t got = 0;
+	long fd;
+
+	t->e->opts.on_target_pid = record_pid;
+	t->e->opts.on_target_ctx = &got;
+	fd = open_uprobe(t, ptr_to_u64(probed), 0x1000, false, -1, 0);
+	assert_true(fd >= 0);
+	close((int)fd);
+	assert_int_equal(got, 0);
+	fd = open_uprobe(t, ptr_to_u64(probed), 0x1000, true, getpid(), -1);
+	assert_true(fd >= 0);
+	close((int)fd);
+	assert_int_equal(got, getpid());
+	got = 0;
+	/* refused: nothing to inject for */
+	assert_int_equal(open_uprobe(t, ptr_to_u64("/nonexistent/x"), 0, false, getpid(), -1),
+			 -ENOENT);
+	assert_int_equal(got, 0);
+	t->e->opts.on_target_pid = NULL;
+	t->e->opts.on_target_ctx = NULL;
+}
+
 static void test_uprobe_errors(void **state)
 {
 	struct emul_test *t = *state;
@@ -426,12 +458,19 @@ static void test_mmap_other_objects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_output_size0),  cmocka_unit_test(test_attr_size_rules),
-	    cmocka_unit_test(test_open_errors),   cmocka_unit_test(test_uprobe),
-	    cmocka_unit_test(test_uprobe_errors), cmocka_unit_test(test_cpu_clock),
-	    cmocka_unit_test(test_ioctls),        cmocka_unit_test(test_set_bpf),
-	    cmocka_unit_test(test_output_mmap),   cmocka_unit_test(test_output_stored_before_mmap),
-	    cmocka_unit_test(test_mmap_maps),     cmocka_unit_test(test_mmap_other_objects),
+	    cmocka_unit_test(test_output_size0),
+	    cmocka_unit_test(test_attr_size_rules),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_uprobe),
+	    cmocka_unit_test(test_uprobe_errors),
+	    cmocka_unit_test(test_on_target_pid),
+	    cmocka_unit_test(test_cpu_clock),
+	    cmocka_unit_test(test_ioctls),
+	    cmocka_unit_test(test_set_bpf),
+	    cmocka_unit_test(test_output_mmap),
+	    cmocka_unit_test(test_output_stored_before_mmap),
+	    cmocka_unit_test(test_mmap_maps),
+	    cmocka_unit_test(test_mmap_other_objects),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

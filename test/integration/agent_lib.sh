@@ -77,8 +77,9 @@ wait_hooked() {
 # (exec "$target" with the arguments given) for MODE, from $dir, $tmp,
 # $script and $target: "kernel", both plain (root only, else a skip);
 # "bpftime", bpftrace under bpftime-run --fake-root and the target under
-# `bpftime start`, in session SESSION ($session_dir set). Anything else
-# prints USAGE and exits 2.
+# `bpftime start`, in session SESSION ($session_dir set); "attach", the
+# target plain and bpftrace -p $tpid under bpftime-run --attach $tpid.
+# Anything else prints USAGE and exits 2.
 bt_mode() {
 	case $1 in
 	kernel)
@@ -95,6 +96,18 @@ bt_mode() {
 				bpftrace -e "$script"
 		}
 		run_target() { exec "$dir/bpftime" start --session "$bt_session" -- "$target" "$@"; }
+		;;
+	attach)
+		# the target runs plainly; bpftime run --attach brings it the
+		# agent before bpftrace -p names it ($tpid: set before run_bt)
+		export BPFTIME_SESSION_DIR="$tmp/sessions"
+		session_dir=$BPFTIME_SESSION_DIR/$2
+		bt_session=$2
+		run_bt() {
+			exec "$dir/bpftime-run" --session "$bt_session" --fake-root --attach "$tpid" \
+				-- bpftrace -p "$tpid" -e "$script"
+		}
+		run_target() { exec "$target" "$@"; }
 		;;
 	*)
 		echo "usage: $3" >&2

@@ -12,7 +12,9 @@
 #   CASE jump   recursion left by longjmp: skipped frames never return
 #               (the kernel's behaviour), and the target does not crash
 # MODE bpftime: bpftrace under bpftime-run --fake-root, the target under
-#   `bpftime start`; MODE kernel: both plain (root, kernel eBPF).
+#   `bpftime start`; MODE attach: the target plain, bpftrace -p PID under
+#   bpftime-run --attach PID, which brings the target the agent; MODE kernel:
+#   both plain (root, kernel eBPF).
 set -u
 . "$(dirname "$0")/agent_lib.sh"
 mode=$1
@@ -42,7 +44,7 @@ fn=fib
 [ "$case_" = jump ] && fn=jumpy
 script="uprobe:$target:$fn { @calls = count(); } uretprobe:$target:$fn { @ret[retval] = count(); }"
 
-bt_mode "$mode" ubt "uprobe_bpftrace_test.sh kernel|bpftime DIR TARGET CASE"
+bt_mode "$mode" ubt "uprobe_bpftrace_test.sh kernel|bpftime|attach DIR TARGET CASE"
 
 # shellcheck disable=SC2086 # args are words
 run_target $args >"$tmp/target.out" 2>&1 &
@@ -53,7 +55,7 @@ run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
 bpid=$!
 pids="$pids $bpid"
 wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
-if [ "$mode" = bpftime ]; then
+if [ "$mode" != kernel ]; then
 	wait_hooked "$tpid" 2
 else
 	sleep 1 # bpftrace prints "Attaching" before the kernel has the probes

@@ -233,6 +233,25 @@ static void test_bpftime_run_alias(void **state)
 	assert_non_null(strstr(p.buf, "--fake-root"));
 }
 
+/* --attach PID that cannot be done: bpftime run fails (125) with the
+ * reason, and TOOL never runs */
+static void test_attach_refused(void **state)
+{
+	struct proc p;
+
+	SKIP_WITHOUT_SECCOMP();
+	assert_int_equal(
+	    run(&p, false, BPFTIME(0), "--attach", "1", "--", "/bin/sh", "-c", "echo ran", NULL),
+	    125);
+	assert_non_null(strstr(p.buf, "refusing pid 1"));
+	assert_null(strstr(p.buf, "ran"));
+	assert_int_equal(run(&p, false, BPFTIME(0), "--attach", "0", "--", "true", NULL), 125);
+	assert_non_null(strstr(p.buf, "bad --attach"));
+	assert_int_equal(run(&p, false, BPFTIME(0), "--help", NULL), 0);
+	assert_non_null(strstr(p.buf, "--attach PID"));
+	assert_non_null(strstr(p.buf, "--inject"));
+}
+
 /* TOOL killed: the session's objects and files go with it */
 static void test_tool_killed_releases_session(void **state)
 {
@@ -623,6 +642,7 @@ int main(void)
 	    cmocka_unit_test(test_signal_death_is_128_plus_signal),
 	    cmocka_unit_test(test_tool_not_found_is_127),
 	    cmocka_unit_test(test_bpftime_run_alias),
+	    cmocka_unit_test(test_attach_refused),
 	    cmocka_unit_test(test_tool_killed_releases_session),
 	    cmocka_unit_test(test_usage),
 	    cmocka_unit_test(test_bad_option_says_what_to_do),

@@ -89,9 +89,16 @@ struct bpftime_emul_opts {
 	 * syscall tracepoints; "" always the built-in table; another path, a
 	 * tracefs root to copy from (tests) */
 	const char *tracefs_source;
+	/* called, without the emulator's lock, after a perf event whose
+	 * programs run in a process (a uprobe, a syscall tracepoint or
+	 * kprobe) was opened for a target @pid > 0 (a thread id, as
+	 * perf_event_open takes it; NULL: nothing): the supervisor injects
+	 * the agent there on request (bpftime run --inject) */
+	void (*on_target_pid)(void *ctx, pid_t pid);
+	void *on_target_ctx;
 	size_t : 0;
 };
-#define bpftime_emul_opts__last_field tracefs_source
+#define bpftime_emul_opts__last_field on_target_ctx
 
 struct bpftime_emul;
 
