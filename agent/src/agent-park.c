@@ -406,27 +406,40 @@ void agent_park_end(void)
 	cur.sig = 0;
 }
 
+/* Why a patch is written unparked, for the log. */
+static const char *unparked_why(bool all, bool inside)
+{
+	if (!cur.sig)
+		return "no signal to park threads with";
+	if (!all)
+		return "a thread did not answer the parking signal (it blocks it, or the "
+		       "machine is too busy)";
+	return inside ? "a thread stayed inside the bytes replaced" : NULL;
+}
+
 int agent_park_patch(struct bpftime_rw_hook *hook, uint64_t lo, uint64_t hi)
 {
 	int err = 0;
 
 	for (int attempt = 0;; attempt++) {
 		bool all = agent_park_begin(), inside = agent_park_inside(lo, hi);
-		bool last = attempt == 50;
+		/* a thread inside moves on at once; one that did not answer
+		 * may be starved on a busy machine: a few tries (each waits
+		 * PARK_WAIT_NS for it), not forever (it may block the signal) */
+		bool last = attempt == 50 || (!all && attempt == 5);
+		const char *why;
 
 		if (cur.sig && blocked_inside(lo, hi)) {
 			agent_park_end();
 			return -EAGAIN;
 		}
-		if (!inside || last)
+		if ((!inside && all) || last)
 			err = bpftime_rw__patch(hook);
+		why = unparked_why(all, inside);
 		agent_park_end();
-		if (!inside || last) {
-			if (inside || !all)
-				agent_log(agent_session_dir(),
-					  "patched a site while a thread could not be parked "
-					  "clear of it",
-					  NULL);
+		if ((!inside && all) || last) {
+			if (why)
+				agent_log(agent_session_dir(), "patched a site unparked: ", why);
 			break;
 		}
 		agent_sys_nap(200000); /* 0.2 ms: the thread moves on */

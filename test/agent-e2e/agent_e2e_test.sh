@@ -14,8 +14,8 @@
 #                target (/proc/PID/mem) are the file's again.
 #   signals      3 such cycles on a target that took SIGURG and SIGWINCH (the
 #                agent's parking signals; Go takes every signal) and sends
-#                itself SIGURG in lock step: no site patched unparked, and
-#                none of the target's own SIGURG lost.
+#                itself SIGURG in lock step: no site patched unparked for
+#                want of a signal, and none of the target's own SIGURG lost.
 #   inject       the same with the agent put into a plainly started target
 #                by `bpftime attach` and taken out by `bpftime detach`
 #                each cycle.
@@ -341,8 +341,10 @@ signals)
 	echo "  the target's own SIGURG: $sent sent, $lost lost"
 	[ "$sent" -gt 100 ] || fail "only $sent SIGURG sent"
 	[ "$lost" -eq 0 ] || fail "$lost of the target's SIGURG never reached its handler"
-	if grep -q "could not be parked" "$session_dir/agent.log"; then
-		fail "a site was patched unparked"
+	# (a thread starved past the park's wait on a loaded machine is
+	# another matter: logged, not this test's)
+	if grep -q "patched a site unparked: no signal" "$session_dir/agent.log"; then
+		fail "a site was patched unparked: no signal to park with"
 	fi
 	echo "ok: signals: the target took both parking signals; SIGURG borrowed, none of its own lost"
 	;;
