@@ -109,19 +109,52 @@ static int write_window(uint64_t site, const uint8_t *old, const uint8_t *new, u
 	return 0;
 }
 
+/* The guarded write in progress, if any: a fork between its steps gives
+ * the child the `jmp .` and no thread to finish it (bpftime_rw__forked). */
+static struct {
+	uint64_t site; /* 0: none */
+	uint8_t new[BPFTIME_RW_JMP_LEN];
+	unsigned int n;
+} guard;
+
 static int write_guarded(uint64_t site, const uint8_t *old, const uint8_t *new, unsigned int n)
 {
 	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)site;
 	unsigned int i;
 
-	if (!cas16(site, (uint16_t)load_le(old, 2), 0xfeeb)) /* EB FE: jmp . */
+	rw_copy(guard.new, new, n);
+	guard.n = n;
+	__atomic_store_n(&guard.site, site, __ATOMIC_SEQ_CST);
+	if (!cas16(site, (uint16_t)load_le(old, 2), 0xfeeb)) { /* EB FE: jmp . */
+		__atomic_store_n(&guard.site, 0, __ATOMIC_SEQ_CST);
 		return -EILSEQ;
+	}
 	rw_sync_cores();
 	for (i = 2; i < n; i++)
 		p[i] = new[i];
 	rw_sync_cores();
 	cas16(site, 0xfeeb, (uint16_t)load_le(new, 2)); /* only we write the guard */
+	__atomic_store_n(&guard.site, 0, __ATOMIC_SEQ_CST);
 	return 0;
+}
+
+int bpftime_rw__forked(void)
+{
+	uint64_t site = __atomic_load_n(&guard.site, __ATOMIC_SEQ_CST);
+	uint64_t first = site & ~(RW_PAGE_SIZE - 1);
+	uint64_t len = ((site + BPFTIME_RW_JMP_LEN - 1) | (RW_PAGE_SIZE - 1)) + 1 - first;
+	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)site;
+
+	if (!site)
+		return 0;
+	/* the pages are writable still (the parent made them so before it
+	 * forked); this thread is the child's only one, and it is here */
+	for (unsigned int i = guard.n; i-- > 0;)
+		p[i] = guard.new[i];
+	guard.site = 0;
+	rw_sync_cores();
+	/* code pages: read and execute, as every patch leaves them */
+	return rw_mprotect(first, len, RW_PROT_READ | RW_PROT_EXEC) ? -EPERM : 1;
 }
 
 int rw_write_n(uint64_t site, const uint8_t *old, const uint8_t *new, unsigned int n)

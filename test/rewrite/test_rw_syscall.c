@@ -12,10 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "bpftime/rewrite.h"
 #include "rw-syscall.h"
 
 static uint64_t page_of_stub(uint64_t a)
@@ -235,12 +239,77 @@ static void test_punned_writes(void **state)
 	munmap(page, 4096);
 }
 
+/* A fork while another thread writes a patch behind its EB FE guard: the
+ * child, which has the `jmp .` and not the writer, finishes the write in
+ * bpftime_rw__forked() (the agent's first act in a child); its bytes are
+ * then whole, the old or the new, never the guard. */
+static uint8_t *guard_site;
+static uint8_t guard_orig[5];
+static uint64_t guard_stub;
+static volatile int guard_stop;
+
+static void *guard_writer(void *arg)
+{
+	(void)arg;
+	while (!guard_stop) {
+		bpftime_rw_sc_patch((uint64_t)(uintptr_t)guard_site, guard_orig, guard_stub);
+		bpftime_rw_sc_unpatch((uint64_t)(uintptr_t)guard_site, guard_orig, guard_stub);
+	}
+	return NULL;
+}
+
+static void test_fork_mid_guard(void **state)
+{
+	/* mov $39,%eax; syscall at line offset 61: the jmp crosses the line */
+	static const uint8_t code[] = {0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xc3};
+	uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int finished = 0, bad = 0, forks = 0;
+	pthread_t t;
+
+	(void)state;
+	assert_true(page != MAP_FAILED);
+	syscall(SYS_membarrier, 1 << 6, 0, 0); /* SYNC_CORE registration */
+	guard_site = page + 61;
+	memcpy(guard_site, code, sizeof(code));
+	memcpy(guard_orig, code, 5);
+	guard_stub = bpftime_rw_sc_map_near((uint64_t)(uintptr_t)guard_site,
+					    (uint64_t)(uintptr_t)guard_site + 7, 4096);
+	assert_true(guard_stub != 0);
+	guard_stop = 0;
+	assert_int_equal(pthread_create(&t, NULL, guard_writer, NULL), 0);
+	for (; forks < 5000 && finished < 3; forks++) {
+		pid_t pid = fork();
+		int st;
+
+		if (!pid) {
+			int r = bpftime_rw__forked();
+			uint8_t b[5];
+
+			memcpy(b, guard_site, 5);
+			/* whole: the mov, or a jmp (e9) */
+			_exit(b[0] == 0xeb ? 1 : r > 0 ? 2 : 0);
+		}
+		assert_true(pid > 0);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		finished += WEXITSTATUS(st) == 2;
+		bad += WEXITSTATUS(st) == 1;
+	}
+	guard_stop = 1;
+	pthread_join(t, NULL);
+	print_message("%d forks, %d mid-guard children finished the write\n", forks, finished);
+	assert_int_equal(bad, 0);
+	assert_true(finished > 0);
+	munmap(page, 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scan_kinds),    cmocka_unit_test(test_pun_range),
 	    cmocka_unit_test(test_patchable),     cmocka_unit_test(test_punned_site_runs),
-	    cmocka_unit_test(test_punned_writes),
+	    cmocka_unit_test(test_punned_writes), cmocka_unit_test(test_fork_mid_guard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

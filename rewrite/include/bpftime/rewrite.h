@@ -285,6 +285,16 @@ int bpftime_rw__unpatch(struct bpftime_rw_hook *hook);
  */
 int bpftime_rw__release(struct bpftime_rw_hook *hook);
 
+/**
+ * @brief In a fork child, before anything else runs code: finish the
+ * patch or unpatch the parent was writing behind its `jmp .` guard when it
+ * forked (the child has no thread to finish it, and a thread of its that
+ * reached the site would spin there forever).
+ * @return 0 when none was in progress, 1 when it was finished, -EPERM when
+ * the pages could not be made read-only again.
+ */
+int bpftime_rw__forked(void);
+
 #ifdef __cplusplus
 }
 #endif
