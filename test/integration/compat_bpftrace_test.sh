@@ -3,8 +3,9 @@
 # Debian's bpftrace, unmodified, prints under bpftime what it prints on the
 # kernel (issue 6): one program of test/integration/compat/CASE.bt against
 # the workload compat/bt_target.c, its output normalised (the Attaching
-# line and blank lines dropped, the test's directory named TMP, the lines
-# sorted: maps with equal values print in any order) and compared with
+# line and blank lines dropped, the test's directory named TMP, stack
+# frames' offsets dropped, the lines sorted: maps with equal values print
+# in any order) and compared with
 # compat/CASE.out, the kernel's output recorded as root:
 #
 #   compat_bpftrace_test.sh MODE BPFTIME_DIR TARGET CASE
@@ -63,7 +64,10 @@ wait_file "$tmp/target.out" "^done" 10 || fail "the target did not finish"
 sleep 0.3
 interrupt "$bpid" bpftrace
 wait "$bpid"
-grep -v -e '^Attaching' -e '^$' "$tmp/bt.out" | sed "s|$tmp|TMP|g" | LC_ALL=C sort >"$tmp/got"
+# a stack frame's offset depends on the compiler (the clang build's
+# target is not the gcc build's): frames are compared by symbol
+grep -v -e '^Attaching' -e '^$' "$tmp/bt.out" | sed -e "s|$tmp|TMP|g" \
+	-e 's/^\( *[A-Za-z_][A-Za-z0-9_]*\)+[0-9][0-9]*$/\1+N/' | LC_ALL=C sort >"$tmp/got"
 if [ "$mode" = kernel ] && [ "${BPFTIME_COMPAT_UPDATE:-0}" = 1 ]; then
 	cp "$tmp/got" "$cases/$case_.out"
 	echo "ok: kernel $case_: recorded $cases/$case_.out"
