@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include "map-internal.h"
 #include "map-sys.h"
@@ -33,6 +34,35 @@ int bpftime_region_fd_identity(int fd, uint64_t *dev, uint64_t *ino)
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	return 0;
+}
+
+/*
+ * An agent's fd is one the target would not have without us: at the lowest
+ * free number it shifts every fd the target opens next (opensnoop's FD
+ * column on the kernel says 3 where ours said 4), and a target that writes
+ * to a number it expects free (a shell's `exec 3>file`) takes it. Moved to
+ * just below min(RLIMIT_NOFILE, 1024), as far from the numbers programs pick
+ * as the limit allows without growing the fd table much; kept where it is
+ * when the limit leaves no room.
+ */
+int bpftime_region_fd_high(int fd)
+{
+	struct {
+		uint64_t cur, max;
+	} lim;
+	uint64_t top;
+	long hi;
+
+	if (map_syscall6(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&lim, 0, 0))
+		return fd;
+	top = lim.cur < 1024 ? lim.cur : 1024;
+	if (top < 256)
+		return fd;
+	hi = map_syscall6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)(top - 64), 0, 0, 0);
+	if (hi < 0)
+		return fd;
+	map_syscall1(SYS_close, fd);
+	return (int)hi;
 }
 
 /*
@@ -59,7 +89,8 @@ static int region_fd(struct bpftime_map_region *r)
 		map_syscall1(SYS_close, fd);
 		return err ? err : -ESTALE; /* the path names another file now */
 	}
-	r->fd = (int)fd; /* the old number is the target's now: not closed */
+	/* the old number is the target's now: not closed */
+	r->fd = bpftime_region_fd_high((int)fd);
 	return r->fd;
 }
 

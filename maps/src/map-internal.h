@@ -197,6 +197,9 @@ int64_t bpftime_region_alloc(struct bpftime_map_region *r, uint64_t size);
 void bpftime_region_free(struct bpftime_map_region *r, uint64_t off);
 /* map-handle.c (run path): st_dev and st_ino of @fd (raw fstat) */
 int bpftime_region_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
+/* map-handle.c (run path): @fd moved out of the target's way (a high
+ * number), or @fd itself when it cannot be */
+int bpftime_region_fd_high(int fd);
 /* map-handle.c (run path): make [0, end) of the file mapped in this process */
 int bpftime_region_ensure(struct bpftime_map_region *r, uint64_t end);
 

@@ -135,7 +135,7 @@ int bpftime_map_region__join_raw(const char *path, struct bpftime_map_region **o
 		if (fd < 0)
 			err = (int)fd;
 		else
-			r->fd = (int)fd;
+			r->fd = bpftime_region_fd_high((int)fd);
 	}
 	if (!err)
 		err = join_check(r, &size);

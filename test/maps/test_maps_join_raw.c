@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "maps-test.h"
@@ -139,6 +140,42 @@ static void test_join_raw_survives_a_reused_fd(void **state)
 	mt_region_destroy(r1);
 }
 
+/* The agent's region fd takes no number the target would get next: a
+ * target's open() after the join returns what it returned before, as in a
+ * process without the agent; with RLIMIT_NOFILE too low to move it, the
+ * fd stays where open() put it and the join still works. */
+static void test_join_raw_keeps_low_fds_free(void **state)
+{
+	struct bpftime_map_region *r1 = mt_region_create(1, 0), *r2 = NULL;
+	struct rlimit old, low;
+	int before, after;
+
+	before = open("/dev/null", O_RDONLY);
+	assert_true(before >= 0);
+	close(before);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(bpftime_map_region__join_raw(bpftime_map_region__path(r1), &r2), 0);
+	after = open("/dev/null", O_RDONLY);
+	assert_int_equal(after, before);
+	close(after);
+	if (old.rlim_cur >= 256) {
+		assert_true(r2->fd >= 256);
+		assert_true((rlim_t)r2->fd < old.rlim_cur);
+		assert_true(r2->fd < 1024);
+	}
+	bpftime_map_region__leave_raw(r2);
+
+	low = old;
+	low.rlim_cur = 100;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	r2 = NULL;
+	assert_int_equal(bpftime_map_region__join_raw(bpftime_map_region__path(r1), &r2), 0);
+	assert_true(r2->fd < 100);
+	bpftime_map_region__leave_raw(r2);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	mt_region_destroy(r1);
+}
+
 static void test_join_raw_errors(void **state)
 {
 	struct bpftime_map_region *r = (void *)1;
@@ -193,6 +230,7 @@ int main(void)
 	    cmocka_unit_test(test_join_raw_shares_maps),
 	    cmocka_unit_test(test_join_raw_follows_growth),
 	    cmocka_unit_test(test_join_raw_survives_a_reused_fd),
+	    cmocka_unit_test(test_join_raw_keeps_low_fds_free),
 	    cmocka_unit_test(test_join_raw_errors),
 	    cmocka_unit_test(test_join_raw_checks_version),
 	};
