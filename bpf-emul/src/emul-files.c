@@ -585,11 +585,34 @@ static long open_file(struct bpftime_emul *e, struct bpftime_caller *c, const ch
 	return ret;
 }
 
+/* A tracepoint's id file that is not a syscall's: @p under a tracefs
+ * root as /events/CAT/EVENT/id. Its events happen in the kernel, where no
+ * agent runs: the tool is told so, and finds no such tracepoint (-ENOENT,
+ * as on a kernel without it) rather than an id it cannot use. */
+static bool kernel_event_id(const char *p, char *cat, char *ev)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(roots[i]);
+		int len = 0;
+
+		if (strncmp(p, roots[i], n) ||
+		    sscanf(p + n, "/events/%31[^/]/%79[^/]/id%n", cat, ev, &len) != 2 || !len ||
+		    p[n + (size_t)len])
+			continue;
+		/* an unknown syscall event is just unknown, as on the kernel */
+		return strcmp(cat, "syscalls") && strcmp(cat, "raw_syscalls") && strcmp(ev, "..") &&
+		       strcmp(ev, ".");
+	}
+	return false;
+}
+
 long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
 			  uint64_t upath, int flags, unsigned int mode)
 {
 	struct served_path s;
-	char p[PATH_MAX];
+	char p[PATH_MAX], cat[32], ev[80];
 	long ret = BPFTIME_EMUL_CONTINUE;
 
 	(void)dirfd; /* an absolute path ignores it, as path lookup does */
@@ -597,8 +620,15 @@ long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int 
 	if (!read_path(c, upath, p, sizeof(p)))
 		return BPFTIME_EMUL_CONTINUE;
 	pthread_mutex_lock(&e->lock);
-	if (classify(p, &s) == SERVED_FILE)
+	if (classify(p, &s) == SERVED_FILE) {
 		ret = open_file(e, c, p, &s, flags);
+	} else if (kernel_event_id(p, cat, ev)) {
+		emul_log(e, BPFTIME_EMUL_LOG_WARN,
+			 "tracepoint %s:%s is not available in user space (only syscalls:* and "
+			 "raw_syscalls:* are): -ENOENT",
+			 cat, ev);
+		ret = -ENOENT;
+	}
 	pthread_mutex_unlock(&e->lock);
 	return ret;
 }

@@ -239,7 +239,7 @@ static void test_not_ours(void **state)
 	    "/etc/passwd",
 	    "events/syscalls/sys_enter_openat/id",
 	    DBG "/events/syscalls/sys_enter_nosuchcall/id",
-	    DBG "/events/sched/sched_switch/id",
+	    DBG "/events/sched/sched_switch/format",
 	    DBG "/events/syscalls/../syscalls/sys_enter_openat/id",
 	    DBG "/events/syscalls/sys_enter_openat/enable",
 	    DBG "/trace",
@@ -253,6 +253,16 @@ static void test_not_ours(void **state)
 	assert_int_equal(
 	    bpftime_emul__openat(t->e, &t->caller, AT_FDCWD, emul_test_bad_ptr(), O_RDONLY, 0),
 	    BPFTIME_EMUL_CONTINUE);
+	/* a kernel tracepoint's id: not available in user space, said so */
+	assert_int_equal(bpftime_emul__openat(t->e, &t->caller, AT_FDCWD,
+					      ptr_to_u64(DBG "/events/sched/sched_switch/id"),
+					      O_RDONLY, 0),
+			 -ENOENT);
+	assert_int_equal(bpftime_emul__openat(t->e, &t->caller, AT_FDCWD,
+					      ptr_to_u64("/sys/kernel/tracing/events/signal/"
+							 "signal_generate/id"),
+					      O_RDONLY, 0),
+			 -ENOENT);
 	/* directories are opened by the kernel */
 	assert_int_equal(bpftime_emul__openat(t->e, &t->caller, AT_FDCWD, ptr_to_u64(DBG "/events"),
 					      O_RDONLY | O_DIRECTORY, 0),
