@@ -14,10 +14,12 @@
  * (stack, map values) and are written directly.
  *
  * Kernel memory does not exist here: bpf_probe_read_kernel() fails as on a
- * bad kernel address, but for the one range a run registers as kernel
- * memory (agent_run.kmem: a syscall kprobe's image of the user pt_regs,
- * agent-sc.c), and bpf_get_current_task() gives an address in the kernel
- * half, which every read of it then refuses.
+ * bad kernel address, but for the range a run registers as kernel memory
+ * (agent_run.kmem: a syscall kprobe's image of the user pt_regs,
+ * agent-sc.c) and the images of "current" (agent-task.c):
+ * bpf_get_current_task() gives the address of this thread's task_struct
+ * image, laid out at the host's BTF offsets. bpf_get_current_task_btf()
+ * is not provided (bpf-emul refuses it at load).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +27,7 @@
 #include "agent-internal.h"
 #include "agent-run.h"
 #include "agent-sys.h"
+#include "agent-task.h"
 
 /* every helper has the five registers; most use fewer */
 #define U __attribute__((unused))
@@ -38,7 +41,7 @@
 
 #define PAGE_SZ        4096u
 #define MAX_STACK      127                   /* kernel.perf_event_max_stack's default */
-#define FAKE_TASK      0xffff888000000000ull /* the kernel's direct map: never ours */
+#define TASK_SIZE_MAX  0x00007ffffffff000ull /* x86-64's TASK_SIZE: user addresses below */
 #define PRINTK_BUF     512                   /* MAX_BPRINTF_BUF */
 #define PRINTK_MAXARGS 3                     /* MAX_TRACE_PRINTK_VARARGS */
 
@@ -102,9 +105,8 @@ HELPER(map_peek_elem)
 
 /* ---- memory ---- */
 
-/* bpf_probe_read_user() (and bpf_probe_read(): on x86 a user address is
- * read as user memory, anything above as kernel memory, which fails the
- * same way here): 0, or -EFAULT with @dst zeroed */
+/* bpf_probe_read_user(): 0, or -EFAULT with @dst zeroed (a kernel
+ * address too: process_vm_readv refuses it) */
 HELPER(probe_read_user)
 {
 	if (read_self(RUN(call), PTR(r1), r3, (uint32_t)r2)) {
@@ -122,16 +124,43 @@ static bool in_kmem(const struct agent_run *r, uint64_t src, uint64_t len)
 	return r->kmem && src >= lo && len <= r->kmem_len && src - lo <= r->kmem_len - len;
 }
 
+/* Our memory behind fake kernel address @src, readable for *@avail bytes
+ * from there (at most up to the end of one range): the run's kmem, else
+ * an image of "current" (filled first where [src, src + len) reaches
+ * fields read lazily). NULL: not kernel memory we have. */
+static const void *kmem_span(struct agent_run *r, uint64_t src, uint32_t len, uint32_t *avail)
+{
+	uint64_t lo = (uint64_t)(uintptr_t)r->kmem;
+
+	if (in_kmem(r, src, 1)) {
+		*avail = (uint32_t)(r->kmem_len - (src - lo));
+		return PTR(src);
+	}
+	return agent_task_span(src, len, run_tid(r), avail);
+}
+
 /* the run's fake kernel memory; anything else as a bad kernel address:
  * -EFAULT with @dst zeroed */
 HELPER(probe_read_kernel)
 {
-	if (in_kmem(RUN(call), r3, (uint32_t)r2)) {
-		memcpy(PTR(r1), PTR(r3), (uint32_t)r2);
+	uint32_t len = (uint32_t)r2, avail;
+	const void *src = kmem_span(RUN(call), r3, len, &avail);
+
+	if (src && avail >= len) {
+		memcpy(PTR(r1), src, len);
 		return 0;
 	}
-	memset(PTR(r1), 0, (uint32_t)r2);
+	memset(PTR(r1), 0, len);
 	return ERR(-EFAULT);
+}
+
+/* bpf_probe_read() (the compat helper): on x86 a user address is read as
+ * user memory, anything above TASK_SIZE as kernel memory */
+HELPER(probe_read_compat)
+{
+	if (r3 < TASK_SIZE_MAX)
+		return probe_read_user(r1, r2, r3, r4, r5, call);
+	return probe_read_kernel(r1, r2, r3, r4, r5, call);
 }
 
 /*
@@ -179,14 +208,12 @@ HELPER(probe_read_user_str)
  * read_user_str for the result); elsewhere -EFAULT with @dst zeroed */
 HELPER(probe_read_kernel_str)
 {
-	struct agent_run *r = RUN(call);
 	char *dst = PTR(r1);
-	uint32_t size = (uint32_t)r2;
+	uint32_t size = (uint32_t)r2, avail = 0;
+	const char *src = size ? kmem_span(RUN(call), r3, size, &avail) : NULL;
 
-	for (uint32_t i = 0; i < size; i++) {
-		if (!in_kmem(r, r3 + i, 1))
-			break;
-		dst[i] = ((const char *)PTR(r3))[i];
+	for (uint32_t i = 0; i < size && i < avail; i++) {
+		dst[i] = src[i];
 		if (!dst[i])
 			return i + 1;
 		if (i + 1 == size) {
@@ -196,6 +223,14 @@ HELPER(probe_read_kernel_str)
 	}
 	memset(dst, 0, size);
 	return ERR(size ? -EFAULT : 0);
+}
+
+/* bpf_probe_read_str(): as bpf_probe_read() */
+HELPER(probe_read_str_compat)
+{
+	if (r3 < TASK_SIZE_MAX)
+		return probe_read_user_str(r1, r2, r3, r4, r5, call);
+	return probe_read_kernel_str(r1, r2, r3, r4, r5, call);
 }
 
 /* ---- time, ids, randomness ---- */
@@ -293,10 +328,13 @@ HELPER(get_prandom_u32)
 	return (uint32_t)(x >> 32);
 }
 
-/* no task_struct in user space; reads of it fail with -EFAULT */
+/* the address of this thread's task_struct image (agent-task.c): only
+ * bpf_probe_read_kernel() and the compat reads see what is there */
 HELPER(get_current_task)
 {
-	return FAKE_TASK;
+	struct agent_run *r = RUN(call);
+
+	return agent_task_current(run_tid(r), run_pid(r));
 }
 
 HELPER(current_task_under_cgroup)
@@ -862,7 +900,7 @@ static const struct helper helpers[] = {
     H(BPF_FUNC_map_lookup_elem, map_lookup_elem),
     H(BPF_FUNC_map_update_elem, map_update_elem),
     H(BPF_FUNC_map_delete_elem, map_delete_elem),
-    H(BPF_FUNC_probe_read, probe_read_user),
+    H(BPF_FUNC_probe_read, probe_read_compat),
     H(BPF_FUNC_ktime_get_ns, ktime_get_ns),
     H(BPF_FUNC_trace_printk, trace_printk),
     H(BPF_FUNC_get_prandom_u32, get_prandom_u32),
@@ -874,7 +912,7 @@ static const struct helper helpers[] = {
     H(BPF_FUNC_get_stackid, get_stackid),
     H(BPF_FUNC_get_current_task, get_current_task),
     H(BPF_FUNC_current_task_under_cgroup, current_task_under_cgroup),
-    H(BPF_FUNC_probe_read_str, probe_read_user_str),
+    H(BPF_FUNC_probe_read_str, probe_read_str_compat),
     H(BPF_FUNC_override_return, override_return),
     H(BPF_FUNC_get_stack, get_stack),
     H(BPF_FUNC_map_push_elem, map_push_elem),

@@ -64,8 +64,10 @@ struct agent_run {
 	/* bpf_override_return(): set by the helper, honoured by the hook */
 	uint64_t override_rc;
 	bool override;
-	/* the one range bpf_probe_read_kernel() reads (NULL: none): a syscall
-	 * kprobe's image of the user pt_regs its ctx->di points to (agent-sc.c) */
+	/* the run's own range of kernel memory for bpf_probe_read_kernel()
+	 * (NULL: none): a syscall kprobe's image of the user pt_regs its
+	 * ctx->di points to (agent-sc.c). The other ranges it reads are the
+	 * per-thread images of "current" (agent-task.c), found by address. */
 	const void *kmem;
 	uint64_t kmem_len;
 };

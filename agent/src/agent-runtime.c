@@ -662,8 +662,11 @@ int agent_rt_start(const char *session, bool first_pass, bool started)
 	if (!err && first_pass && !join_session()) {
 		uint64_t gen;
 
-		if (!read_wanted(&gen))
+		if (!read_wanted(&gen)) {
 			apply();
+			/* the loader loaded us after an execve: its sys_exit */
+			agent_exec_returned();
+		}
 	}
 	if (!err)
 		err = agent_thread_start(&rt.thread, follow, NULL, STACK_SIZE);

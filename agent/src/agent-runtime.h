@@ -107,6 +107,10 @@ void agent_rt_refuse(const struct bpftime_catalog_attach *a, const char *what, i
  * syscall hook. Follower thread only. */
 void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n);
 
+/* agent-exec.c: run the sys_exit links of the execve that started this
+ * image (the constructor's first pass, once linked). */
+void agent_exec_returned(void);
+
 /* agent-prog.c: load catalog program @cp (entry @idx) into @p. Follower
  * thread only. @return 0 or -errno (logged). */
 int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat, uint32_t idx,

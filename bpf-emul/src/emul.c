@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <bpftime/task-layout.h>
 #include "emul-internal.h"
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
@@ -74,6 +75,12 @@ struct bpftime_emul *bpftime_emul__new(const struct bpftime_emul_opts *opts)
 	e->inotify_fd = -1;
 	emul_lifetime_init(e); /* without it, objects live as long as the session */
 	err = make_dir(e->session_dir);
+	/* before the catalog, so an agent that joins finds it (agent-task.c);
+	 * without it, agents read no task fields */
+	if (!err && bpftime_task_layout__write(e->session_dir, e->opts.vmlinux_btf))
+		emul_log(e, BPFTIME_EMUL_LOG_DEBUG,
+			 "no task layout: bpf_get_current_task() "
+			 "reads fail in targets");
 	if (!err)
 		err = open_region(e);
 	if (!err)
@@ -85,6 +92,7 @@ struct bpftime_emul *bpftime_emul__new(const struct bpftime_emul_opts *opts)
 			bpftime_map_region__unlink(e->region);
 			bpftime_map_region__close(e->region);
 		}
+		bpftime_task_layout__unlink(e->session_dir);
 		emul_lifetime_fini(e);
 		free(e);
 		errno = -err;
@@ -110,6 +118,7 @@ void bpftime_emul__free(struct bpftime_emul *e)
 	emul_lifetime_fini(e);
 	bpftime_map_region__unlink(e->region);
 	bpftime_map_region__close(e->region);
+	bpftime_task_layout__unlink(e->session_dir);
 	rmdir(e->session_dir);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The task layout file (bpftime/task-layout.h): the host's offsets of the
+ * task_struct, nsproxy and mnt_namespace fields that the agent's images of
+ * "current" fill, found in the vmlinux BTF the way libbpf's CO-RE finds a
+ * field: by struct name, then member name, looking through anonymous
+ * struct and union members (randomised or grouped layouts put fields
+ * there), summing their offsets. The file is written once per session,
+ * before the catalog exists, so an agent that joins finds it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/btf.h>
+#include <bpftime/task-layout.h>
+#include "emul-internal.h"
+
+#define HOST_BTF  "/sys/kernel/btf/vmlinux"
+#define MAX_BTF   (256u * 1024 * 1024)
+#define MAX_DEPTH 8
+
+struct view {
+	const uint8_t *types;
+	uint32_t types_len;
+	const char *strs;
+	uint32_t strs_len;
+	const struct btf_type **by_id; /* [0] void */
+	uint32_t nr;
+};
+
+static int view_index(struct view *v)
+{
+	uint32_t off = 0, cap = 1024;
+
+	v->by_id = calloc(cap, sizeof(*v->by_id));
+	if (!v->by_id)
+		return -ENOMEM;
+	v->nr = 1;
+	while (off < v->types_len) {
+		const struct btf_type *t = (const void *)(v->types + off);
+		int64_t extra;
+
+		if (v->types_len - off < sizeof(*t))
+			return -EINVAL;
+		extra = emul_btf_type_extra(BTF_INFO_KIND(t->info), BTF_INFO_VLEN(t->info));
+		if (extra < 0 || v->types_len - off - sizeof(*t) < (uint64_t)extra)
+			return -EINVAL;
+		if (v->nr == cap) {
+			const struct btf_type **n = realloc(v->by_id, 2 * cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			v->by_id = n;
+			cap *= 2;
+		}
+		v->by_id[v->nr++] = t;
+		off += sizeof(*t) + (uint32_t)extra;
+	}
+	return 0;
+}
+
+static int view_open(struct view *v, const void *data, uint32_t size)
+{
+	const struct btf_header *h = data;
+
+	memset(v, 0, sizeof(*v));
+	if (!data || size < sizeof(*h) || h->magic != BTF_MAGIC || h->hdr_len > size)
+		return -EINVAL;
+	if (h->type_off > size - h->hdr_len || h->type_len > size - h->hdr_len - h->type_off ||
+	    h->str_off > size - h->hdr_len || h->str_len > size - h->hdr_len - h->str_off ||
+	    !h->str_len)
+		return -EINVAL;
+	v->types = (const uint8_t *)data + h->hdr_len + h->type_off;
+	v->types_len = h->type_len;
+	v->strs = (const char *)data + h->hdr_len + h->str_off;
+	v->strs_len = h->str_len;
+	if (v->strs[v->strs_len - 1])
+		return -EINVAL; /* names are read up to a NUL inside the section */
+	return view_index(v);
+}
+
+static const char *name_of(const struct view *v, uint32_t off)
+{
+	return off < v->strs_len ? v->strs + off : "";
+}
+
+/* Through typedefs and qualifiers; NULL for void, a bad id or a loop. */
+static const struct btf_type *resolve(const struct view *v, uint32_t id)
+{
+	for (int hops = 0; hops < 32; hops++) {
+		const struct btf_type *t = id && id < v->nr ? v->by_id[id] : NULL;
+		uint32_t k = t ? BTF_INFO_KIND(t->info) : 0;
+
+		if (k != BTF_KIND_TYPEDEF && k != BTF_KIND_VOLATILE && k != BTF_KIND_CONST &&
+		    k != BTF_KIND_RESTRICT && k != BTF_KIND_TYPE_TAG)
+			return t;
+		id = t->type;
+	}
+	return NULL;
+}
+
+static bool is_composite(const struct btf_type *t)
+{
+	uint32_t k = t ? BTF_INFO_KIND(t->info) : 0;
+
+	return k == BTF_KIND_STRUCT || k == BTF_KIND_UNION;
+}
+
+/* The struct named @name with members (not a forward declaration). */
+static const struct btf_type *find_struct(const struct view *v, const char *name)
+{
+	for (uint32_t id = 1; id < v->nr; id++) {
+		const struct btf_type *t = v->by_id[id];
+
+		if (BTF_INFO_KIND(t->info) == BTF_KIND_STRUCT && BTF_INFO_VLEN(t->info) &&
+		    !strcmp(name_of(v, t->name_off), name))
+			return t;
+	}
+	return NULL;
+}
+
+/* Member @name of @t, also inside anonymous members: its byte offset in
+ * *@off and its type id in *@type. Bitfields do not count (no field we
+ * fill is one). */
+static bool find_member(const struct view *v, const struct btf_type *t, const char *name,
+			uint32_t *off, uint32_t *type, int depth)
+{
+	const struct btf_member *m = (const void *)(t + 1);
+
+	if (depth > MAX_DEPTH)
+		return false;
+	for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); i++) {
+		uint32_t bits =
+		    BTF_INFO_KFLAG(t->info) ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
+		const struct btf_type *mt = resolve(v, m[i].type);
+		uint32_t inner;
+
+		if (bits % 8)
+			continue;
+		if (m[i].name_off) {
+			if (strcmp(name_of(v, m[i].name_off), name))
+				continue;
+			*off = bits / 8;
+			*type = m[i].type;
+			return true;
+		}
+		if (is_composite(mt) && find_member(v, mt, name, &inner, type, depth + 1)) {
+			*off = bits / 8 + inner;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The offset of dotted @path ("ns.inum") in @t, or BPFTIME_TASK_NO_FIELD
+ * (absent, or past @limit - @len). */
+static uint32_t field(const struct view *v, const struct btf_type *t, const char *path,
+		      uint32_t len, uint32_t limit)
+{
+	char part[64];
+	uint32_t total = 0;
+
+	while (t && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+		uint32_t off, type;
+
+		if (n >= sizeof(part) || !is_composite(t))
+			return BPFTIME_TASK_NO_FIELD;
+		memcpy(part, path, n);
+		part[n] = 0;
+		if (!find_member(v, t, part, &off, &type, 0))
+			return BPFTIME_TASK_NO_FIELD;
+		total += off;
+		path += n + (dot ? 1 : 0);
+		t = resolve(v, type);
+	}
+	return total <= limit && limit - total >= len ? total : BPFTIME_TASK_NO_FIELD;
+}
+
+static uint32_t size_of(const struct btf_type *t, uint32_t max)
+{
+	if (!t)
+		return 0;
+	return t->size < max ? t->size : max;
+}
+
+int bpftime_task_layout__from_btf(const void *btf, uint32_t size, struct bpftime_task_layout *out)
+{
+	const struct btf_type *task, *nsp, *mnt;
+	struct view v;
+	uint32_t ts, ns, ms;
+	int err;
+
+	err = view_open(&v, btf, size);
+	if (err) {
+		free(v.by_id);
+		return err;
+	}
+	task = find_struct(&v, "task_struct");
+	nsp = find_struct(&v, "nsproxy");
+	mnt = find_struct(&v, "mnt_namespace");
+	ts = size_of(task, BPFTIME_TASK_IMAGE_MAX);
+	ns = size_of(nsp, BPFTIME_TASK_SMALL_MAX);
+	ms = size_of(mnt, BPFTIME_TASK_SMALL_MAX);
+	memset(out, 0, sizeof(*out));
+	out->magic = BPFTIME_TASK_LAYOUT_MAGIC;
+	out->version = BPFTIME_TASK_LAYOUT_VERSION;
+	out->size = sizeof(*out);
+	out->task_size = ts;
+	out->task_pid = field(&v, task, "pid", 4, ts);
+	out->task_tgid = field(&v, task, "tgid", 4, ts);
+	out->task_real_parent = field(&v, task, "real_parent", 8, ts);
+	out->task_parent = field(&v, task, "parent", 8, ts);
+	out->task_group_leader = field(&v, task, "group_leader", 8, ts);
+	out->task_comm = field(&v, task, "comm", 16, ts);
+	out->task_nsproxy = field(&v, task, "nsproxy", 8, ts);
+	out->nsproxy_size = ns;
+	out->nsproxy_mnt_ns = field(&v, nsp, "mnt_ns", 8, ns);
+	out->mnt_ns_size = ms;
+	out->mnt_ns_inum = field(&v, mnt, "ns.inum", 4, ms);
+	free(v.by_id);
+	return task ? 0 : -ENOENT;
+}
+
+static void *read_all(const char *path, uint32_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *data = NULL;
+	size_t got = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (!fstat(fd, &st) && st.st_size > 0 && (uint64_t)st.st_size <= MAX_BTF)
+		data = malloc(st.st_size);
+	while (data && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, st.st_size - got);
+
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	if (data && got != (size_t)st.st_size) {
+		free(data);
+		errno = EIO;
+		return NULL;
+	}
+	*size = (uint32_t)got;
+	return data;
+}
+
+static void layout_path(char *buf, size_t len, const char *dir, const char *suffix)
+{
+	snprintf(buf, len, "%s/%s%s", dir, BPFTIME_TASK_LAYOUT_FILE, suffix);
+}
+
+int bpftime_task_layout__write(const char *session_dir, const char *btf_path)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct bpftime_task_layout l;
+	uint32_t size = 0;
+	void *btf;
+	int fd, err;
+
+	btf = read_all(btf_path ? btf_path : HOST_BTF, &size);
+	if (!btf)
+		return -errno;
+	err = bpftime_task_layout__from_btf(btf, size, &l);
+	free(btf);
+	if (err)
+		return err;
+	/* whole or not at all: written aside, then renamed in */
+	layout_path(path, sizeof(path), session_dir, "");
+	layout_path(tmp, sizeof(tmp), session_dir, ".tmp");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	err = write(fd, &l, sizeof(l)) == (ssize_t)sizeof(l) ? 0 : -EIO;
+	close(fd);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+void bpftime_task_layout__unlink(const char *session_dir)
+{
+	char path[PATH_MAX];
+
+	layout_path(path, sizeof(path), session_dir, "");
+	unlink(path);
+}
