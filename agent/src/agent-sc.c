@@ -49,12 +49,13 @@
  * Links: a fixed table of link lists per syscall number and event, plus
  * the raw_syscalls lists, written by the follower with release stores,
  * read by hooks with acquire loads. Two byte tables (agent_sc_want_enter,
- * _exit) say which numbers have links on each side; the entries look
- * there first and return at once, without saving the registers, when none
- * has (a window site runs every syscall of its code through the stub; a
- * sys_exit with only sys_enter links). Links run in attachment order (the
- * order the kernel registers them on the tracepoint). A link entry is
- * reused one second after it was unlinked, never freed.
+ * _exit) say which numbers have links on each side, and in which lists
+ * (AGENT_SC_WANT_*: the handlers read only those); the entries look there first
+ * and return at once, without saving the registers, when none has (a
+ * window site runs every syscall of its code through the stub; a sys_exit
+ * with only sys_enter links). Links run in attachment order (the order
+ * the kernel registers them on the tracepoint). A link entry is reused
+ * one second after it was unlinked, never freed.
  */
 #include "agent-internal.h"
 #include "agent-runtime.h"
@@ -104,7 +105,8 @@ static struct {
 } sc;
 
 /* Per number: does a link want its enter / exit (raw_syscalls links
- * included)? Read by the entries' fast path; written by the follower after
+ * included), and which lists (AGENT_SC_WANT_*)? Read by the entries' fast path
+ * (non-zero) and the handlers (the bits); written by the follower after
  * the links are published (publish_wants). */
 uint8_t agent_sc_want_enter[AGENT_SC_WANT];
 uint8_t agent_sc_want_exit[AGENT_SC_WANT];
@@ -165,6 +167,39 @@ uint8_t agent_sc_want_exit[AGENT_SC_WANT];
 	"	ret\n"                                                                                   \
 	"1:\n"
 
+/*
+ * The flags without popfq where the CPU has LAHF/SAHF in 64-bit mode
+ * (agent_sc_popf 0; every x86-64 CPU but the first Athlon 64s and
+ * Pentium 4s), as the uprobe trampoline (rw-apply.c: popfq is microcoded,
+ * ~2 ns of a traced syscall here): what the handler can change are the
+ * arithmetic flags and DF (cld before the call). std puts back a set DF,
+ * add %cl,%cl sets OF to the saved bit 11 (0x80 + 0x80 overflows, 0 + 0
+ * does not; its other flags are overwritten by sahf), sahf puts back SF
+ * ZF AF PF CF. Runs after the pops of r15..r8: %rsp points at the saved
+ * ax, the flags are at 64(%rsp); %rax and %rcx are scratch until their
+ * pops.
+ */
+#define SC_RESTORE_FLAGS                                                                           \
+	"	movzbl agent_sc_popf(%rip), %ecx\n"                                                      \
+	"	jrcxz 5f\n"                                                                              \
+	"	popq %rax\n	popq %rcx\n	popq %rdx\n	popq %rsi\n	popq %rdi\n"                             \
+	"	leaq 24(%rsp), %rsp\n" /* orig_ax, ip, cs */                                       \
+	"	popfq\n"                                                                                 \
+	"	leaq 16(%rsp), %rsp\n" /* sp, ss */                                                \
+	"	ret\n"                                                                                   \
+	"5:	testb $0x04, 65(%rsp)\n"                                                               \
+	"	jz 6f\n"                                                                                 \
+	"	std\n"                                                                                   \
+	"6:	movb 65(%rsp), %cl\n"                                                                  \
+	"	shlb $4, %cl\n"                                                                          \
+	"	andb $0x80, %cl\n"                                                                       \
+	"	addb %cl, %cl\n"                                                                         \
+	"	movb 64(%rsp), %ah\n"                                                                    \
+	"	sahf\n"                                                                                  \
+	"	popq %rax\n	popq %rcx\n	popq %rdx\n	popq %rsi\n	popq %rdi\n"                             \
+	"	leaq 48(%rsp), %rsp\n" /* orig_ax, ip, cs, flags, sp, ss */                        \
+	"	ret\n"
+
 #define SC_ENTRY(name, handler, nr_reg, fast)                                                      \
 	__asm__(".text\n"                                                                          \
 		".globl " #name "\n"                                                               \
@@ -188,13 +223,12 @@ uint8_t agent_sc_want_exit[AGENT_SC_WANT];
 		"	movq %rbp, %rsp\n"                                                               \
 		"	popq %r15\n	popq %r14\n	popq %r13\n	popq %r12\n"                                 \
 		"	popq %rbp\n	popq %rbx\n	popq %r11\n	popq %r10\n"                                 \
-		"	popq %r9\n	popq %r8\n	popq %rax\n	popq %rcx\n"                                   \
-		"	popq %rdx\n	popq %rsi\n	popq %rdi\n"                                             \
-		"	leaq 24(%rsp), %rsp\n" /* orig_ax, ip, cs */                               \
-		"	popfq\n"                                                                         \
-		"	leaq 16(%rsp), %rsp\n" /* sp, ss */                                        \
-		"	ret\n"                                                                           \
-		".size " #name ", .-" #name "\n")
+		"	popq %r9\n	popq %r8\n" SC_RESTORE_FLAGS ".size " #name ", .-" #name   \
+		"\n")
+
+/* 1: restore the flags with popfq (no LAHF/SAHF in 64-bit mode). Set by
+ * the follower before the first link is published (sahf_check). */
+__attribute__((used, visibility("hidden"))) uint8_t agent_sc_popf;
 
 __attribute__((used, visibility("hidden"))) void agent_sc_enter_c(struct bpftime_regs *regs);
 __attribute__((used, visibility("hidden"))) void agent_sc_exit_c(struct bpftime_regs *regs);
@@ -229,24 +263,98 @@ static int collect(struct agent_link *const *a, struct agent_link *const *b,
 	return n;
 }
 
-/* Point @regs at the site: the thread's %rsp there and the address after
- * its syscall. */
-static void site_regs(struct bpftime_regs *regs)
+/* The tracepoint links of number @nr on one side (@ev its syscalls/ lists,
+ * @raw the raw_syscalls list), given its byte @want of the fast path's
+ * table: only the lists it names are read (a list published after the
+ * byte was read is seen on the next syscall). @return how many. */
+static int collect_tp(uint64_t nr, uint8_t want, struct agent_link *(*ev)[SC_SLOTS],
+		      struct agent_link *const *raw, struct agent_link **out)
 {
-	regs->sp += FRAME_TO_SP;
-	regs->ip = agent_sc_site_ip(*(uint64_t *)(regs + 1));
+	bool e = nr < AGENT_SC_NR && (want & AGENT_SC_WANT_EVENT);
+
+	if (!(want & AGENT_SC_WANT_RAW))
+		return e ? collect(ev[nr], no_links, out) : 0;
+	return collect(e ? ev[nr] : no_links, raw, out);
 }
 
-static void run_tp(struct agent_run *ar, struct agent_link **links, int n, struct sc_record *rec,
+/* The kprobe (or kretprobe) links of @nr in @lists, when @want says any. */
+static int collect_kp(uint64_t nr, uint8_t want, struct agent_link *(*lists)[SC_SLOTS],
+		      struct agent_link **out)
+{
+	if (nr >= AGENT_SC_NR || !(want & AGENT_SC_WANT_KPROBE))
+		return 0;
+	return collect(lists[nr], no_links, out);
+}
+
+/*
+ * One hit's run. The run proper (agent_run_begin: the CPU slot, and the
+ * site's %rsp and ip in the regs) is begun before the first program that
+ * calls out (agent_prog.calls_out), as a uprobe's (agent-hook.c): only
+ * helpers see the slot and the regs (bpf_get_stack reads ip, sp and bp;
+ * a tracepoint program's ctx is the record), and the site's ip is a
+ * search over the stubs (agent_sc_site_ip). The thread id is taken at
+ * once: the record's common_pid is read by programs without calls too.
+ */
+struct sc_hit {
+	struct agent_run ar;
+	struct bpftime_regs *regs;
+	struct bpftime_map_region *r;
+	uint32_t tid;
+	bool begun;
+};
+
+static void hit_init(struct sc_hit *h, struct bpftime_regs *regs, struct bpftime_map_region *r)
+{
+	h->regs = regs;
+	h->r = r;
+	h->tid = agent_tid(); /* as a uprobe's: without a syscall */
+	h->begun = false;
+}
+
+/* Point the regs at the site (the thread's %rsp there and the address
+ * after its syscall) and take the CPU slot. */
+static void hit_begin(struct sc_hit *h)
+{
+	struct bpftime_regs *regs = h->regs;
+
+	if (h->begun)
+		return;
+	regs->sp += FRAME_TO_SP;
+	regs->ip = agent_sc_site_ip(*(uint64_t *)(regs + 1));
+	agent_run_begin(&h->ar, h->r, regs, h->tid);
+	h->begun = true;
+}
+
+static void hit_end(struct sc_hit *h)
+{
+	if (h->begun)
+		bpftime_map_region__cpu_put(h->r, h->ar.cpu);
+}
+
+static void run_tp(struct sc_hit *h, struct agent_link **links, int n, struct sc_record *rec,
 		   uint64_t rec_len)
 {
-	rec->pid = (int32_t)ar->tid;
+	rec->pid = (int32_t)h->tid;
 	for (int i = 0; i < n; i++) {
 		struct sc_link *sl = (struct sc_link *)links[i];
 
+		if (sl->l.prog->calls_out)
+			hit_begin(h);
 		rec->type = (uint16_t)sl->tp_id;
-		agent_run_prog(ar, &sl->l, rec, rec_len, &sl->faults, " on a syscall tracepoint");
+		agent_run_prog(&h->ar, &sl->l, rec, rec_len, &sl->faults,
+			       " on a syscall tracepoint");
 	}
+}
+
+/* The record's fixed part: every field stored once (a memset of it cost
+ * a call and a loop per hit). */
+static void rec_init(struct sc_record *rec, uint64_t nr)
+{
+	rec->type = 0;
+	rec->flags = 0;
+	rec->preempt_count = 0;
+	rec->pid = 0;
+	rec->id = (int64_t)nr;
 }
 
 /* The user pt_regs of syscall @nr as the kernel saved them at its entry
@@ -262,23 +370,28 @@ static void user_image(struct bpftime_regs *img, const struct bpftime_regs *regs
 	img->r11 = regs->flags;
 }
 
-/* Run the kprobe (or kretprobe) links @links[0..n) of syscall @nr, whose
- * user registers are @img, with the wrapper's fake kernel pt_regs. */
-static void run_kprobes(struct agent_run *ar, struct agent_link **links, int n, uint64_t nr,
-			struct bpftime_regs *img)
+/* Run the kprobe (or kretprobe) links @links[0..n) of syscall @nr with the
+ * wrapper's fake kernel pt_regs, whose di points to the image of the user
+ * pt_regs (ax @ax). Their ctx points into the user registers: the run is
+ * begun first. */
+static void run_kprobes(struct sc_hit *h, struct agent_link **links, int n, uint64_t nr,
+			uint64_t ax)
 {
-	struct bpftime_regs k;
+	struct agent_run *ar = &h->ar;
+	struct bpftime_regs k, img;
 
+	hit_begin(h);
+	user_image(&img, h->regs, nr, ax);
 	memset(&k, 0, sizeof(k));
-	k.di = (uint64_t)(uintptr_t)img; /* __x64_sys_X(const struct pt_regs *regs) */
-	k.ax = img->ax;                  /* a kretprobe's result */
+	k.di = (uint64_t)(uintptr_t)&img; /* __x64_sys_X(const struct pt_regs *regs) */
+	k.ax = img.ax;                    /* a kretprobe's result */
 	k.orig_ax = ~0ull;
 	k.ip = FAKE_SYS_IP(nr);
 	k.cs = KERNEL_CS;
 	k.ss = KERNEL_DS;
-	k.flags = img->flags;
-	ar->kmem = img;
-	ar->kmem_len = sizeof(*img);
+	k.flags = img.flags;
+	ar->kmem = &img;
+	ar->kmem_len = sizeof(img);
 	for (int i = 0; i < n; i++) {
 		struct sc_link *sl = (struct sc_link *)links[i];
 
@@ -310,73 +423,75 @@ static void skip_syscall(struct bpftime_regs *regs, uint64_t nr, uint64_t rc)
 
 void agent_sc_enter_c(struct bpftime_regs *regs)
 {
-	struct agent_link *links[2 * SC_SLOTS], *kp[2 * SC_SLOTS];
+	struct agent_link *links[2 * SC_SLOTS], *kp[SC_SLOTS];
 	struct bpftime_map_region *r;
 	uint64_t nr = regs->orig_ax;
-	struct bpftime_regs img;
 	struct sc_record rec;
-	struct agent_run ar;
+	struct sc_hit h;
+	uint8_t want;
 	int n, nk;
 
 	/* a fork child's first syscall restarts the agent for it (agent-fork.c) */
 	agent_fork_check();
-	/* numbers past the table: raw_syscalls only, as the kernel's */
-	n = collect(nr < AGENT_SC_NR ? sc.enter[nr] : no_links, sc.raw_enter, links);
-	nk = collect(nr < AGENT_SC_NR ? sc.kprobe[nr] : no_links, no_links, kp);
 	r = agent_rt_region();
-	if ((!n && !nk) || !r)
+	if (!r)
 		return;
-	site_regs(regs);
-	/* as a uprobe's (agent-hook.c): the thread id without a syscall */
-	agent_run_begin(&ar, r, regs, agent_tid());
+	/* pairs with publish_wants' release: the lists it names are published */
+	want = __atomic_load_n(&agent_sc_want_enter[(uint16_t)nr], __ATOMIC_ACQUIRE);
+	/* numbers past the table: raw_syscalls only, as the kernel's */
+	n = collect_tp(nr, want, sc.enter, sc.raw_enter, links);
+	nk = collect_kp(nr, want, sc.kprobe, kp);
+	if (!n && !nk)
+		return;
+	hit_init(&h, regs, r);
 	if (n) {
-		memset(&rec, 0, sizeof(rec));
-		rec.id = (int64_t)nr;
+		rec_init(&rec, nr);
 		rec.args[0] = regs->di;
 		rec.args[1] = regs->si;
 		rec.args[2] = regs->dx;
 		rec.args[3] = regs->r10;
 		rec.args[4] = regs->r8;
 		rec.args[5] = regs->r9;
-		run_tp(&ar, links, n, &rec, sizeof(rec));
+		run_tp(&h, links, n, &rec, sizeof(rec));
 	}
-	if (nk) {
-		user_image(&img, regs, nr, (uint64_t)-ENOSYS);
-		run_kprobes(&ar, kp, nk, nr, &img);
-	}
-	bpftime_map_region__cpu_put(r, ar.cpu);
-	if (nk && ar.override)
-		skip_syscall(regs, nr, ar.override_rc);
+	if (nk)
+		run_kprobes(&h, kp, nk, nr, (uint64_t)-ENOSYS);
+	hit_end(&h);
+	/* an override came from a helper: the run was begun */
+	if (nk && h.ar.override)
+		skip_syscall(regs, nr, h.ar.override_rc);
 }
 
 void agent_sc_exit_c(struct bpftime_regs *regs)
 {
-	struct agent_link *links[2 * SC_SLOTS], *kp[2 * SC_SLOTS];
+	struct agent_link *links[2 * SC_SLOTS], *kp[SC_SLOTS];
 	struct bpftime_map_region *r;
 	uint64_t nr = regs->orig_ax;
-	struct bpftime_regs img;
 	struct sc_record rec;
-	struct agent_run ar;
+	struct sc_hit h;
+	uint8_t want;
 	int n, nk;
 
-	n = collect(nr < AGENT_SC_NR ? sc.exit[nr] : no_links, sc.raw_exit, links);
-	nk = collect(nr < AGENT_SC_NR ? sc.kretprobe[nr] : no_links, no_links, kp);
 	r = agent_rt_region();
-	if ((!n && !nk) || !r)
+	if (!r)
 		return;
-	site_regs(regs);
-	agent_run_begin(&ar, r, regs, agent_tid());
-	if (nk) { /* the wrapper returns before the sys_exit tracepoint */
-		user_image(&img, regs, nr, regs->ax);
-		run_kprobes(&ar, kp, nk, nr, &img);
-	}
+	want = __atomic_load_n(&agent_sc_want_exit[(uint16_t)nr], __ATOMIC_ACQUIRE);
+	n = collect_tp(nr, want, sc.exit, sc.raw_exit, links);
+	nk = collect_kp(nr, want, sc.kretprobe, kp);
+	if (!n && !nk)
+		return;
+	hit_init(&h, regs, r);
+	if (nk) /* the wrapper returns before the sys_exit tracepoint */
+		run_kprobes(&h, kp, nk, nr, regs->ax);
 	if (n) {
-		memset(&rec, 0, sizeof(rec));
-		rec.id = (int64_t)nr;
+		rec_init(&rec, nr);
 		rec.args[0] = regs->ax;
-		run_tp(&ar, links, n, &rec, 24);
+		/* past the 24 bytes the programs see; not left undefined */
+		for (int i = 1; i < 6; i++)
+			rec.args[i] = 0;
+		run_tp(&h, links, n, &rec, 24);
 	}
-	bpftime_map_region__cpu_put(r, ar.cpu);
+	hit_end(&h);
 }
 
 /* ---- links (follower thread) ---- */
@@ -417,14 +532,18 @@ static bool any(struct agent_link *const *slots)
  * (a hook that still saw the byte finds no link and returns). */
 static void publish_wants(void)
 {
-	bool raw_enter = any(sc.raw_enter), raw_exit = any(sc.raw_exit);
+	uint8_t raw_enter = any(sc.raw_enter) ? AGENT_SC_WANT_RAW : 0;
+	uint8_t raw_exit = any(sc.raw_exit) ? AGENT_SC_WANT_RAW : 0;
 
 	for (uint32_t nr = 0; nr < AGENT_SC_WANT; nr++) {
-		uint8_t e =
-		    raw_enter || (nr < AGENT_SC_NR && (any(sc.enter[nr]) || any(sc.kprobe[nr])));
-		uint8_t x =
-		    raw_exit || (nr < AGENT_SC_NR && (any(sc.exit[nr]) || any(sc.kretprobe[nr])));
+		uint8_t e = raw_enter, x = raw_exit;
 
+		if (nr < AGENT_SC_NR) {
+			e |= (any(sc.enter[nr]) ? AGENT_SC_WANT_EVENT : 0) |
+			     (any(sc.kprobe[nr]) ? AGENT_SC_WANT_KPROBE : 0);
+			x |= (any(sc.exit[nr]) ? AGENT_SC_WANT_EVENT : 0) |
+			     (any(sc.kretprobe[nr]) ? AGENT_SC_WANT_KPROBE : 0);
+		}
 		/* only what changes: the tables' pages stay untouched (zero)
 		 * until raw_syscalls links need them */
 		if (agent_sc_want_enter[nr] != e)
@@ -464,6 +583,32 @@ static struct agent_link **slots_of(const struct bpftime_catalog_attach *a)
 	return NULL;
 }
 
+/* LAHF/SAHF in 64-bit mode: CPUID 0x80000001 ECX bit 0. */
+static bool have_sahf(void)
+{
+	uint32_t a = 0x80000000u, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (a < 0x80000001u)
+		return false;
+	a = 0x80000001u;
+	c = 0;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return c & 1;
+}
+
+/* Set agent_sc_popf once, before the first link is published (the
+ * entries' slow path runs only after that). */
+static void sahf_check(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	__atomic_store_n(&agent_sc_popf, have_sahf() ? 0 : 1, __ATOMIC_RELEASE);
+}
+
 int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p)
 {
 	struct agent_link **slots = slots_of(a);
@@ -473,6 +618,7 @@ int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p)
 
 	if (!slots)
 		return -EINVAL;
+	sahf_check();
 	for (int i = 0; i < SC_SLOTS && slot < 0; i++)
 		if (!slots[i])
 			slot = i;

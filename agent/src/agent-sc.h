@@ -22,9 +22,13 @@
 extern char agent_sc_enter_entry[];
 extern char agent_sc_exit_entry[];
 
-/* Their fast path's tables (agent-sc.c), by the number's low 16 bits: 1
- * where a link wants the number's enter / exit. */
-#define AGENT_SC_WANT 65536
+/* Their fast path's tables (agent-sc.c), by the number's low 16 bits:
+ * non-zero where a link wants the number's enter / exit; the bits say
+ * which lists have links (the handlers read only those). */
+#define AGENT_SC_WANT        65536
+#define AGENT_SC_WANT_EVENT  0x01 /* syscalls/sys_{enter,exit}_X */
+#define AGENT_SC_WANT_RAW    0x02 /* raw_syscalls (set for every number) */
+#define AGENT_SC_WANT_KPROBE 0x04 /* a kprobe / kretprobe on __x64_sys_X */
 extern uint8_t agent_sc_want_enter[AGENT_SC_WANT];
 extern uint8_t agent_sc_want_exit[AGENT_SC_WANT];
 

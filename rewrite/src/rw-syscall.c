@@ -332,8 +332,10 @@ int bpftime_rw_sc_stub(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stub, uint
 	static const uint8_t down[] = {0x48, 0x8d, 0xa4, 0x24, 0x78, 0xff, 0xff, 0xff};
 	static const uint8_t up[] = {0x48, 0x8d, 0xa4, 0x24, 0x88, 0x00, 0x00, 0x00};
 	static const uint8_t sys[] = {0x0f, 0x05};
-	/* over the exit call: down 8, mov 5, movabs 10, call 3, up 8 */
-	static const uint8_t test_jz[] = {0x48, 0x85, 0xc0, 0x74, 34};
+	/* the child (%rax 0) straight back, over the exit call (down 8, mov
+	 * 5, movabs 10, call 3, up 8), without touching the flags (a syscall
+	 * keeps them): mov %rax,%rcx; jrcxz (%rcx is the syscall's) */
+	static const uint8_t child_back[] = {0x48, 0x89, 0xc1, 0xe3, 34};
 	int plain = child_skips_exit(nr) || nr == 15;
 	struct sbuf b = {buf, 0, 0};
 	int64_t rel;
@@ -349,7 +351,7 @@ int bpftime_rw_sc_stub(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stub, uint
 	emit(&b, sys, sizeof(sys));
 	if (plain) {
 		if (child_skips_exit(nr))
-			emit(&b, test_jz, sizeof(test_jz));
+			emit(&b, child_back, sizeof(child_back));
 		emit(&b, down, sizeof(down));
 	}
 	emit_call(&b, 0xb9, nr, exit); /* %ecx = nr, %rax = the result */
@@ -371,10 +373,19 @@ int bpftime_rw_sc_stub_window(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stu
 {
 	/* numbers whose syscall runs plain, at the site's %rsp, unhooked:
 	 * clone, vfork and clone3 (a child may get a new stack), rt_sigreturn
-	 * (reads its frame at %rsp). cmp $nr,%eax; je plain */
-	static const uint8_t plain_if[] = {0x83, 0xf8, 56,   0x74, 0,    0x83, 0xf8, 58,
-					   0x74, 0,    0x3d, 0xb3, 0x01, 0x00, 0x00, 0x74,
-					   0,    0x83, 0xf8, 15,   0x74, 0};
+	 * (reads its frame at %rsp). lea -nr(%rax),%ecx; jrcxz plain: no
+	 * flag changes (a syscall keeps them; code after it may use them);
+	 * %rcx is the syscall's */
+	static const uint8_t plain_if[] = {
+	    0x8d, 0x48, (uint8_t)-56,                   /* lea -56(%rax),%ecx */
+	    0xe3, 0,                                    /* jrcxz plain */
+	    0x8d, 0x48, (uint8_t)-58,                   /* lea -58(%rax),%ecx */
+	    0xe3, 0,                                    /* jrcxz plain */
+	    0x8d, 0x88, 0x4d,         0xfe, 0xff, 0xff, /* lea -435(%rax),%ecx */
+	    0xe3, 0,                                    /* jrcxz plain */
+	    0x8d, 0x48, (uint8_t)-15,                   /* lea -15(%rax),%ecx */
+	    0xe3, 0,                                    /* jrcxz plain */
+	};
 	static const uint8_t down[] = {0x48, 0x8d, 0xa4, 0x24, 0x78, 0xff, 0xff, 0xff};
 	static const uint8_t save_nr[] = {0x48, 0x89, 0x04, 0x24}; /* mov %rax,(%rsp) */
 	static const uint8_t load_nr[] = {0x48, 0x8b, 0x0c, 0x24}; /* mov (%rsp),%rcx */
@@ -383,8 +394,8 @@ int bpftime_rw_sc_stub_window(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stu
 	static const uint8_t sys[] = {0x0f, 0x05};
 	static const uint8_t up[] = {0x48, 0x8d, 0xa4, 0x24, 0x88, 0x00, 0x00, 0x00};
 	struct sbuf b = {buf, 0, 0};
-	unsigned int jcc_at, plain = 0, k;
-	uint8_t jmp = 0xe9;
+	unsigned int jcc_at, plain, back, k;
+	uint8_t jmp = 0xe9, short_jmp[2] = {0xeb, 0};
 	int64_t rel;
 	int err;
 
@@ -408,22 +419,22 @@ int bpftime_rw_sc_stub_window(uint8_t buf[BPFTIME_RW_SC_STUB_SIZE], uint64_t stu
 	emit64(&b, exit);
 	emit(&b, call, sizeof(call));
 	emit(&b, up, sizeof(up));
-	for (k = 0; k < 2; k++) {
-		if (k == 1) {
-			plain = b.n;
-			emit(&b, sys, sizeof(sys));
-		}
-		rel = (int64_t)(site + len) - (int64_t)(stub + b.n + 5);
-		if (rel > REACH || rel < -REACH - 1)
-			return -ERANGE;
-		emit(&b, &jmp, 1);
-		emit32(&b, (uint32_t)rel);
-	}
+	back = b.n;
+	rel = (int64_t)(site + len) - (int64_t)(stub + b.n + 5);
+	if (rel > REACH || rel < -REACH - 1)
+		return -ERANGE;
+	emit(&b, &jmp, 1);
+	emit32(&b, (uint32_t)rel);
+	/* plain: the syscall, then back through the jmp above (jmp rel8) */
+	plain = b.n;
+	emit(&b, sys, sizeof(sys));
+	short_jmp[1] = (uint8_t)(back - (b.n + 2));
+	emit(&b, short_jmp, sizeof(short_jmp));
 	if (b.overflow)
 		return -E2BIG;
-	/* the je's rel8: to plain from each jcc's end */
+	/* the jrcxz's rel8: to plain from each one's end */
 	for (k = 4; k < sizeof(plain_if); k++)
-		if ((k == 4 || k == 9 || k == 16 || k == 21))
+		if ((k == 4 || k == 9 || k == 17 || k == 22))
 			buf[jcc_at + k] = (uint8_t)(plain - (jcc_at + k + 1));
 	while (b.n < BPFTIME_RW_SC_STUB_SIZE)
 		b.p[b.n++] = 0xcc;

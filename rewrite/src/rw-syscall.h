@@ -23,10 +23,15 @@
  *   back:   jmp site+7 -------------------------------------'
  *
  * clone, clone3, vfork (a child may run on its parent's stack and returns
- * straight to site+7: `test %rax,%rax; jz back` after the syscall) and
+ * straight to site+7: `mov %rax,%rcx; jrcxz back` after the syscall) and
  * rt_sigreturn (reads its frame at %rsp) have the PLAIN layout instead:
  * the syscall (`mov $nr,%eax; syscall`) at the site's %rsp, between the
  * enter call and the exit call, each in its own lea -136 / lea 136 pair.
+ *
+ * No stub instruction changes the flags (lea, mov, jrcxz; the WINDOW's
+ * number checks are `lea -nr(%rax),%ecx; jrcxz`): a syscall keeps them,
+ * so code after one may rely on flags set before it, and the entries put
+ * back what their handlers change.
  *
  * Skipping the syscall (bpf_override_return() from a kprobe on the
  * syscall's wrapper): in every stub that can get there but the PLAIN
