@@ -111,7 +111,7 @@ bpftime)
 	fake=
 	[ "$tool" = bpftrace ] && fake=--fake-root
 	# shellcheck disable=SC2086 # $fake and $cmd are words
-	run_tool() { exec "$dir/bpftime-run" --session "$session" $fake -- $cmd; }
+	run_tool() { exec "$dir/bpftime-run" --session "$session" $fake -- stdbuf -oL $cmd; }
 	run_term() { exec "$dir/bpftime" start --session "$session" -- "$@"; }
 	;;
 *)
@@ -124,9 +124,12 @@ esac
 run_tool >"$tmp/tool.out" 2>"$tmp/tool.err" &
 tpid=$!
 pids="$pids $tpid"
-# kernel: the header comes after the probe is attached (line buffered:
-# stdbuf); bpftime: the agent in bash says when the probe is in, below
-[ "$mode" = bpftime ] || wait_file "$tmp/tool.out" "COMMAND" 30 || fail "the tool did not attach"
+# The header comes after the probe is attached and the perf buffer made
+# (line buffered: stdbuf), in both modes: a tool attaches its uprobe before
+# it makes its perf buffer, and an event in between is dropped (on the
+# kernel too: no buffer in the array's slot yet). Under bpftime the agent
+# in bash also says when the probe is in, below.
+wait_file "$tmp/tool.out" "COMMAND" 30 || fail "the tool did not attach"
 
 # The terminal: script(1) gives bash a pty and copies the FIFO to it. bash
 # writes its pid and waits for $tmp/go before each prompt; no rc files, no
