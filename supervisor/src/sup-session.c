@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "sup-internal.h"
 
 int sup_base_dir(const char *override, char *out, size_t len)
@@ -192,6 +193,13 @@ int sup_session_claim(struct sup_session *s)
 		err = lock_dir(s);
 		if (err == -ENOENT)
 			continue; /* removed by a concurrent --clean: again */
+		/* `bpftime status` takes the lock for a moment to tell a live
+		 * session from a stale one: held, but no control socket yet,
+		 * is that (or a supervisor starting); look again for 1 s */
+		for (int wait = 0; err == -EBUSY && wait < 100 && access(s->sock, F_OK); wait++) {
+			usleep(10000);
+			err = lock_dir(s);
+		}
 		if (err)
 			return err;
 		if (!created) {

@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -250,6 +252,40 @@ static void test_attach_refused(void **state)
 	assert_int_equal(run(&p, false, BPFTIME(0), "--help", NULL), 0);
 	assert_non_null(strstr(p.buf, "--attach PID"));
 	assert_non_null(strstr(p.buf, "--inject"));
+}
+
+/* `bpftime status` holds a session's lock for a moment to probe it: a
+ * bpftime run starting then must not take it for a live supervisor's (it
+ * would try to join one that does not exist) but wait for the lock. */
+static int probe_fd = -1;
+
+static void *release_probe(void *arg)
+{
+	(void)arg;
+	usleep(200000);
+	close(probe_fd);
+	return NULL;
+}
+
+static void test_run_waits_out_a_status_probe(void **state)
+{
+	char dir[256];
+	pthread_t t;
+	struct proc p;
+
+	SKIP_WITHOUT_SECCOMP();
+	snprintf(dir, sizeof(dir), "%s/probed", sessions[0]);
+	mkdir(sessions[0], 0700);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	probe_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(probe_fd >= 0);
+	assert_int_equal(flock(probe_fd, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(pthread_create(&t, NULL, release_probe, NULL), 0);
+	assert_int_equal(run(&p, false, BPFTIME(0), "--session", "probed", "--", "/bin/sh", "-c",
+			     "exit 7", NULL),
+			 7);
+	pthread_join(t, NULL);
+	assert_null(strstr(p.buf, "cannot reach"));
 }
 
 /* TOOL killed: the session's objects and files go with it */
@@ -643,6 +679,7 @@ int main(void)
 	    cmocka_unit_test(test_tool_not_found_is_127),
 	    cmocka_unit_test(test_bpftime_run_alias),
 	    cmocka_unit_test(test_attach_refused),
+	    cmocka_unit_test(test_run_waits_out_a_status_probe),
 	    cmocka_unit_test(test_tool_killed_releases_session),
 	    cmocka_unit_test(test_usage),
 	    cmocka_unit_test(test_bad_option_says_what_to_do),
