@@ -332,6 +332,27 @@ bool emul_mapped_writable(struct bpftime_caller *c, const struct emul_obj *o);
  * struct btf_type; -1 for a kind we do not know (emul-btf.c). */
 int64_t emul_btf_type_extra(uint32_t kind, uint32_t vlen);
 
+/* emul-btf-view.c: a BTF blob's types by id and its names, read-only. */
+struct btf_type;
+struct emul_btf_view {
+	const uint8_t *types; /* the type section */
+	uint32_t types_len;
+	const char *strs; /* the string section, NUL-terminated */
+	uint32_t strs_len;
+	const struct btf_type **by_id; /* [0] is void (NULL) */
+	uint32_t nr;
+};
+/* 0, -EINVAL (a blob this cannot walk) or -ENOMEM; close it either way. */
+int emul_btf_view_open(struct emul_btf_view *v, const void *data, uint32_t size);
+void emul_btf_view_close(struct emul_btf_view *v);
+/* Type @id; NULL for void or a bad id. */
+const struct btf_type *emul_btf_view_type(const struct emul_btf_view *v, uint32_t id);
+/* The name at @name_off; "" outside the section. */
+const char *emul_btf_view_name(const struct emul_btf_view *v, uint32_t name_off);
+/* Type @id through typedefs and qualifiers (btf_type_skip_modifiers());
+ * NULL for void, a bad id or a loop. */
+const struct btf_type *emul_btf_view_resolve(const struct emul_btf_view *v, uint32_t id);
+
 /* Register the helpers programs run in the supervisor may call (emul-helpers.c). */
 int emul_helpers_register(struct bpftime_emul *e, struct bpftime_vm *vm);
 

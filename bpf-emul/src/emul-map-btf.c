@@ -29,100 +29,10 @@
 #include <linux/btf.h>
 #include "emul-internal.h"
 
-struct btf_view {
-	const uint8_t *types; /* the type section */
-	uint32_t types_len;
-	const char *strs;
-	uint32_t strs_len;
-	const struct btf_type **by_id; /* [0] is void (NULL) */
-	uint32_t nr;
-};
-
-/* Index every type record; -EINVAL for a blob this cannot walk. */
-static int view_index(struct btf_view *v)
-{
-	uint32_t off = 0, cap = 64;
-
-	v->by_id = calloc(cap, sizeof(*v->by_id));
-	if (!v->by_id)
-		return -ENOMEM;
-	v->nr = 1;
-	while (off < v->types_len) {
-		const struct btf_type *t = (const void *)(v->types + off);
-		int64_t extra;
-
-		/* the record header and its trailing data lie in the section */
-		if (v->types_len - off < sizeof(*t))
-			return -EINVAL;
-		extra = emul_btf_type_extra(BTF_INFO_KIND(t->info), BTF_INFO_VLEN(t->info));
-		if (extra < 0 || v->types_len - off - sizeof(*t) < (uint64_t)extra)
-			return -EINVAL;
-		if (v->nr == cap) {
-			const struct btf_type **n = realloc(v->by_id, 2 * cap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			v->by_id = n;
-			cap *= 2;
-		}
-		v->by_id[v->nr++] = t;
-		off += sizeof(*t) + (uint32_t)extra;
-	}
-	return 0;
-}
-
-static int view_open(struct btf_view *v, const void *data, uint32_t size)
-{
-	const struct btf_header *h = data;
-
-	memset(v, 0, sizeof(*v));
-	/* header, then both sections inside the blob */
-	if (!data || size < sizeof(*h) || h->magic != BTF_MAGIC || h->hdr_len > size)
-		return -EINVAL;
-	if (h->type_off > size - h->hdr_len || h->type_len > size - h->hdr_len - h->type_off ||
-	    h->str_off > size - h->hdr_len || h->str_len > size - h->hdr_len - h->str_off)
-		return -EINVAL;
-	v->types = (const uint8_t *)data + h->hdr_len + h->type_off;
-	v->types_len = h->type_len;
-	v->strs = (const char *)data + h->hdr_len + h->str_off;
-	v->strs_len = h->str_len;
-	return view_index(v);
-}
-
-static const struct btf_type *by_id(const struct btf_view *v, uint32_t id)
-{
-	return id && id < v->nr ? v->by_id[id] : NULL;
-}
-
-static const char *name_of(const struct btf_view *v, const struct btf_type *t)
-{
-	/* the string section ends with a NUL (BTF_LOAD checked it) */
-	return t->name_off < v->strs_len ? v->strs + t->name_off : "";
-}
-
-static bool is_modifier(uint32_t kind)
-{
-	return kind == BTF_KIND_TYPEDEF || kind == BTF_KIND_VOLATILE || kind == BTF_KIND_CONST ||
-	       kind == BTF_KIND_RESTRICT || kind == BTF_KIND_TYPE_TAG;
-}
-
-/* btf_type_skip_modifiers(), typedefs included; NULL for void or a loop. */
-static const struct btf_type *resolve(const struct btf_view *v, uint32_t id)
-{
-	const struct btf_type *t = by_id(v, id);
-
-	for (uint32_t hops = 0; t && is_modifier(BTF_INFO_KIND(t->info)); hops++) {
-		if (hops > 32)
-			return NULL; /* BTF_LOAD refuses loops; never follow one */
-		t = by_id(v, t->type);
-	}
-	return t;
-}
-
 /* btf_type_id_size(): the resolved type's size; false when it has none. */
-static bool type_size(const struct btf_view *v, uint32_t id, uint64_t *size, int depth)
+static bool type_size(const struct emul_btf_view *v, uint32_t id, uint64_t *size, int depth)
 {
-	const struct btf_type *t = resolve(v, id);
+	const struct btf_type *t = emul_btf_view_resolve(v, id);
 
 	if (!t || depth > 32)
 		return false;
@@ -165,7 +75,7 @@ static bool is_struct(const struct btf_type *t)
  * offset + 1; a second lock is -E2BIG, as btf_get_field_type() answers
  * for a repeated field (BPF_BTF_LOAD already refuses such types).
  */
-static int find_lock(const struct btf_view *v, const struct btf_type *t, uint64_t base,
+static int find_lock(const struct emul_btf_view *v, const struct btf_type *t, uint64_t base,
 		     uint32_t *off, int depth)
 {
 	const struct btf_member *mem = (const void *)(t + 1);
@@ -173,7 +83,7 @@ static int find_lock(const struct btf_view *v, const struct btf_type *t, uint64_
 	if (depth > 8)
 		return 0;
 	for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); i++) {
-		const struct btf_type *mt = resolve(v, mem[i].type);
+		const struct btf_type *mt = emul_btf_view_resolve(v, mem[i].type);
 		uint32_t bits =
 		    BTF_INFO_KFLAG(t->info) ? BTF_MEMBER_BIT_OFFSET(mem[i].offset) : mem[i].offset;
 		uint64_t at = base + bits / 8;
@@ -181,7 +91,7 @@ static int find_lock(const struct btf_view *v, const struct btf_type *t, uint64_
 
 		if (!is_struct(mt))
 			continue;
-		if (!strcmp(name_of(v, mt), "bpf_spin_lock") &&
+		if (!strcmp(emul_btf_view_name(v, mt->name_off), "bpf_spin_lock") &&
 		    BTF_INFO_KIND(mt->info) == BTF_KIND_STRUCT) {
 			if (*off)
 				return -E2BIG;
@@ -231,8 +141,8 @@ static bool is_i32(const struct btf_type *t)
 }
 
 /* The type's map_check_btf op, run last, after the fields were judged. */
-static int run_op(const struct btf_view *v, const union bpf_attr *attr, const struct btf_type *key,
-		  const struct btf_type *value)
+static int run_op(const struct emul_btf_view *v, const union bpf_attr *attr,
+		  const struct btf_type *key, const struct btf_type *value)
 {
 	switch (op_of(attr->map_type)) {
 	case OP_NO_BTF:
@@ -254,7 +164,7 @@ static int run_op(const struct btf_view *v, const union bpf_attr *attr, const st
 	}
 }
 
-static int check_types(const struct btf_view *v, const union bpf_attr *attr,
+static int check_types(const struct emul_btf_view *v, const union bpf_attr *attr,
 		       struct emul_map_btf *out)
 {
 	const struct btf_type *key = NULL, *value;
@@ -264,13 +174,13 @@ static int check_types(const struct btf_view *v, const union bpf_attr *attr,
 	/* map_check_btf(): a key type of the key's size, or none when the
 	 * type's op can judge a keyless map */
 	if (attr->btf_key_type_id) {
-		key = resolve(v, attr->btf_key_type_id);
+		key = emul_btf_view_resolve(v, attr->btf_key_type_id);
 		if (!type_size(v, attr->btf_key_type_id, &size, 0) || size != attr->key_size)
 			return -EINVAL;
 	} else if (op_of(attr->map_type) == OP_NONE) {
 		return -EINVAL;
 	}
-	value = resolve(v, attr->btf_value_type_id);
+	value = emul_btf_view_resolve(v, attr->btf_value_type_id);
 	if (!type_size(v, attr->btf_value_type_id, &size, 0) || size != attr->value_size)
 		return -EINVAL;
 	if (is_struct(value)) {
@@ -285,16 +195,16 @@ static int check_types(const struct btf_view *v, const union bpf_attr *attr,
 
 int emul_map_check_btf(struct emul_obj *btf, const union bpf_attr *attr, struct emul_map_btf *out)
 {
-	struct btf_view v;
+	struct emul_btf_view v;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	/* map_create(): the vmlinux BTF describes no map value */
 	if (btf->btf.kernel)
 		return -EACCES;
-	err = view_open(&v, btf->btf.data, btf->btf.size);
+	err = emul_btf_view_open(&v, btf->btf.data, btf->btf.size);
 	if (!err)
 		err = check_types(&v, attr, out);
-	free(v.by_id);
+	emul_btf_view_close(&v);
 	return err;
 }

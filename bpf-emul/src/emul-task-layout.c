@@ -25,86 +25,6 @@
 #define MAX_BTF   (256u * 1024 * 1024)
 #define MAX_DEPTH 8
 
-struct view {
-	const uint8_t *types;
-	uint32_t types_len;
-	const char *strs;
-	uint32_t strs_len;
-	const struct btf_type **by_id; /* [0] void */
-	uint32_t nr;
-};
-
-static int view_index(struct view *v)
-{
-	uint32_t off = 0, cap = 1024;
-
-	v->by_id = calloc(cap, sizeof(*v->by_id));
-	if (!v->by_id)
-		return -ENOMEM;
-	v->nr = 1;
-	while (off < v->types_len) {
-		const struct btf_type *t = (const void *)(v->types + off);
-		int64_t extra;
-
-		if (v->types_len - off < sizeof(*t))
-			return -EINVAL;
-		extra = emul_btf_type_extra(BTF_INFO_KIND(t->info), BTF_INFO_VLEN(t->info));
-		if (extra < 0 || v->types_len - off - sizeof(*t) < (uint64_t)extra)
-			return -EINVAL;
-		if (v->nr == cap) {
-			const struct btf_type **n = realloc(v->by_id, 2 * cap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			v->by_id = n;
-			cap *= 2;
-		}
-		v->by_id[v->nr++] = t;
-		off += sizeof(*t) + (uint32_t)extra;
-	}
-	return 0;
-}
-
-static int view_open(struct view *v, const void *data, uint32_t size)
-{
-	const struct btf_header *h = data;
-
-	memset(v, 0, sizeof(*v));
-	if (!data || size < sizeof(*h) || h->magic != BTF_MAGIC || h->hdr_len > size)
-		return -EINVAL;
-	if (h->type_off > size - h->hdr_len || h->type_len > size - h->hdr_len - h->type_off ||
-	    h->str_off > size - h->hdr_len || h->str_len > size - h->hdr_len - h->str_off ||
-	    !h->str_len)
-		return -EINVAL;
-	v->types = (const uint8_t *)data + h->hdr_len + h->type_off;
-	v->types_len = h->type_len;
-	v->strs = (const char *)data + h->hdr_len + h->str_off;
-	v->strs_len = h->str_len;
-	if (v->strs[v->strs_len - 1])
-		return -EINVAL; /* names are read up to a NUL inside the section */
-	return view_index(v);
-}
-
-static const char *name_of(const struct view *v, uint32_t off)
-{
-	return off < v->strs_len ? v->strs + off : "";
-}
-
-/* Through typedefs and qualifiers; NULL for void, a bad id or a loop. */
-static const struct btf_type *resolve(const struct view *v, uint32_t id)
-{
-	for (int hops = 0; hops < 32; hops++) {
-		const struct btf_type *t = id && id < v->nr ? v->by_id[id] : NULL;
-		uint32_t k = t ? BTF_INFO_KIND(t->info) : 0;
-
-		if (k != BTF_KIND_TYPEDEF && k != BTF_KIND_VOLATILE && k != BTF_KIND_CONST &&
-		    k != BTF_KIND_RESTRICT && k != BTF_KIND_TYPE_TAG)
-			return t;
-		id = t->type;
-	}
-	return NULL;
-}
-
 static bool is_composite(const struct btf_type *t)
 {
 	uint32_t k = t ? BTF_INFO_KIND(t->info) : 0;
@@ -113,13 +33,13 @@ static bool is_composite(const struct btf_type *t)
 }
 
 /* The struct named @name with members (not a forward declaration). */
-static const struct btf_type *find_struct(const struct view *v, const char *name)
+static const struct btf_type *find_struct(const struct emul_btf_view *v, const char *name)
 {
 	for (uint32_t id = 1; id < v->nr; id++) {
 		const struct btf_type *t = v->by_id[id];
 
 		if (BTF_INFO_KIND(t->info) == BTF_KIND_STRUCT && BTF_INFO_VLEN(t->info) &&
-		    !strcmp(name_of(v, t->name_off), name))
+		    !strcmp(emul_btf_view_name(v, t->name_off), name))
 			return t;
 	}
 	return NULL;
@@ -128,7 +48,7 @@ static const struct btf_type *find_struct(const struct view *v, const char *name
 /* Member @name of @t, also inside anonymous members: its byte offset in
  * *@off and its type id in *@type. Bitfields do not count (no field we
  * fill is one). */
-static bool find_member(const struct view *v, const struct btf_type *t, const char *name,
+static bool find_member(const struct emul_btf_view *v, const struct btf_type *t, const char *name,
 			uint32_t *off, uint32_t *type, int depth)
 {
 	const struct btf_member *m = (const void *)(t + 1);
@@ -138,13 +58,13 @@ static bool find_member(const struct view *v, const struct btf_type *t, const ch
 	for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); i++) {
 		uint32_t bits =
 		    BTF_INFO_KFLAG(t->info) ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
-		const struct btf_type *mt = resolve(v, m[i].type);
+		const struct btf_type *mt = emul_btf_view_resolve(v, m[i].type);
 		uint32_t inner;
 
 		if (bits % 8)
 			continue;
 		if (m[i].name_off) {
-			if (strcmp(name_of(v, m[i].name_off), name))
+			if (strcmp(emul_btf_view_name(v, m[i].name_off), name))
 				continue;
 			*off = bits / 8;
 			*type = m[i].type;
@@ -160,7 +80,7 @@ static bool find_member(const struct view *v, const struct btf_type *t, const ch
 
 /* The offset of dotted @path ("ns.inum") in @t, or BPFTIME_TASK_NO_FIELD
  * (absent, or past @limit - @len). */
-static uint32_t field(const struct view *v, const struct btf_type *t, const char *path,
+static uint32_t field(const struct emul_btf_view *v, const struct btf_type *t, const char *path,
 		      uint32_t len, uint32_t limit)
 {
 	char part[64];
@@ -179,7 +99,7 @@ static uint32_t field(const struct view *v, const struct btf_type *t, const char
 			return BPFTIME_TASK_NO_FIELD;
 		total += off;
 		path += n + (dot ? 1 : 0);
-		t = resolve(v, type);
+		t = emul_btf_view_resolve(v, type);
 	}
 	return total <= limit && limit - total >= len ? total : BPFTIME_TASK_NO_FIELD;
 }
@@ -194,13 +114,13 @@ static uint32_t size_of(const struct btf_type *t, uint32_t max)
 int bpftime_task_layout__from_btf(const void *btf, uint32_t size, struct bpftime_task_layout *out)
 {
 	const struct btf_type *task, *nsp, *mnt;
-	struct view v;
+	struct emul_btf_view v;
 	uint32_t ts, ns, ms;
 	int err;
 
-	err = view_open(&v, btf, size);
+	err = emul_btf_view_open(&v, btf, size);
 	if (err) {
-		free(v.by_id);
+		emul_btf_view_close(&v);
 		return err;
 	}
 	task = find_struct(&v, "task_struct");
@@ -225,7 +145,7 @@ int bpftime_task_layout__from_btf(const void *btf, uint32_t size, struct bpftime
 	out->nsproxy_mnt_ns = field(&v, nsp, "mnt_ns", 8, ns);
 	out->mnt_ns_size = ms;
 	out->mnt_ns_inum = field(&v, mnt, "ns.inum", 4, ms);
-	free(v.by_id);
+	emul_btf_view_close(&v);
 	return task ? 0 : -ENOENT;
 }
 
