@@ -8,6 +8,9 @@
  * with, which is where LD_PRELOAD and our variable came from, and it reads
  * the same under every libc. It is streamed through a small buffer: the
  * environment can be megabytes (ARG_MAX), the agent's stack cannot.
+ *
+ * The auxiliary vector comes the same way, from /proc/self/auxv
+ * (agent_auxv: AT_HWCAP2 for RDFSBASE, AT_EXECFN for the exec's name).
  */
 #include "agent-internal.h"
 
@@ -76,4 +79,20 @@ long agent_env_get(const char *key, char *out, size_t len)
 		return -ENAMETOOLONG;
 	out[s.n] = '\0';
 	return ret;
+}
+
+uint64_t agent_auxv(uint64_t type)
+{
+	uint64_t aux[2 * 64];
+	long n;
+	int fd = agent_openat("/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	n = agent_read(fd, aux, sizeof(aux));
+	agent_close(fd);
+	for (long i = 0; i + 1 < n / 8; i += 2)
+		if (aux[i] == type)
+			return aux[i + 1];
+	return 0;
 }

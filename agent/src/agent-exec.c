@@ -32,26 +32,9 @@
 /* agent-sc.c: the C half of the stubs' exit entry */
 void agent_sc_exit_c(struct bpftime_regs *regs);
 
-/* AT_EXECFN from /proc/self/auxv, or 0 */
-static uint64_t execfn(void)
-{
-	uint64_t aux[2 * 64];
-	long n;
-	int fd = agent_openat("/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0);
-
-	if (fd < 0)
-		return 0;
-	n = agent_read(fd, aux, sizeof(aux));
-	agent_close(fd);
-	for (long i = 0; i + 1 < n / 8; i += 2)
-		if (aux[i] == AT_EXECFN_)
-			return aux[i + 1];
-	return 0;
-}
-
 static uint64_t exec_nr(void)
 {
-	uint64_t fn = execfn();
+	uint64_t fn = agent_auxv(AT_EXECFN_);
 	char buf[sizeof(DEV_FD) - 1];
 	struct agent_iovec l = {buf, sizeof(buf)}, r = {(void *)(uintptr_t)fn, sizeof(buf)};
 

@@ -179,4 +179,8 @@ void agent_log_num(const char *session, const char *a, long v);
  * length, -ENOENT when absent, -ENAMETOOLONG, or the -errno of the read. */
 long agent_env_get(const char *key, char *out, size_t len);
 
+/* agent-env.c: the value of auxiliary vector entry @type (AT_*) from
+ * /proc/self/auxv, as the process was exec'd with; 0 when absent. */
+uint64_t agent_auxv(uint64_t type);
+
 #endif /* BPFTIME_AGENT_INTERNAL_H */

@@ -40,25 +40,9 @@ struct slot {
 static struct slot slots[SLOTS];
 static int usable; /* 1: RDFSBASE works here */
 
-static uint64_t hwcap2(void)
-{
-	uint64_t aux[2 * 64];
-	long n;
-	int fd = agent_openat("/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0);
-
-	if (fd < 0)
-		return 0;
-	n = agent_read(fd, aux, sizeof(aux));
-	agent_close(fd);
-	for (long i = 0; i + 1 < n / 8; i += 2)
-		if (aux[i] == AT_HWCAP2)
-			return aux[i + 1];
-	return 0;
-}
-
 void agent_tid_init(void)
 {
-	usable = (hwcap2() & HWCAP2_FSGSBASE) != 0;
+	usable = (agent_auxv(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
 }
 
 static uint64_t fs_base(void)
