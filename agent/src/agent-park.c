@@ -174,9 +174,11 @@ static int free_signal(struct kernel_sigaction *old, bool *borrowed)
 
 /* 'R' in /proc/self/task/<tid>/stat: running or runnable in user space
  * (or about to return there) */
-static bool running(int tid)
+/* /proc/self/task/<tid>/<file> into @buf (NUL-terminated); its length,
+ * or <= 0 when it cannot be read. */
+static long read_task_file(int tid, const char *file, char *buf, size_t len)
 {
-	char path[48], buf[128];
+	char path[48];
 	struct agent_buf b;
 	long n;
 	int fd;
@@ -184,15 +186,22 @@ static bool running(int tid)
 	agent_buf_init(&b, path, sizeof(path));
 	agent_buf_str(&b, "/proc/self/task/");
 	agent_buf_num(&b, tid);
-	agent_buf_str(&b, "/stat");
+	agent_buf_str(&b, "/");
+	agent_buf_str(&b, file);
 	fd = agent_openat(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return false;
-	n = agent_read(fd, buf, sizeof(buf) - 1);
+		return fd;
+	n = agent_read(fd, buf, len - 1);
 	agent_close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+static bool running(int tid)
+{
+	char buf[128];
+	long n = read_task_file(tid, "stat", buf, sizeof(buf));
+
 	/* "tid (comm) S ...": the state follows the last ')' */
 	for (long i = n - 1; i > 0; i--)
 		if (buf[i] == ')')
@@ -224,25 +233,13 @@ static uint64_t parse_hex(const char *p, const char **end)
  * a syscall number first when it is in one, "running" when it ran). */
 static void note_blocked(int tid)
 {
-	char path[48], buf[96];
+	char buf[96];
 	const char *p;
-	struct agent_buf b;
 	uint64_t pc;
-	long n;
-	int fd;
+	long n = read_task_file(tid, "syscall", buf, sizeof(buf));
 
-	agent_buf_init(&b, path, sizeof(path));
-	agent_buf_str(&b, "/proc/self/task/");
-	agent_buf_num(&b, tid);
-	agent_buf_str(&b, "/syscall");
-	fd = agent_openat(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	n = agent_read(fd, buf, sizeof(buf) - 1);
-	agent_close(fd);
 	if (n < 3 || buf[0] != '-' || buf[1] != '1' || buf[2] != ' ')
 		return;
-	buf[n] = '\0';
 	parse_hex(buf + 3, &p); /* sp */
 	if (*p != ' ')
 		return;
