@@ -128,17 +128,17 @@ static void inject_target(void *ctx, pid_t tid)
 
 	if (pid <= 0)
 		return;
-	if (pid == r->tool) {
-		/* its own calls would be trapped: --agent is the way */
-		sup_log(SUP_LOG_WARN, "--inject: pid %d is the tool itself: use --agent", (int)pid);
-		tid = 0;
-	}
 	for (unsigned int i = 0; i < r->nr_injected; i++)
 		if (r->injected[i] == pid)
 			return;
 	if (r->nr_injected < MAX_INJECTED)
 		r->injected[r->nr_injected++] = pid;
-	if (tid && !sup_attach_into(pid, r->session.dir))
+	if (pid == r->tool) {
+		/* its own calls would be trapped: --agent is the way */
+		sup_log(SUP_LOG_WARN, "--inject: pid %d is the tool itself: use --agent", (int)pid);
+		return;
+	}
+	if (!sup_attach_into(pid, r->session.dir))
 		sup_log(SUP_LOG_INFO, "--inject: pid %d has the agent, session %s", (int)pid,
 			r->session.dir);
 }
