@@ -356,15 +356,11 @@ static int bind_fixups(uint8_t *code, uint64_t code_addr, const struct bpftime_r
 /* Try one address; 1 when mapped there, 0 to try another, -errno to stop. */
 static int try_map(uint64_t cand)
 {
-	long r =
-	    rw_mmap_anon(cand, TRAMP_SIZE, RW_PROT_READ | RW_PROT_WRITE, RW_MAP_FIXED_NOREPLACE);
+	long r = rw_map_at(cand, TRAMP_SIZE);
 
-	if (r < 0 && r > -4096)
-		return (r == -EEXIST || r == -ENOMEM || r == -EPERM) ? 0 : (int)r;
-	if ((uint64_t)r == cand)
+	if (!r)
 		return 1;
-	rw_munmap((uint64_t)r, TRAMP_SIZE); /* pre-4.17 kernel: hint not honoured */
-	return 0;
+	return (r == -EEXIST || r == -ENOMEM || r == -EPERM) ? 0 : (int)r;
 }
 
 /* Outward from the site, in [lo, hi]: the nearest free 64 KiB slot. */

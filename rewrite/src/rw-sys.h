@@ -7,6 +7,7 @@
 #ifndef BPFTIME_RW_SYS_H
 #define BPFTIME_RW_SYS_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -59,6 +60,21 @@ static inline long rw_mmap_anon(uint64_t hint, size_t len, int prot, int flags)
 static inline long rw_munmap(uint64_t addr, size_t len)
 {
 	return rw_syscall3(SYS_munmap, (long)addr, (long)len, 0);
+}
+
+/* Anonymous read-write memory exactly at @at (MAP_FIXED_NOREPLACE): 0, or
+ * -errno; -EEXIST also when a kernel before 4.17 ignored the flag and
+ * mapped elsewhere (undone). */
+static inline long rw_map_at(uint64_t at, size_t len)
+{
+	long r = rw_mmap_anon(at, len, RW_PROT_READ | RW_PROT_WRITE, RW_MAP_FIXED_NOREPLACE);
+
+	if (r < 0 && r > -4096)
+		return r;
+	if ((uint64_t)r == at)
+		return 0;
+	rw_munmap((uint64_t)r, len);
+	return -EEXIST;
 }
 
 static inline long rw_mprotect(uint64_t addr, size_t len, int prot)

@@ -58,19 +58,6 @@ static uint64_t page_of(uint64_t a)
 	return a & ~(PAGE - 1);
 }
 
-/* A fresh mapping at [at, at+len), or 0. */
-static int map_at(uint64_t at, uint64_t len)
-{
-	long r = rw_mmap_anon(at, len, RW_PROT_READ | RW_PROT_WRITE, RW_MAP_FIXED_NOREPLACE);
-
-	if (r < 0 && r > -4096)
-		return 0;
-	if ((uint64_t)r == at)
-		return 1;
-	rw_munmap((uint64_t)r, len); /* pre-4.17 kernel: hint not honoured */
-	return 0;
-}
-
 static int add_page(struct bpftime_rw_sc_pun_pool *pool, uint64_t page, uint64_t used)
 {
 	if (pool->nr == BPFTIME_RW_SC_PUN_PAGES)
@@ -113,7 +100,7 @@ uint64_t bpftime_rw_sc_pun_alloc(struct bpftime_rw_sc_pun_pool *pool, uint64_t l
 		at = p > lo ? p : lo;
 		first = page_of(at);
 		last = page_of(at + size - 1);
-		if (!map_at(first, last + PAGE - first))
+		if (rw_map_at(first, last + PAGE - first))
 			continue;
 		if (last == first)
 			add_page(pool, first, at + size - first);

@@ -172,18 +172,6 @@ void bpftime_rw_sc_branches(const uint8_t *code, size_t len, uint64_t addr,
 
 /* ---- trampoline memory ---- */
 
-static int try_map(uint64_t cand, size_t size)
-{
-	long r = rw_mmap_anon(cand, size, RW_PROT_READ | RW_PROT_WRITE, RW_MAP_FIXED_NOREPLACE);
-
-	if (r < 0 && r > -4096)
-		return 0;
-	if ((uint64_t)r == cand)
-		return 1;
-	rw_munmap((uint64_t)r, size); /* pre-4.17 kernel: hint not honoured */
-	return 0;
-}
-
 uint64_t bpftime_rw_sc_map_near(uint64_t lo, uint64_t hi, size_t size)
 {
 	int64_t min = (int64_t)hi - REACH + (int64_t)(2 * RW_PAGE_SIZE);
@@ -200,9 +188,9 @@ uint64_t bpftime_rw_sc_map_near(uint64_t lo, uint64_t hi, size_t size)
 
 		if (d < min && u > max)
 			break;
-		if (d >= min && try_map((uint64_t)d, size))
+		if (d >= min && !rw_map_at((uint64_t)d, size))
 			return (uint64_t)d;
-		if (u <= max && try_map((uint64_t)u, size))
+		if (u <= max && !rw_map_at((uint64_t)u, size))
 			return (uint64_t)u;
 	}
 	return 0;
