@@ -24,7 +24,6 @@
  * hook, as before.
  */
 #include <elf.h>
-#include <linux/stat.h>
 #include "agent-internal.h"
 #include "agent-procmaps.h"
 #include "agent-runtime.h"
@@ -206,20 +205,16 @@ static int watch(int kind, uint64_t addr, uint32_t nr, const uint8_t *code, uint
 static int try_file(const struct agent_mapping *m)
 {
 	struct found f = {{0}, {0}, {0}, 0};
-	uint64_t off, len, size;
-	struct statx stx;
+	uint64_t off, len, size = 0;
 	uint8_t *e;
 	int fd, err;
 
-	fd = agent_openat(m->path, O_RDONLY | O_CLOEXEC, 0);
+	fd = agent_procmaps_open(m, &size);
 	if (fd < 0)
 		return fd;
-	err = (int)agent_syscall6(__NR_statx, fd, (long)"", 0x1000 /* AT_EMPTY_PATH */,
-				  STATX_INO | STATX_SIZE, (long)&stx, 0);
-	size = stx.stx_size;
-	if (err || stx.stx_ino != m->ino || size < sizeof(Elf64_Ehdr)) {
+	if (size < sizeof(Elf64_Ehdr)) {
 		agent_close(fd);
-		return err ? err : -ESTALE;
+		return -ENOEXEC;
 	}
 	e = agent_sys_mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	agent_close(fd);

@@ -14,6 +14,7 @@
  * stack is not. agent-sc-sites.c reads it with the same parser and reader.
  */
 #include <linux/mman.h>
+#include <linux/stat.h>
 #include "agent-internal.h"
 #include "agent-procmaps.h"
 
@@ -162,4 +163,25 @@ int agent_procmaps_find(uint64_t dev, uint64_t ino, uint64_t offset, uint64_t *a
 	*addr = f.addr;
 	*prot = f.prot;
 	return 0;
+}
+
+int agent_procmaps_open(const struct agent_mapping *m, uint64_t *size)
+{
+	struct statx stx;
+	int fd = agent_openat(m->path, O_RDONLY | O_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return fd;
+	err = (int)agent_syscall6(__NR_statx, fd, (long)"", 0x1000 /* AT_EMPTY_PATH */,
+				  STATX_INO | STATX_SIZE, (long)&stx, 0);
+	if (!err && (agent_procmaps_dev(stx.stx_dev_major, stx.stx_dev_minor) != m->dev ||
+		     stx.stx_ino != m->ino))
+		err = -ESTALE; /* replaced on disk since it was mapped */
+	if (err) {
+		agent_close(fd);
+		return err;
+	}
+	if (size)
+		*size = stx.stx_size;
+	return fd;
 }

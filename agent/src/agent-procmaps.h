@@ -33,4 +33,9 @@ int agent_procmaps_each(void (*fn)(void *arg, const struct agent_mapping *m), vo
 int agent_procmaps_find(uint64_t dev, uint64_t ino, uint64_t offset, uint64_t *addr,
 			uint32_t *prot);
 
+/* Open the file of mapping @m read-only, checked to be the one mapped
+ * (dev and ino: a path may name another file by now), and its size in
+ * *@size (may be NULL). @return the fd, or -errno (-ESTALE: replaced). */
+int agent_procmaps_open(const struct agent_mapping *m, uint64_t *size);
+
 #endif /* BPFTIME_AGENT_PROCMAPS_H */

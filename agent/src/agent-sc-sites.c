@@ -54,7 +54,6 @@
  * never written again. Stubs are never unmapped: a thread may be in one.
  */
 #include <elf.h>
-#include <linux/stat.h>
 #include "agent-internal.h"
 #include "agent-procmaps.h"
 #include "agent-runtime.h"
@@ -267,21 +266,15 @@ static int scan_file(struct sc_file *f)
 	static Elf64_Shdr sh[MAX_SHDRS];
 	struct collect c = {f, false, 0, 0};
 	uint64_t lo = ~0ull, hi = 0, pg, len = f->end - f->start;
-	struct statx stx;
+	struct agent_mapping m = {.dev = f->dev, .ino = f->ino, .path = f->path};
 	Elf64_Ehdr eh;
 	uint8_t *map;
 	int fd, err;
 
-	fd = agent_openat(f->path, O_RDONLY | O_CLOEXEC, 0);
+	fd = agent_procmaps_open(&m, NULL);
 	if (fd < 0)
 		return fd;
-	err = (int)agent_syscall6(__NR_statx, fd, (long)"", 0x1000 /* AT_EMPTY_PATH */, STATX_INO,
-				  (long)&stx, 0);
-	if (!err && (agent_procmaps_dev(stx.stx_dev_major, stx.stx_dev_minor) != f->dev ||
-		     stx.stx_ino != f->ino))
-		err = -ESTALE; /* replaced on disk since it was mapped */
-	if (!err)
-		err = (int)pread_all(fd, &eh, sizeof(eh), 0);
+	err = (int)pread_all(fd, &eh, sizeof(eh), 0);
 	if (!err && (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 		     eh.e_machine != EM_X86_64 || eh.e_shentsize != sizeof(Elf64_Shdr) ||
 		     !eh.e_shnum || eh.e_shnum > MAX_SHDRS))
