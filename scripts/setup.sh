@@ -4,7 +4,7 @@
 # that are missing. Runs apt-get as root, through sudo otherwise.
 set -eu
 
-PACKAGES="gcc g++ make cmake pkg-config clang clang-format llvm libclang-rt-14-dev libelf-dev zlib1g-dev
+PACKAGES="gcc g++ make cmake pkg-config clang clang-format llvm llvm-19-dev libclang-rt-14-dev libelf-dev zlib1g-dev
 libbpf-dev libcapstone-dev libcmocka-dev libseccomp-dev bpftool libbpf-tools bpftrace python3 musl-tools"
 
 missing=""

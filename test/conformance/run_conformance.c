@@ -3,7 +3,7 @@
  * bpftime-conformance: runs bpf_conformance test files (format in
  * README.md) through the vm.
  *
- *   bpftime-conformance [--checked] [--verbose] FILE...
+ *   bpftime-conformance [--checked] [--jit] [--verbose] FILE...
  *
  * Each file: assemble `-- asm` (or take `-- raw`), load it into a fresh vm
  * with helper 5 registered, run it with r1 = the `-- mem` bytes and r2 =
@@ -20,6 +20,9 @@
 #include <string.h>
 #include <bpftime/asm.h>
 #include <bpftime/vm.h>
+#ifdef BPFTIME_HAVE_JIT
+#include <bpftime/jit.h>
+#endif
 
 static void free_ptr(void *p)
 {
@@ -45,6 +48,7 @@ struct test_file {
 
 struct options {
 	bool checked;
+	bool jit;
 	bool verbose;
 };
 
@@ -266,6 +270,22 @@ static int get_program(const struct test_file *t, struct bpf_insn **insns, size_
 	return bpftime_asm__assemble(text, insns, cnt, msg, size);
 }
 
+/* Native code for @vm; a test that loads must then run natively, so a
+ * compile failure fails it. */
+static int load_jit(struct bpftime_vm *vm)
+{
+#ifdef BPFTIME_HAVE_JIT
+	int err = bpftime_jit__load(vm, NULL);
+
+	if (!err && !bpftime_vm__is_native(vm))
+		err = -ENOEXEC;
+	return err;
+#else
+	(void)vm;
+	return -EOPNOTSUPP;
+#endif
+}
+
 /*
  * Load and run @insns. Returns 0 with *r0 set, or the load/run error with
  * the vm's message in @msg.
@@ -291,6 +311,11 @@ static int run_program(const struct bpf_insn *insns, size_t cnt, uint8_t *mem, s
 	err = bpftime_vm__load(vm, insns, cnt);
 	if (err) {
 		snprintf(msg, size, "load: %s", bpftime_vm__last_error(vm));
+		return err;
+	}
+	err = opt->jit ? load_jit(vm) : 0;
+	if (err) {
+		snprintf(msg, size, "jit: %s", bpftime_vm__last_error(vm));
 		return err;
 	}
 	err = bpftime_vm__run(vm, &run);
@@ -394,8 +419,9 @@ static bool run_file(const char *path, const struct options *opt)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bpftime-conformance [--checked] [--verbose] FILE...\n"
+	fprintf(f, "usage: bpftime-conformance [--checked] [--jit] [--verbose] FILE...\n"
 		   "  --checked  run with bounds checking (bpftime_vm_opts.bounds_check)\n"
+		   "  --jit      run the LLVM JIT's native code (bpftime/jit.h)\n"
 		   "  --verbose  print passing tests too, and the program of failing ones\n");
 }
 
@@ -408,6 +434,8 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--checked")) {
 			opt.checked = true;
+		} else if (!strcmp(argv[i], "--jit")) {
+			opt.jit = true;
 		} else if (!strcmp(argv[i], "--verbose")) {
 			opt.verbose = true;
 		} else if (!strcmp(argv[i], "--help")) {

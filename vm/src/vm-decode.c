@@ -362,7 +362,7 @@ int bpftime_vm_decode(struct bpftime_vm *vm, const struct bpf_insn *insn, uint32
 {
 	op->dst = insn->dst_reg;
 	op->src = insn->src_reg;
-	op->pad = 0;
+	op->flags = 0;
 	op->off = insn->off;
 	op->imm = (uint64_t)(int64_t)insn->imm;
 	/* 4-bit fields, but only r0..r10 exist (check_reg_arg: "R%d is invalid"). */

@@ -162,7 +162,7 @@ struct vm_dec {
 	uint8_t code; /* enum vm_opcode */
 	uint8_t dst;
 	uint8_t src;
-	uint8_t pad;
+	uint8_t flags; /* VM_DEC_* */
 	int32_t off;
 	uint64_t imm;
 };
@@ -188,6 +188,15 @@ struct vm_op {
 	};
 };
 _Static_assert(sizeof(struct vm_op) == 16, "vm_op is two words");
+
+/* vm_dec.flags: an ld_imm64 whose value depends on the process (a map,
+ * map value, BTF object or function address), which native code must read
+ * from a data slot instead of embedding. */
+#define VM_DEC_PER_PROCESS (1u << 0)
+
+/* Native code of one BPF function (vm-image.h has the convention). */
+typedef uint64_t (*vm_native_fn)(struct bpftime_vm_call *call, uint64_t depth, uint64_t r1,
+				 uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
 
 enum vm_mode { VM_MODE_FAST, VM_MODE_CHECKED, VM_MODE__COUNT };
 
@@ -216,6 +225,16 @@ struct bpftime_vm {
 	uint8_t *is_func; /* 1 at the first instruction of every function */
 	uint32_t cnt;
 	bool loaded;
+	/* what a native image must have been compiled from (vm-native.c):
+	 * the instructions with per-process ld_imm64 values left out */
+	uint64_t insn_hash;
+	/* bound native code (vm-native.c): a function per BPF function,
+	 * indexed by its first instruction; NULL when runs interpret */
+	vm_native_fn *native_fn;
+	bool native_checked; /* the mode the image was compiled for */
+	void *native_mem;    /* the host's mapping, released by native_release */
+	size_t native_len;
+	void (*native_release)(void *mem, size_t len);
 	char err[256];
 };
 
@@ -292,6 +311,23 @@ void bpftime_vm_memset(void *dst, int c, size_t n);
 int bpftime_vm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int bpftime_vm_snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* vm-native.c: whether runs of @checked mode may take @vm's native code. */
+static inline bool bpftime_vm_native_ok(const struct bpftime_vm *vm, bool checked)
+{
+	return vm->native_fn && vm->native_checked == checked;
+}
+
+/* vm-native.c: run function @idx of call->cur natively at frame @depth. */
+int bpftime_vm_native_call(struct bpftime_vm_call *call, uint32_t idx, unsigned depth,
+			   const uint64_t args[5], uint64_t *r0);
+
+/* vm-native.c: drop the binding (unload and free). */
+void bpftime_vm_native_unbind(struct bpftime_vm *vm);
+
+/* vm-load.c: the hash bpftime_vm.insn_hash holds, of @cnt instructions as
+ * given to load (per-process ld_imm64 values left out). */
+uint64_t bpftime_vm_insn_hash(const struct bpf_insn *insns, size_t cnt);
 
 /* vm-access.c: the bounds check of the checked mode. */
 bool bpftime_vm_access_ok(const struct bpftime_vm_call *call, uint64_t addr, uint64_t size,

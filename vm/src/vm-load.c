@@ -39,6 +39,7 @@ static int resolve_ldimm64(struct bpftime_vm *vm, struct bpf_insn *insn, uint32_
 		if (hi->imm != 0)
 			return bpftime_vm_error(vm, -EINVAL, "insn %u: invalid bpf_ld_imm64 insn",
 						i);
+		op->flags |= VM_DEC_PER_PROCESS;
 		return 0;
 	case BPF_PSEUDO_MAP_FD:
 	case BPF_PSEUDO_MAP_VALUE:
@@ -66,6 +67,7 @@ static int resolve_ldimm64(struct bpftime_vm *vm, struct bpf_insn *insn, uint32_
 					"off %d): error %d",
 					i, insn->src_reg, insn->imm, hi->imm, err);
 	op->imm = value;
+	op->flags |= VM_DEC_PER_PROCESS;
 	/* Keep a plain ld_imm64 in the loaded copy, as the kernel rewrites map fds. */
 	insn->src_reg = 0;
 	insn->imm = (int32_t)(uint32_t)value;
@@ -231,10 +233,46 @@ static void bind_func_addrs(struct bpftime_vm *vm)
 	}
 }
 
+/* Per-process ld_imm64 forms: their imm fields name a map fd or index
+ * that differs between the compiling and the binding process. */
+static bool per_process_ldimm64(const struct bpf_insn *insn)
+{
+	return insn->code == (BPF_LD | BPF_IMM | BPF_DW) && insn->src_reg != 0 &&
+	       insn->src_reg != BPF_PSEUDO_FUNC;
+}
+
+/* FNV-1a, 64-bit, over every field; the imm of both halves of a
+ * per-process ld_imm64 counts as 0. */
+uint64_t bpftime_vm_insn_hash(const struct bpf_insn *insns, size_t cnt)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	bool skip_next = false;
+
+	for (size_t i = 0; i < cnt; i++) {
+		const struct bpf_insn *in = &insns[i];
+		bool skip = skip_next || per_process_ldimm64(in);
+		uint32_t imm = skip ? 0 : (uint32_t)in->imm;
+		uint8_t b[8] = {in->code,
+				(uint8_t)(in->dst_reg | in->src_reg << 4),
+				(uint8_t)in->off,
+				(uint8_t)((uint16_t)in->off >> 8),
+				(uint8_t)imm,
+				(uint8_t)(imm >> 8),
+				(uint8_t)(imm >> 16),
+				(uint8_t)(imm >> 24)};
+
+		skip_next = !skip_next && per_process_ldimm64(in);
+		for (int k = 0; k < 8; k++)
+			h = (h ^ b[k]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
 void bpftime_vm_unload(struct bpftime_vm *vm)
 {
 	size_t cnt = vm->cnt;
 
+	bpftime_vm_native_unbind(vm);
 	bpftime_vm_dealloc(vm, vm->insns, cnt * sizeof(*vm->insns));
 	bpftime_vm_dealloc(vm, vm->dec, cnt * sizeof(*vm->dec));
 	bpftime_vm_dealloc(vm, vm->ops[VM_MODE_FAST], cnt * sizeof(struct vm_op));
@@ -271,6 +309,7 @@ int bpftime_vm__load(struct bpftime_vm *vm, const struct bpf_insn *insns, size_t
 		goto err_unload;
 	}
 	bpftime_vm_memcpy(vm->insns, insns, cnt * sizeof(*insns));
+	vm->insn_hash = bpftime_vm_insn_hash(insns, cnt);
 	err = decode_all(vm);
 	if (err)
 		goto err_unload;

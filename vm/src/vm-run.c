@@ -50,7 +50,10 @@ int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 	args[0] = (uint64_t)(uintptr_t)run->ctx;
 	args[1] = run->ctx_len;
 	args[2] = args[3] = args[4] = 0;
-	err = bpftime_vm_interp(&call, 0, 0, args, &run->r0);
+	if (bpftime_vm_native_ok(vm, call.checked))
+		err = bpftime_vm_native_call(&call, 0, 0, args, &run->r0);
+	else
+		err = bpftime_vm_interp(&call, 0, 0, args, &run->r0);
 	run->insns = call.checked ? start - call.insn_left : 0;
 	return err;
 }
@@ -107,6 +110,8 @@ int bpftime_vm_call_func(struct bpftime_vm_call *call, uint32_t idx, const uint6
 		return call->err;
 	if (depth + 1 >= BPFTIME_VM_MAX_CALL_FRAMES)
 		err = -E2BIG;
+	else if (bpftime_vm_native_ok(cur, call->checked))
+		err = bpftime_vm_native_call(call, idx, depth + 1, args, ret);
 	else
 		err = bpftime_vm_interp(call, idx, depth + 1, args, ret);
 	/* A tail call inside the callback must not leak into the caller. */

@@ -53,8 +53,8 @@ struct bpftime_vm;
 struct bpftime_vm_call;
 
 enum bpftime_vm_engine {
+	/* The interpreter, unless native code is bound (bpftime/jit.h). */
 	BPFTIME_VM_ENGINE_INTERP = 0,
-	/* BPFTIME_VM_ENGINE_JIT arrives with the LLVM back end. */
 };
 
 /*
@@ -253,6 +253,41 @@ int bpftime_vm__exec(const struct bpftime_vm *vm, void *mem, size_t len, uint64_
  * run path.
  */
 int bpftime_vm_fault__format(const struct bpftime_vm_fault *fault, char *buf, size_t size);
+
+/* ---- native code (bpftime/jit.h compiles it) ---- */
+
+/**
+ * @brief Bytes of writable, page-aligned memory that binding @image needs.
+ * @return the size, or -EINVAL (not an image, or inconsistent), -ENOEXEC
+ * (an image of another build's ABI).
+ */
+int64_t bpftime_vm__native_size(const void *image, size_t len);
+
+/**
+ * @brief Bind a native image to the loaded @vm, without libc: copy its code
+ * into @mem (page-aligned, bpftime_vm__native_size bytes, writable) and fill
+ * in this process's values (helpers, maps, runtime). The host then makes
+ * the first *@exec_len bytes of @mem executable and the rest read-only,
+ * before the first run. From then on, runs in the image's mode take the
+ * native code. @release, when not NULL, is called with (@mem, @mem_len) when
+ * the vm is freed.
+ * @return 0; -EINVAL (vm not loaded, bad image or memory), -ENOEXEC (another
+ * ABI), -ESTALE (compiled from other instructions, or for another mode,
+ * helper table or instruction limit: the message says which), -EBUSY
+ * (already bound), -ENOMEM.
+ */
+int bpftime_vm__native_bind(struct bpftime_vm *vm, const void *image, size_t len, void *mem,
+			    size_t mem_len, void (*release)(void *mem, size_t len),
+			    size_t *exec_len);
+
+/**
+ * @brief bpftime_vm__native_bind with memory from mmap, made executable
+ * (libc; not in bpftime_vm__create's freestanding set).
+ */
+int bpftime_vm__load_native(struct bpftime_vm *vm, const void *image, size_t len);
+
+/** @brief Whether runs of @vm in its own mode take native code. */
+bool bpftime_vm__is_native(const struct bpftime_vm *vm);
 
 /* ---- for helpers: the calling run ---- */
 
