@@ -145,6 +145,85 @@ static uint64_t *copy_insns(const struct bpftime_catalog_view *cat, uint32_t idx
 	return insns;
 }
 
+static void log_native(const struct agent_prog *p)
+{
+	char line[100];
+	struct agent_buf b;
+
+	agent_buf_init(&b, line, sizeof(line));
+	agent_buf_str(&b, "prog '");
+	agent_buf_str(&b, p->name);
+	agent_buf_str(&b, "' (id ");
+	agent_buf_num(&b, p->id);
+	agent_buf_str(&b, "): runs the supervisor's native code");
+	agent_log(agent_session_dir(), line, NULL);
+}
+
+static void release_native(void *mem, size_t len)
+{
+	agent_sys_munmap(mem, len);
+}
+
+/* Map @image's code and slots for @vm: written, then read + exec for the
+ * code and read-only for the slots, never writable and executable at once. */
+static int map_native(struct agent_prog *p, const void *image, size_t len)
+{
+	int64_t size = bpftime_vm__native_size(image, len);
+	size_t exec_len = 0;
+	void *mem;
+	int err;
+
+	if (size < 0)
+		return (int)size;
+	mem = agent_sys_mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!mem)
+		return -ENOMEM;
+	err = bpftime_vm__native_bind(p->vm, image, len, mem, (size_t)size, release_native,
+				      &exec_len);
+	if (err) {
+		agent_sys_munmap(mem, (size_t)size);
+		return err;
+	}
+	if (agent_sys_mprotect(mem, exec_len, PROT_READ | PROT_EXEC) ||
+	    (exec_len < (size_t)size &&
+	     agent_sys_mprotect((char *)mem + exec_len, (size_t)size - exec_len, PROT_READ))) {
+		/* W^X policies (SELinux execmem) end here: interpret */
+		bpftime_vm__native_drop(p->vm);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/*
+ * The supervisor's native image of the program, when the catalog has one
+ * (emul-jit.c): runs then take compiled code instead of the interpreter.
+ * Anything wrong (no image, a stale one, no executable memory allowed
+ * here) leaves the program interpreted, with a line in the log.
+ */
+static void load_native(struct agent_prog *p, const struct bpftime_catalog_view *cat, uint32_t idx,
+			const struct bpftime_catalog_prog *cp)
+{
+	size_t bytes = ((size_t)cp->image_len + 7) & ~(size_t)7;
+	uint64_t *image;
+	int n;
+
+	if (!cp->image_len)
+		return;
+	image = mem_alloc(NULL, bytes);
+	if (!image)
+		return;
+	n = bpftime_catalog__prog_image(cat, idx, cp, image, (uint32_t)bytes);
+	if (n < 0)
+		log_load_error(p, "its native image is unreadable, it runs interpreted", n, NULL);
+	else if ((n = map_native(p, image, (size_t)n)))
+		log_load_error(p, "its native image cannot be used, it runs interpreted", n,
+			       bpftime_vm__last_error(p->vm));
+	else
+		log_native(p);
+	mem_free(NULL, image, bytes);
+}
+
 /* Whether @insns call anything but their own functions: any call of the
  * JMP or JMP32 class but `call` with src_reg BPF_PSEUDO_CALL, and any
  * ld_imm64 of a function's address (passed to a helper). Every slot is
@@ -191,6 +270,8 @@ int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat
 		log_load_error(p, "cannot load it", err, bpftime_vm__last_error(p->vm));
 	}
 	mem_free(NULL, insns, cp->insn_cnt ? (size_t)cp->insn_cnt * 8 : 8);
+	if (!err)
+		load_native(p, cat, idx, cp);
 	if (err) {
 		bpftime_vm__free(p->vm);
 		p->vm = NULL;

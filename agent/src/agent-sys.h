@@ -52,6 +52,11 @@ static inline int agent_sys_munmap(void *addr, size_t len)
 	return (int)agent_sys6(__NR_munmap, (long)addr, (long)len, 0, 0, 0, 0);
 }
 
+static inline int agent_sys_mprotect(void *addr, size_t len, int prot)
+{
+	return (int)agent_sys6(__NR_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+}
+
 static inline int agent_sys_gettid(void)
 {
 	return (int)agent_sys6(__NR_gettid, 0, 0, 0, 0, 0, 0);

@@ -314,6 +314,27 @@ int bpftime_catalog__prog_insns(const struct bpftime_catalog_view *v, uint32_t i
 	return still(e, p->seq) ? (int)p->insn_cnt : -ESTALE;
 }
 
+int bpftime_catalog__prog_image(const struct bpftime_catalog_view *v, uint32_t idx,
+				const struct bpftime_catalog_prog *p, uint64_t *dst, uint32_t max)
+{
+	const struct bpftime_catalog_header *h = hdr(v);
+	uint64_t bytes = (p->image_len + 7ull) & ~7ull;
+	const uint8_t *e;
+
+	if (idx >= h->prog_cap)
+		return -EPROTO;
+	e = (const uint8_t *)v->base + h->prog_off + (uint64_t)idx * h->prog_stride;
+	if (!p->image_off || !p->image_len)
+		return -ENOENT;
+	if (bytes > max)
+		return -E2BIG;
+	if ((p->image_off & 7) || p->image_off < h->heap_off || !inside(v, p->image_off, bytes) ||
+	    p->image_off + bytes > h->heap_off + h->heap_size || p->image_len > (1u << 30))
+		return -EPROTO;
+	copy8(dst, (const uint8_t *)v->base + p->image_off, bytes);
+	return still(e, p->seq) ? (int)p->image_len : -ESTALE;
+}
+
 int bpftime_catalog__attach_path(const struct bpftime_catalog_view *v, uint32_t idx,
 				 const struct bpftime_catalog_attach *a, char *dst, uint32_t size)
 {

@@ -419,6 +419,12 @@ static int64_t prog_slot(struct bpftime_emul *e, struct catalog *c, const struct
 	return slot;
 }
 
+/* heap blocks of images: whole 8-byte words, as readers copy them */
+static uint64_t image_bytes(uint32_t len)
+{
+	return ((uint64_t)len + 7) & ~7ull;
+}
+
 int emul_catalog_prog_publish(struct bpftime_emul *e, struct emul_obj *o)
 {
 	struct catalog *c = e->catalog;
@@ -434,9 +440,20 @@ int emul_catalog_prog_publish(struct bpftime_emul *e, struct emul_obj *o)
 	off = heap_alloc(e, c, bytes, "a program's instructions");
 	if (off < 0)
 		return (int)off;
-	/* the block is named by no entry yet: no reader looks at it */
+	/* the blocks are named by no entry yet: no reader looks at them */
 	memcpy(c->base + off, o->prog.insns, bytes);
 	prog_fill(&p, o, (uint64_t)off);
+	if (o->prog.image_len) {
+		int64_t ioff =
+		    heap_alloc(e, c, image_bytes(o->prog.image_len), "a program's image");
+
+		/* no room for the image: agents interpret, as without a JIT */
+		if (ioff > 0) {
+			memcpy(c->base + ioff, o->prog.image, o->prog.image_len);
+			p.image_off = (uint64_t)ioff;
+			p.image_len = o->prog.image_len;
+		}
+	}
 	change_begin(c);
 	hwm_cover(&c->hdr->prog_hwm, (uint32_t)slot);
 	entry_write(&prog_entry(c, (uint32_t)slot)->seq, &p, sizeof(p));
@@ -450,7 +467,7 @@ void emul_catalog_prog_unpublish(struct bpftime_emul *e, struct emul_obj *o)
 	struct catalog *c = e->catalog;
 	struct bpftime_catalog_prog *p, gone = {.state = BPFTIME_CATALOG_FREE};
 	int64_t idx, free_idx;
-	uint64_t off, bytes;
+	uint64_t off, bytes, ioff, ibytes;
 
 	if (!c)
 		return;
@@ -460,6 +477,8 @@ void emul_catalog_prog_unpublish(struct bpftime_emul *e, struct emul_obj *o)
 	p = prog_entry(c, (uint32_t)idx);
 	off = p->insn_off;
 	bytes = (uint64_t)p->insn_cnt * sizeof(struct bpf_insn);
+	ioff = p->image_off;
+	ibytes = image_bytes(p->image_len);
 	change_begin(c);
 	entry_write(&p->seq, &gone, sizeof(gone));
 	__atomic_store_n(&c->hdr->nr_progs, c->hdr->nr_progs - 1, __ATOMIC_RELAXED);
@@ -467,6 +486,8 @@ void emul_catalog_prog_unpublish(struct bpftime_emul *e, struct emul_obj *o)
 	/* after the seq moved: a reader still copying these bytes gets
 	 * -ESTALE from bpftime_catalog__prog_insns */
 	heap_free(c, off, bytes);
+	if (ioff)
+		heap_free(c, ioff, ibytes);
 }
 
 /* ---- attachments ---- */

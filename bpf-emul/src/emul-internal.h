@@ -71,6 +71,10 @@ struct emul_prog {
 	uid_t uid;
 	/* programs run in the supervisor (PROG_TEST_RUN): built lazily */
 	struct bpftime_vm *vm;
+	/* compiled for the agents (emul-jit.c), published in the catalog;
+	 * malloc'd, NULL when interpreted */
+	void *image;
+	uint32_t image_len;
 };
 
 struct emul_btf {
@@ -582,6 +586,14 @@ void emul_catalog_free(struct bpftime_emul *e);
 /* An accepted program, before the caller gets its fd: -ENOSPC (full,
  * logged), -ENOMEM. Unpublish: its object is being released. */
 int emul_catalog_prog_publish(struct bpftime_emul *e, struct emul_obj *o);
+
+/* emul-jit.c: whether programs are compiled (built with LLVM, not
+ * opts.interp_only) */
+bool emul_jit_enabled(const struct bpftime_emul *e);
+/* emul-jit.c: compile @o for the agents (o->prog.image); failures logged */
+void emul_jit_compile(struct bpftime_emul *e, struct emul_obj *o);
+/* emul-jit.c: native code for @vm, a supervisor run vm of @o, when enabled */
+void emul_jit_native(struct bpftime_emul *e, struct emul_obj *o, struct bpftime_vm *vm);
 void emul_catalog_prog_unpublish(struct bpftime_emul *e, struct emul_obj *o);
 /* Perf event @ev is about to run @prog (uprobes and tracepoints are
  * published; software events run in the supervisor): -ENOSPC, -ENOMEM,

@@ -416,6 +416,7 @@ static long publish(struct load *ld)
 	p->load_time = now_ns(CLOCK_BOOTTIME);
 	p->uid = ld->c->uid;
 	o->id = ld->e->next_prog_id++;
+	emul_jit_compile(ld->e, o);
 	err = emul_obj_add(ld->e, o);
 	if (!err)
 		err = emul_catalog_prog_publish(ld->e, o);
@@ -496,6 +497,7 @@ struct bpftime_vm *emul_prog_vm(struct bpftime_emul *e, struct emul_obj *o, int 
 		bpftime_vm__free(vm);
 		return NULL;
 	}
+	emul_jit_native(e, o, vm);
 	o->prog.vm = vm;
 	return vm;
 }
@@ -510,6 +512,7 @@ void emul_prog_release(struct bpftime_emul *e, struct emul_obj *o)
 	free(p->maps);
 	emul_obj_put(e, p->btf);
 	bpftime_vm__free(p->vm);
+	free(p->image);
 	if (p->xlated != p->insns)
 		free(p->xlated);
 	free(p->insns);

@@ -108,6 +108,7 @@ struct sup_opts {
 	bool fake_root;       /* run: --fake-root */
 	bool agent;           /* run: --agent (TOOL gets the agent too) */
 	bool inject;          /* run: --inject (the agent into the pids TOOL's events name) */
+	bool interp_only;     /* run: --engine interp (no JIT, no native images) */
 	pid_t attach[SUP_ATTACH_MAX]; /* run: --attach PID, each */
 	unsigned int nr_attach;
 	bool clean; /* status: --clean */

@@ -21,6 +21,7 @@ enum {
 	OPT_AGENT,
 	OPT_INJECT,
 	OPT_ATTACH,
+	OPT_ENGINE,
 };
 
 static const struct option run_options[] = {
@@ -31,6 +32,7 @@ static const struct option run_options[] = {
     {"agent", no_argument, NULL, OPT_AGENT},
     {"inject", no_argument, NULL, OPT_INJECT},
     {"attach", required_argument, NULL, OPT_ATTACH},
+    {"engine", required_argument, NULL, OPT_ENGINE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -103,6 +105,13 @@ static int take_option(struct sup_opts *o, int c)
 		o->attach[o->nr_attach++] = (pid_t)pid;
 		return 0;
 	}
+	case OPT_ENGINE:
+		if (strcmp(optarg, "jit") && strcmp(optarg, "interp")) {
+			sup_log(SUP_LOG_ERROR, "bad --engine '%s': use jit or interp", optarg);
+			return -EINVAL;
+		}
+		o->interp_only = !strcmp(optarg, "interp");
+		return 0;
 	case 'h':
 		o->help = true;
 		return 0;

@@ -36,6 +36,7 @@ struct run {
 	struct sup_session session;
 	/* --inject: the processes given the agent (or refused) so far */
 	bool inject;
+	bool interp_only; /* --engine interp */
 	pid_t tool;
 	pid_t injected[MAX_INJECTED];
 	unsigned int nr_injected;
@@ -151,6 +152,7 @@ static int open_emul(struct run *r)
 	    .log_level = (enum bpftime_emul_log_level)sup_log_level(),
 	    .on_target_pid = r->inject ? inject_target : NULL,
 	    .on_target_ctx = r,
+	    .interp_only = r->interp_only,
 	};
 
 	r->emul = bpftime_emul__new(&eo);
@@ -285,6 +287,7 @@ static int setup(struct run *r, const struct sup_opts *o, bool *joined)
 	int err = open_session(o, &r->session);
 
 	r->inject = o->inject;
+	r->interp_only = o->interp_only;
 	*joined = err == -EBUSY;
 	if (*joined && o->inject)
 		sup_log(SUP_LOG_WARN,

@@ -125,6 +125,28 @@ struct expect {
 	bool prog_live; /* the program is published */
 };
 
+/* With the JIT built, a kprobe program carries the supervisor's image
+ * (emul-jit.c), readable whole and refused into a short buffer. */
+static int check_image(struct bpftime_catalog_view *v, int idx,
+		       const struct bpftime_catalog_prog *p)
+{
+#ifdef BPFTIME_HAVE_JIT
+	uint64_t img[1024];
+
+	CHECK(p->image_len > 0 && p->image_len <= sizeof(img));
+	CHECK(bpftime_catalog__prog_image(v, (uint32_t)idx, p, img, 8) == -E2BIG);
+	CHECK(bpftime_catalog__prog_image(v, (uint32_t)idx, p, img, sizeof(img)) ==
+	      (int)p->image_len);
+	CHECK(!memcmp(img, "BPFTJIT", 8));
+#else
+	uint64_t img[2];
+
+	CHECK(p->image_len == 0);
+	CHECK(bpftime_catalog__prog_image(v, (uint32_t)idx, p, img, sizeof(img)) == -ENOENT);
+#endif
+	return 0;
+}
+
 static int check_prog(struct bpftime_catalog_view *v, const struct expect *x)
 {
 	struct bpftime_catalog_prog p;
@@ -151,7 +173,7 @@ static int check_prog(struct bpftime_catalog_view *v, const struct expect *x)
 	CHECK((uint32_t)in[2].imm == x->value_map_id);
 	CHECK(in[3].imm == 4);
 	CHECK(in[5].code == (BPF_JMP | BPF_EXIT));
-	return 0;
+	return check_image(v, idx, &p);
 }
 
 static int check_uprobe(struct bpftime_catalog_view *v, const void *arg)

@@ -12,8 +12,12 @@
 #   and uid 65534 in the unprivileged pass);
 # MODE attach: as bpftime, but the victim starts plainly and gets the agent
 #   from `bpftime attach PID` (ptrace injection into a running process);
+# MODE interp: as bpftime, with `bpftime-run --engine interp`: the agent
+#   must interpret (no native image in the catalog);
 # MODE kernel: both run plainly and the kernel's uprobe counts (root and a
 #   kernel with eBPF; skips otherwise). The oracle for the same workload.
+# With BPFTIME_TEST_JIT=1 (set by CMake when the JIT is built), the agent
+# must say it runs the supervisor's native code (modes bpftime, attach).
 #
 # The victim (example/malloc-counter/victim.c) makes exactly THREADS * CALLS
 # malloc() calls between SIGUSR1 and its last line, with 4 threads by
@@ -46,11 +50,15 @@ kernel)
 	run_counter() { exec "$counter" "$@"; }
 	run_victim() { exec "$victim" "$@"; }
 	;;
-bpftime | attach)
+bpftime | attach | interp)
 	export BPFTIME_SESSION_DIR="$tmp/sessions"
 	session=hooks
 	session_dir=$BPFTIME_SESSION_DIR/$session
-	run_counter() { exec "$dir/bpftime-run" --session "$session" -- "$counter" "$@"; }
+	engine=jit
+	[ "$mode" = interp ] && engine=interp
+	run_counter() {
+		exec "$dir/bpftime-run" --session "$session" --engine "$engine" -- "$counter" "$@"
+	}
 	if [ "$mode" = attach ]; then
 		run_victim() { exec "$victim" "$@"; }
 	else
@@ -58,7 +66,7 @@ bpftime | attach)
 	fi
 	;;
 *)
-	echo "usage: hooks_test.sh kernel|bpftime|attach BPFTIME_DIR COUNTER VICTIM" >&2
+	echo "usage: hooks_test.sh kernel|bpftime|attach|interp BPFTIME_DIR COUNTER VICTIM" >&2
 	exit 2
 	;;
 esac
@@ -86,6 +94,14 @@ if [ "$mode" != kernel ]; then
 	# the agent in the victim says when the site is patched
 	wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .*: hooked" 5 ||
 		fail "the agent in the victim did not hook malloc within 5 s"
+	native="agent\[$vpid\]: prog '.*' (id [0-9]*): runs the supervisor's native code"
+	if [ "$mode" = interp ]; then
+		! grep -q "$native" "$session_dir/agent.log" ||
+			fail "--engine interp, but the agent runs native code"
+	elif [ "${BPFTIME_TEST_JIT:-0}" = 1 ]; then
+		grep -q "$native" "$session_dir/agent.log" ||
+			fail "the agent does not run the supervisor's native code"
+	fi
 fi
 
 kill -USR1 "$vpid"

@@ -38,8 +38,8 @@ int bpftime_vm__load_native(struct bpftime_vm *vm, const void *image, size_t len
 	    (exec_len < (size_t)size &&
 	     mprotect((char *)mem + exec_len, (size_t)size - exec_len, PROT_READ))) {
 		err = -errno;
-		/* unbinding releases the mapping */
-		bpftime_vm_native_unbind(vm);
+		/* dropping the binding releases the mapping */
+		bpftime_vm__native_drop(vm);
 		return bpftime_vm_error(vm, err, "native image: mprotect failed");
 	}
 	return 0;

@@ -292,6 +292,12 @@ void bpftime_vm_native_unbind(struct bpftime_vm *vm)
 	vm->native_release = NULL;
 }
 
+void bpftime_vm__native_drop(struct bpftime_vm *vm)
+{
+	if (vm)
+		bpftime_vm_native_unbind(vm);
+}
+
 bool bpftime_vm__is_native(const struct bpftime_vm *vm)
 {
 	return vm && bpftime_vm_native_ok(vm, vm->opts.bounds_check);

@@ -96,9 +96,13 @@ struct bpftime_emul_opts {
 	 * the agent there on request (bpftime run --inject) */
 	void (*on_target_pid)(void *ctx, pid_t pid);
 	void *on_target_ctx;
+	/* run programs on the interpreter only (bpftime run --engine interp):
+	 * no JIT in the supervisor, no native images for the agents. The JIT
+	 * is the default where it is built */
+	bool interp_only;
 	size_t : 0;
 };
-#define bpftime_emul_opts__last_field on_target_ctx
+#define bpftime_emul_opts__last_field interp_only
 
 struct bpftime_emul;
 

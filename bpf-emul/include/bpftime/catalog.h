@@ -56,7 +56,7 @@ extern "C" {
 
 #define BPFTIME_CATALOG_FILE    "catalog"   /* in the session directory */
 #define BPFTIME_CATALOG_MAGIC   0x43465042u /* "BPFC" */
-#define BPFTIME_CATALOG_VERSION 2           /* 2: attachments carry their patch plan */
+#define BPFTIME_CATALOG_VERSION 3           /* 3: programs carry their native image */
 
 /* The header, at offset 0. Readers reject another magic or version, a
  * hdr_size smaller than theirs, and strides smaller than their entries. */
@@ -122,8 +122,14 @@ struct bpftime_catalog_prog {
 	uint64_t insn_off;   /* file offset of the instructions, in the heap */
 	char name[16];       /* BPF_OBJ_NAME_LEN, NUL-terminated */
 	uint8_t tag[8];      /* bpf_prog_info.tag */
+	/* the program compiled by the supervisor's JIT for the agents' vm
+	 * (bounds-checked; vm-image.h), in the heap; 0 when there is none
+	 * (no LLVM, --engine interp, or it did not compile: agents interpret) */
+	uint64_t image_off;
+	uint32_t image_len;
+	uint32_t reserved;
 };
-_Static_assert(sizeof(struct bpftime_catalog_prog) == 64, "catalog prog layout");
+_Static_assert(sizeof(struct bpftime_catalog_prog) == 80, "catalog prog layout");
 _Static_assert(offsetof(struct bpftime_catalog_prog, insn_off) == 32, "catalog prog insn_off");
 _Static_assert(offsetof(struct bpftime_catalog_prog, tag) == 56, "catalog prog tag");
 
@@ -262,6 +268,15 @@ int bpftime_catalog__prog_find(const struct bpftime_catalog_view *v, uint32_t id
  * entry points outside the file.
  */
 int bpftime_catalog__prog_insns(const struct bpftime_catalog_view *v, uint32_t idx,
+				const struct bpftime_catalog_prog *p, uint64_t *dst, uint32_t max);
+
+/**
+ * @brief Copy the native image of @p (entry @idx) into @dst, 8-aligned, of
+ * @max bytes; the same guarantees as bpftime_catalog__prog_insns.
+ * @return its length, -ENOENT when the program has none, -E2BIG, -ESTALE,
+ * -EPROTO as bpftime_catalog__prog_insns.
+ */
+int bpftime_catalog__prog_image(const struct bpftime_catalog_view *v, uint32_t idx,
 				const struct bpftime_catalog_prog *p, uint64_t *dst, uint32_t max);
 /**
  * @brief Copy the probed path of @a (entry @idx) into @dst (@size bytes,

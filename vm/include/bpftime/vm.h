@@ -281,6 +281,13 @@ int bpftime_vm__native_bind(struct bpftime_vm *vm, const void *image, size_t len
 			    size_t *exec_len);
 
 /**
+ * @brief Undo bpftime_vm__native_bind (the host could not make the memory
+ * executable, say): runs interpret again and @release gets the memory. No
+ * run may be active.
+ */
+void bpftime_vm__native_drop(struct bpftime_vm *vm);
+
+/**
  * @brief bpftime_vm__native_bind with memory from mmap, made executable
  * (libc; not in bpftime_vm__create's freestanding set).
  */
