@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,12 @@ const struct bench_workload bpftime_bench_workloads[BENCH_WL__COUNT] = {
     [BENCH_WL_SWITCH] = {"switch", "bench_switch"}, [BENCH_WL_SIMPLE] = {"simple", "bench_simple"},
 };
 
-enum { ENG_NATIVE, ENG_KERNEL, ENG_INTERP, ENG__COUNT };
+enum { ENG_NATIVE, ENG_KERNEL, ENG_INTERP, ENG_JIT, ENG__COUNT };
+
+/* The goals of issue 7 for the JIT, checked under the table. */
+#define GOAL_ENTRY_NS      3.0 /* simple: ns per run */
+#define GOAL_NATIVE_RATIO  1.2 /* log2, prime, strcmp: jit / native at most */
+#define GOAL_GEOMEAN_SPEED 1.3 /* kernel / jit, geometric mean, at least */
 
 struct cfg {
 	bool quick;
@@ -247,31 +253,142 @@ static const char *fmt_ns(char *buf, size_t size, const struct cell *c)
 	return buf;
 }
 
+/* num / den of ns per run; false when a cell is missing */
+static bool ratio(const struct cell *num, const struct cell *den, double *r)
+{
+	if (!num->ok || !den->ok || den->ns <= 0 || num->ns <= 0)
+		return false;
+	*r = num->ns / den->ns;
+	return true;
+}
+
 static const char *fmt_ratio(char *buf, size_t size, const struct cell *num, const struct cell *den)
 {
-	if (!num->ok || !den->ok || den->ns <= 0)
+	double r;
+
+	if (!ratio(num, den, &r))
 		snprintf(buf, size, "n/a");
 	else
-		snprintf(buf, size, "%.1f", num->ns / den->ns);
+		snprintf(buf, size, "%.2f", r);
 	return buf;
 }
+
+/* The ratio columns, in table order, and their {numerator, denominator}. */
+enum { R_JIT_NATIVE, R_JIT_KERNEL, R_INTERP_NATIVE, R_INTERP_KERNEL, NR_RATIOS };
+static const int ratio_cols[NR_RATIOS][2] = {
+    [R_JIT_NATIVE] = {ENG_JIT, ENG_NATIVE},
+    [R_JIT_KERNEL] = {ENG_JIT, ENG_KERNEL},
+    [R_INTERP_NATIVE] = {ENG_INTERP, ENG_NATIVE},
+    [R_INTERP_KERNEL] = {ENG_INTERP, ENG_KERNEL},
+};
 
 static void print_row(enum bench_wl wl, const struct row *row, enum verdict v)
 {
 	const struct cell *c = row->cell;
-	char nat[32], ker[32], itp[32], rn[32], rk[32], per[32];
+	char ns[ENG__COUNT][32], r[NR_RATIOS][32], per[32];
 
+	for (int i = 0; i < ENG__COUNT; i++)
+		fmt_ns(ns[i], sizeof(ns[i]), &c[i]);
+	for (int i = 0; i < NR_RATIOS; i++)
+		fmt_ratio(r[i], sizeof(r[i]), &c[ratio_cols[i][0]], &c[ratio_cols[i][1]]);
 	if (row->counted && c[ENG_INTERP].ok && row->insns)
 		snprintf(per, sizeof(per), "%.2f", c[ENG_INTERP].ns / (double)row->insns);
 	else
 		snprintf(per, sizeof(per), "n/a");
-	printf("| %-6s | %9s | %9s | %9s | %7s | %7s | %9llu | %6s | %s 0x%08x |\n",
-	       bpftime_bench_workloads[wl].name, fmt_ns(nat, sizeof(nat), &c[ENG_NATIVE]),
-	       fmt_ns(ker, sizeof(ker), &c[ENG_KERNEL]), fmt_ns(itp, sizeof(itp), &c[ENG_INTERP]),
-	       fmt_ratio(rn, sizeof(rn), &c[ENG_INTERP], &c[ENG_NATIVE]),
-	       fmt_ratio(rk, sizeof(rk), &c[ENG_INTERP], &c[ENG_KERNEL]),
-	       (unsigned long long)row->insns, per, verdict_names[v], c[ENG_NATIVE].ret);
+	printf("| %-6s | %8s | %8s | %8s | %8s | %5s | %5s | %5s | %5s | %8llu | %5s | %s 0x%08x "
+	       "|\n",
+	       bpftime_bench_workloads[wl].name, ns[ENG_NATIVE], ns[ENG_KERNEL], ns[ENG_INTERP],
+	       ns[ENG_JIT], r[R_JIT_NATIVE], r[R_JIT_KERNEL], r[R_INTERP_NATIVE],
+	       r[R_INTERP_KERNEL], (unsigned long long)row->insns, per, verdict_names[v],
+	       c[ENG_NATIVE].ret);
 	fflush(stdout);
+}
+
+/*
+ * The geometric mean of each ratio column over the rows selected by
+ * @mask (bit per enum bench_wl) in which both cells were measured.
+ */
+static void geomeans(const struct row *rows, unsigned mask, double out[NR_RATIOS],
+		     unsigned n[NR_RATIOS])
+{
+	for (int i = 0; i < NR_RATIOS; i++) {
+		double log_sum = 0, r;
+
+		n[i] = 0;
+		for (int wl = 0; wl < BENCH_WL__COUNT; wl++) {
+			if (!((mask >> wl) & 1) || !ratio(&rows[wl].cell[ratio_cols[i][0]],
+							  &rows[wl].cell[ratio_cols[i][1]], &r))
+				continue;
+			log_sum += log(r);
+			n[i]++;
+		}
+		out[i] = n[i] ? exp(log_sum / n[i]) : 0;
+	}
+}
+
+static void print_geomean(const char *label, const struct row *rows, unsigned mask)
+{
+	double g[NR_RATIOS];
+	unsigned n[NR_RATIOS];
+	char r[NR_RATIOS][32];
+
+	geomeans(rows, mask, g, n);
+	for (int i = 0; i < NR_RATIOS; i++) {
+		if (n[i])
+			snprintf(r[i], sizeof(r[i]), "%.2f", g[i]);
+		else
+			snprintf(r[i], sizeof(r[i]), "n/a");
+	}
+	printf("| %s | | | | | %5s | %5s | %5s | %5s | | | |\n", label, r[R_JIT_NATIVE],
+	       r[R_JIT_KERNEL], r[R_INTERP_NATIVE], r[R_INTERP_KERNEL]);
+}
+
+/* Geometric means: over every workload run, and without simple (whose
+ * kernel figure is mostly BPF_PROG_TEST_RUN's own per-run work). */
+static void print_geomeans(const struct row *rows, const struct cfg *cfg)
+{
+	unsigned without = cfg->mask & ~(1u << BENCH_WL_SIMPLE);
+
+	print_geomean("geomean", rows, cfg->mask);
+	if (without != cfg->mask && without)
+		print_geomean("geomean w/o simple", rows, without);
+}
+
+static const char *met(bool ok)
+{
+	return ok ? "met" : "NOT met";
+}
+
+/* Issue 7's goals for the JIT, each with the figures it rests on. */
+static void print_goals(const struct row *rows, const struct cfg *cfg)
+{
+	static const enum bench_wl near_native[] = {BENCH_WL_LOG2, BENCH_WL_PRIME, BENCH_WL_STRCMP};
+	const struct cell *simple = &rows[BENCH_WL_SIMPLE].cell[ENG_JIT];
+	double g[NR_RATIOS], rn, rk;
+	unsigned n[NR_RATIOS];
+
+	printf("\ngoals (issue 7) for the jit column:\n");
+	if ((cfg->mask >> BENCH_WL_SIMPLE) & 1 && simple->ok)
+		printf("  per-call entry (simple) <= %.0f ns: %.1f ns: %s\n", GOAL_ENTRY_NS,
+		       simple->ns, met(simple->ns <= GOAL_ENTRY_NS));
+	for (size_t i = 0; i < sizeof(near_native) / sizeof(near_native[0]); i++) {
+		const struct row *row = &rows[near_native[i]];
+
+		if (!((cfg->mask >> near_native[i]) & 1) ||
+		    !ratio(&row->cell[ENG_JIT], &row->cell[ENG_NATIVE], &rn))
+			continue;
+		printf("  %-6s jit/native <= %.1f: %.2f: %s",
+		       bpftime_bench_workloads[near_native[i]].name, GOAL_NATIVE_RATIO, rn,
+		       met(rn <= GOAL_NATIVE_RATIO));
+		if (ratio(&row->cell[ENG_JIT], &row->cell[ENG_KERNEL], &rk))
+			printf("; faster than the kernel: jit/kernel %.2f: %s", rk, met(rk < 1));
+		printf("\n");
+	}
+	geomeans(rows, cfg->mask, g, n);
+	if (n[R_JIT_KERNEL])
+		printf("  geomean over %u workloads, kernel/jit >= %.1f: %.2f: %s\n",
+		       n[R_JIT_KERNEL], GOAL_GEOMEAN_SPEED, 1 / g[R_JIT_KERNEL],
+		       met(1 / g[R_JIT_KERNEL] >= GOAL_GEOMEAN_SPEED));
 }
 
 static void cpu_model(char *buf, size_t size)
@@ -308,15 +425,19 @@ static void print_header(const struct bench_engine *engines, const struct cfg *c
 		printf(
 		    "--quick: one run per engine and workload; the timings below mean nothing\n");
 	else
-		printf("median of %d samples of ~%llu ms per engine and workload; native and "
-		       "interp: thread CPU time, kernel: BPF_PROG_TEST_RUN duration\n",
+		printf("median of %d samples of ~%llu ms per engine and workload; native, interp "
+		       "and jit: thread CPU time, kernel: BPF_PROG_TEST_RUN duration\n",
 		       BENCH_SAMPLES, BENCH_SAMPLE_NS / 1000000);
 	for (int i = 0; i < ENG__COUNT; i++)
 		if (!engines[i].available)
 			printf("%s: n/a: %s\n", engines[i].name, engines[i].reason);
-	printf("\n| workload | native ns/run | kernel-JIT ns/run | interp ns/run | interp/native "
-	       "| interp/kernel | insns/run | interp ns/insn | result |\n");
-	printf("|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
+	if (engines[ENG_JIT].available)
+		printf("jit: compiling and binding the programs took %.0f ms\n",
+		       bpftime_bench_jit__compile_ms(&engines[ENG_JIT]));
+	printf("\n| workload | native ns/run | kernel-JIT ns/run | interp ns/run | jit ns/run "
+	       "| jit/native | jit/kernel | interp/native | interp/kernel | insns/run "
+	       "| interp ns/insn | result |\n");
+	printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
 }
 
 static int init_engines(struct bench_engine *engines, const struct cfg *cfg,
@@ -328,6 +449,8 @@ static int init_engines(struct bench_engine *engines, const struct cfg *cfg,
 	if (!err)
 		err =
 		    bpftime_bench_interp__init(&engines[ENG_INTERP], cfg->obj_path, cfg->mask, img);
+	if (!err)
+		err = bpftime_bench_jit__init(&engines[ENG_JIT], cfg->obj_path, cfg->mask, img);
 	if (!err)
 		err =
 		    bpftime_bench_kernel__init(&engines[ENG_KERNEL], cfg->obj_path, cfg->mask, img);
@@ -362,27 +485,32 @@ static void note_noise(struct noise *worst, const struct row *row, enum bench_wl
 
 static int run_all(struct bench_engine *engines, const struct cfg *cfg)
 {
+	struct row rows[BENCH_WL__COUNT] = {0};
 	struct noise worst = {0};
 	double t0 = wall_s();
 	int status = 0;
 
 	print_header(engines, cfg);
 	for (int wl = 0; wl < BENCH_WL__COUNT; wl++) {
-		struct row row = {0};
+		struct row *row = &rows[wl];
 		enum verdict v;
 
 		if (!((cfg->mask >> wl) & 1))
 			continue;
-		measure_row(engines, wl, cfg, &row);
-		v = row_verdict(engines, wl, &row);
+		measure_row(engines, wl, cfg, row);
+		v = row_verdict(engines, wl, row);
 		if (v != AGREE)
 			status = 1;
-		print_row(wl, &row, v);
-		note_noise(&worst, &row, wl);
+		print_row(wl, row, v);
+		note_noise(&worst, row, wl);
 	}
-	if (!cfg->quick)
+	if (!cfg->quick) {
+		print_geomeans(rows, cfg);
 		printf("\nwidest spread of samples: %.0f%% (%s, %s)\n", worst.spread * 100,
 		       bpftime_bench_workloads[worst.wl].name, engines[worst.engine].name);
+		if (engines[ENG_JIT].available)
+			print_goals(rows, cfg);
+	}
 	printf("\n%s; %.1f s\n", status ? "FAILED" : "all engines agree", wall_s() - t0);
 	return status;
 }
@@ -413,6 +541,7 @@ int main(int argc, char **argv)
 		status = run_all(engines, &cfg);
 	bpftime_bench_kernel__fini(&engines[ENG_KERNEL]);
 	bpftime_bench_interp__fini(&engines[ENG_INTERP]);
+	bpftime_bench_jit__fini(&engines[ENG_JIT]);
 	free(img);
 	return status;
 }

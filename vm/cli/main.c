@@ -2,8 +2,10 @@
 /*
  * bpftime-vm: run an eBPF program on the bpftime vm from the command line.
  *
- *   bpftime-vm run [--engine interp] [--checked] [--mem FILE] [--repeat N]
- *                  [--section NAME] [--raw] PROGRAM
+ *   bpftime-vm run [--engine interp|jit | --aot IMAGE] [--checked] [--mem FILE]
+ *                  [--repeat N] [--section NAME] [--raw] PROGRAM
+ *   bpftime-vm compile [--checked] [--section NAME] [--raw] [-o OUT] [--ir FILE]
+ *                  FILE...
  *
  * This file is the command line only: subcommands, options, usage. Exit
  * codes: 0 success, 1 the program could not be loaded or run, 2 the
@@ -40,12 +42,14 @@ static void usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  run [OPTIONS] PROGRAM   load PROGRAM, run it and print r0\n"
+	      "  compile [OPTIONS] FILE...\n"
+	      "                          compile programs to native images for 'run --aot'\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help              show this help\n"
-	      "  --version               show the version\n"
+	      "  --version               show the version and the engines built in\n"
 	      "\n"
-	      "'bpftime-vm run --help' lists the options of run.\n",
+	      "'bpftime-vm run --help' and 'bpftime-vm compile --help' list their options.\n",
 	      f);
 }
 
@@ -59,11 +63,16 @@ static void run_usage(FILE *f)
 	      "At entry r1 points at the input memory and r2 holds its length.\n"
 	      "\n"
 	      "Options:\n"
-	      "  --engine NAME    execution engine: interp (the default and only one built)\n"
+	      "  --engine NAME    execution engine: jit (compile to native code with LLVM;\n"
+	      "                   the default when built in) or interp (the interpreter)\n"
+	      "  --aot IMAGE      run the native image 'bpftime-vm compile' wrote for this\n"
+	      "                   program (same file, --section, --raw and --checked);\n"
+	      "                   needs no LLVM. A stale image is refused\n"
 	      "  --checked        bounds-check every memory access (stack, input memory,\n"
 	      "                   global data); a stray access stops the run with an error\n"
 	      "  --mem FILE       input memory: the bytes of FILE (default: none, r1 = r2 = 0)\n"
-	      "  --repeat N       run N times and print the mean time per run\n"
+	      "  --repeat N       run N times and print the mean time per run and the\n"
+	      "                   engine that ran them (interp, jit or aot)\n"
 	      "  --section NAME   run the program whose ELF section or function is NAME\n"
 	      "  --raw            PROGRAM holds raw instructions, not an ELF object\n"
 	      "  -h, --help       show this help\n"
@@ -71,6 +80,28 @@ static void run_usage(FILE *f)
 	      "Helpers: bpf_ktime_get_ns (5), bpf_trace_printk (6, to stdout),\n"
 	      "bpf_get_prandom_u32 (7), bpf_get_smp_processor_id (8), bpf_loop (181).\n"
 	      "Exit status: 0 on success, 1 when loading or running fails, 2 for usage errors.\n",
+	      f);
+}
+
+static void compile_usage(FILE *f)
+{
+	fputs("Usage: bpftime-vm compile [OPTIONS] FILE...\n"
+	      "\n"
+	      "Compile the program of each FILE (loaded as 'bpftime-vm run' loads it) to a\n"
+	      "native x86-64 image and write it to FILE.jit. 'bpftime-vm run --aot IMAGE'\n"
+	      "runs the image later without compiling; it must load the same program with\n"
+	      "the same --section, --raw and --checked.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -o, --output OUT  write the image to OUT (one FILE only)\n"
+	      "  --checked         an image for the bounds-checked mode (run --checked)\n"
+	      "  --section NAME    compile the program whose ELF section or function is NAME\n"
+	      "  --raw             FILE holds raw instructions, not an ELF object\n"
+	      "  --ir FILE         also write the optimised LLVM IR to FILE (one FILE only)\n"
+	      "  -h, --help        show this help\n"
+	      "\n"
+	      "Exit status: 0 on success, 1 when a file fails to load or compile, 2 for usage\n"
+	      "errors and in builds without the JIT.\n",
 	      f);
 }
 
@@ -90,10 +121,20 @@ static int parse_count(const char *s, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_ENGINE = 256, OPT_CHECKED, OPT_MEM, OPT_REPEAT, OPT_SECTION, OPT_RAW };
+enum {
+	OPT_ENGINE = 256,
+	OPT_AOT,
+	OPT_CHECKED,
+	OPT_MEM,
+	OPT_REPEAT,
+	OPT_SECTION,
+	OPT_RAW,
+	OPT_IR,
+};
 
 static const struct option run_options[] = {
     {"engine", required_argument, NULL, OPT_ENGINE},
+    {"aot", required_argument, NULL, OPT_AOT},
     {"checked", no_argument, NULL, OPT_CHECKED},
     {"mem", required_argument, NULL, OPT_MEM},
     {"repeat", required_argument, NULL, OPT_REPEAT},
@@ -103,15 +144,52 @@ static const struct option run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* "interp" or "jit"; the jit only when built in. 0, or an exit code. */
+static int parse_engine(const char *name, enum cli_engine *engine)
+{
+	if (!strcmp(name, "interp")) {
+		*engine = CLI_ENGINE_INTERP;
+		return 0;
+	}
+	if (strcmp(name, "jit")) {
+		cli_error("run: unknown engine '%s' (engines: interp, jit)", name);
+		return CLI_EXIT_USAGE;
+	}
+	if (!cli_jit_built()) {
+		cli_error("run: engine 'jit' is not in this build (it needs LLVM >= 16 at "
+			  "configure time and an x86-64 host); use --engine interp");
+		return CLI_EXIT_USAGE;
+	}
+	*engine = CLI_ENGINE_JIT;
+	return 0;
+}
+
+/* An option getopt_long did not take: missing argument or unknown. */
+static int bad_option(const char *cmd, int c, char **argv)
+{
+	if (c == ':') {
+		cli_error("%s: option '%s' needs an argument", cmd, argv[optind - 1]);
+		return CLI_EXIT_USAGE;
+	}
+	/* optopt: an unknown short option, possibly inside a cluster */
+	if (optopt)
+		cli_error("%s: unknown option '-%c' (see 'bpftime-vm %s --help')", cmd, optopt,
+			  cmd);
+	else
+		cli_error("%s: unknown option '%s' (see 'bpftime-vm %s --help')", cmd,
+			  argv[optind - 1], cmd);
+	return CLI_EXIT_USAGE;
+}
+
 /* One option of run; 0, or an exit code. */
-static int run_option(int c, struct cli_run_opts *o, char **argv)
+static int run_option(int c, struct cli_run_opts *o, bool *engine_set, char **argv)
 {
 	switch (c) {
 	case OPT_ENGINE:
-		if (strcmp(optarg, "interp")) {
-			cli_error("run: unknown engine '%s' (this build has: interp)", optarg);
-			return CLI_EXIT_USAGE;
-		}
+		*engine_set = true;
+		return parse_engine(optarg, &o->engine);
+	case OPT_AOT:
+		o->aot_path = optarg;
 		return 0;
 	case OPT_CHECKED:
 		o->checked = true;
@@ -131,31 +209,25 @@ static int run_option(int c, struct cli_run_opts *o, char **argv)
 	case OPT_RAW:
 		o->raw = true;
 		return 0;
-	case ':':
-		cli_error("run: option '%s' needs an argument", argv[optind - 1]);
-		return CLI_EXIT_USAGE;
 	}
-	/* optopt: an unknown short option, possibly inside a cluster */
-	if (optopt)
-		cli_error("run: unknown option '-%c' (see 'bpftime-vm run --help')", optopt);
-	else
-		cli_error("run: unknown option '%s' (see 'bpftime-vm run --help')",
-			  argv[optind - 1]);
-	return CLI_EXIT_USAGE;
+	return bad_option("run", c, argv);
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	struct cli_run_opts o = {0};
+	bool engine_set = false;
 	int c, ret;
 
+	/* the JIT by default, the interpreter in builds without it (issue 7) */
+	o.engine = cli_jit_built() ? CLI_ENGINE_JIT : CLI_ENGINE_INTERP;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
 		if (c == 'h') {
 			run_usage(stdout);
 			return 0;
 		}
-		ret = run_option(c, &o, argv);
+		ret = run_option(c, &o, &engine_set, argv);
 		if (ret)
 			return ret;
 	}
@@ -168,8 +240,84 @@ static int cmd_run(int argc, char **argv)
 		cli_error("run: --section needs an ELF object, not --raw instructions");
 		return CLI_EXIT_USAGE;
 	}
+	if (o.aot_path && engine_set) {
+		cli_error("run: --aot runs a compiled image: it takes no --engine");
+		return CLI_EXIT_USAGE;
+	}
 	o.prog_path = argv[optind];
 	return cli_run(&o);
+}
+
+static const struct option compile_options[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"checked", no_argument, NULL, OPT_CHECKED},
+    {"section", required_argument, NULL, OPT_SECTION},
+    {"raw", no_argument, NULL, OPT_RAW},
+    {"ir", required_argument, NULL, OPT_IR},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option of compile; 0, or an exit code. */
+static int compile_option(int c, struct cli_compile_opts *o, char **argv)
+{
+	switch (c) {
+	case 'o':
+		o->out_path = optarg;
+		return 0;
+	case OPT_CHECKED:
+		o->checked = true;
+		return 0;
+	case OPT_SECTION:
+		o->section = optarg;
+		return 0;
+	case OPT_RAW:
+		o->raw = true;
+		return 0;
+	case OPT_IR:
+		o->ir_path = optarg;
+		return 0;
+	}
+	return bad_option("compile", c, argv);
+}
+
+static int cmd_compile(int argc, char **argv)
+{
+	struct cli_compile_opts o = {0};
+	int c, ret;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ho:", compile_options, NULL)) != -1) {
+		if (c == 'h') {
+			compile_usage(stdout);
+			return 0;
+		}
+		ret = compile_option(c, &o, argv);
+		if (ret)
+			return ret;
+	}
+	o.files = argv + optind;
+	o.nr_files = argc - optind;
+	if (!o.nr_files) {
+		cli_error("compile: no FILE given (see 'bpftime-vm compile --help')");
+		return CLI_EXIT_USAGE;
+	}
+	if (o.nr_files > 1 && (o.out_path || o.ir_path)) {
+		cli_error("compile: %s names one file: give one FILE with it",
+			  o.out_path ? "-o" : "--ir");
+		return CLI_EXIT_USAGE;
+	}
+	if (o.raw && o.section) {
+		cli_error("compile: --section needs an ELF object, not --raw instructions");
+		return CLI_EXIT_USAGE;
+	}
+	return cli_compile(&o);
+}
+
+static void version(void)
+{
+	printf("bpftime-vm %s (engines: interp%s)\n", BPFTIME_VERSION,
+	       cli_jit_built() ? ", jit" : "");
 }
 
 int main(int argc, char **argv)
@@ -185,11 +333,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "--version")) {
-		printf("bpftime-vm %s\n", BPFTIME_VERSION);
+		version();
 		return 0;
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "compile"))
+		return cmd_compile(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		cli_error("unknown option '%s' (see 'bpftime-vm --help')", cmd);
 	else

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * bpftime-vm run: read the program (an ELF object through bpftime_obj, or
- * raw instructions) and the input memory, load the program into a vm with
- * the helpers of helpers.c, run it, report r0 or the fault.
+ * bpftime-vm run: read the program and the input memory, load the program
+ * into a vm (prog.c), give the vm its engine, run it, report r0 or the
+ * fault.
+ *
+ * Engines: the interpreter as loaded; the JIT, which compiles the program in
+ * this process (compile.c); or --aot IMAGE, an image `bpftime-vm compile`
+ * wrote earlier, bound with bpftime_vm__load_native and so without LLVM.
+ * The vm checks that the image was compiled from these instructions, for
+ * this mode and helper set; a stale one is refused with its reason.
  *
  * Every failure prints one line, "bpftime-vm: <what>: <why>", and makes the
  * command exit with CLI_EXIT_FAIL.
@@ -12,191 +18,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <bpftime/obj.h>
 #include "cli.h"
 
-/* What gets loaded: borrowed from obj, or the decoded raw file. */
-struct program {
-	struct bpftime_obj *obj; /* NULL for --raw */
-	struct bpf_insn *raw;    /* --raw: owned */
-	const struct bpf_insn *insns;
-	size_t cnt;
-	const char *name; /* for messages */
-};
-
-/* The whole of @path (a file, a pipe, /dev/stdin) into *buf. */
-static int read_file(const char *path, uint8_t **buf, size_t *len)
+static int bind_image(struct bpftime_vm *vm, const struct cli_program *prog, const char *path)
 {
-	FILE *f = fopen(path, "rbe");
-	size_t cap = 0, n = 0;
-	uint8_t *p = NULL, *np;
-
-	if (!f) {
-		cli_error("%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			np = realloc(p, cap);
-			if (!np) {
-				cli_error("%s: out of memory", path);
-				goto err;
-			}
-			p = np;
-		}
-		n += fread(p + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-	}
-	if (ferror(f)) {
-		cli_error("%s: cannot read: %s", path, strerror(errno));
-		goto err;
-	}
-	fclose(f);
-	*buf = p;
-	*len = n;
-	return 0;
-err:
-	free(p);
-	fclose(f);
-	return -1;
-}
-
-/* Raw instructions: code, dst:src (low nibble dst), off (le16), imm (le32). */
-static int load_raw(const char *path, struct program *prog)
-{
-	uint8_t *b;
+	uint8_t *image;
 	size_t len;
-
-	if (read_file(path, &b, &len))
-		return -1;
-	if (len == 0 || len % 8) {
-		cli_error("%s: %zu bytes is not a whole number of 8-byte instructions", path, len);
-		free(b);
-		return -1;
-	}
-	prog->raw = calloc(len / 8, sizeof(*prog->raw));
-	if (!prog->raw) {
-		cli_error("%s: out of memory", path);
-		free(b);
-		return -1;
-	}
-	for (size_t i = 0; i < len / 8; i++) {
-		const uint8_t *p = b + i * 8;
-
-		prog->raw[i].code = p[0];
-		prog->raw[i].dst_reg = p[1] & 0xf;
-		prog->raw[i].src_reg = p[1] >> 4;
-		prog->raw[i].off = (int16_t)(p[2] | p[3] << 8);
-		prog->raw[i].imm = (int32_t)((uint32_t)p[4] | (uint32_t)p[5] << 8 |
-					     (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24);
-	}
-	free(b);
-	prog->insns = prog->raw;
-	prog->cnt = len / 8;
-	prog->name = path;
-	return 0;
-}
-
-/* "a (section x), b (section y)" into @buf, for the no-such-program message. */
-static void list_progs(const struct bpftime_obj *obj, char *buf, size_t size)
-{
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < bpftime_obj__prog_cnt(obj) && len < size; i++) {
-		int n = snprintf(buf + len, size - len, "%s%s (section %s)", i ? ", " : "",
-				 bpftime_obj__prog_name(obj, i), bpftime_obj__prog_section(obj, i));
-
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-}
-
-/* Maps other than global data need a map runtime, which this tool lacks:
- * say which one, rather than let the load fail on an ld_imm64. */
-static int check_maps(const char *path, const struct program *prog)
-{
-	for (size_t i = 0; i + 1 < prog->cnt; i++) {
-		const struct bpf_insn *insn = &prog->insns[i];
-		const struct bpftime_obj_map *m;
-
-		if (insn->code != (BPF_LD | BPF_IMM | BPF_DW))
-			continue;
-		i++;
-		if (insn->src_reg != BPF_PSEUDO_MAP_IDX)
-			continue;
-		m = bpftime_obj__map(prog->obj, (size_t)(uint32_t)insn->imm);
-		cli_error("%s: prog '%s' uses map '%s' (type %u): bpftime-vm runs programs "
-			  "whose only maps are global data",
-			  path, prog->name, m ? m->name : "?", m ? m->type : 0);
-		return -1;
-	}
-	return 0;
-}
-
-static int load_elf(const char *path, const char *section, struct program *prog)
-{
-	char err[512];
-	int idx = 0;
-
-	prog->obj = bpftime_obj__open(path, err, sizeof(err));
-	if (!prog->obj) {
-		cli_error("%s", err);
-		return -1;
-	}
-	if (!bpftime_obj__prog_cnt(prog->obj)) {
-		cli_error("%s: no programs in this object", path);
-		return -1;
-	}
-	if (section) {
-		idx = bpftime_obj__prog_find(prog->obj, section);
-		if (idx < 0) {
-			list_progs(prog->obj, err, sizeof(err));
-			cli_error("%s: no program with section or name '%s' (programs: %s)", path,
-				  section, err);
-			return -1;
-		}
-	}
-	prog->insns = bpftime_obj__prog_insns(prog->obj, (size_t)idx, &prog->cnt);
-	prog->name = bpftime_obj__prog_name(prog->obj, (size_t)idx);
-	return check_maps(path, prog);
-}
-
-static struct bpftime_vm *make_vm(const struct cli_run_opts *o, const struct program *prog)
-{
-	BPFTIME_VM_OPTS(opts, .bounds_check = o->checked, .host = prog->obj,
-			.resolve_ldimm64 = prog->obj ? bpftime_obj__resolve_ldimm64 : NULL);
-	struct bpftime_vm *vm = bpftime_vm__new(&opts);
 	int err;
 
-	if (!vm) {
-		cli_error("cannot create the vm: %s", strerror(errno));
-		return NULL;
-	}
-	err = cli_register_helpers(vm);
+	if (cli_read_file(path, &image, &len))
+		return -1;
+	err = bpftime_vm__load_native(vm, image, len);
+	free(image);
 	if (err) {
-		cli_error("cannot register helpers: %s", strerror(-err));
-		goto err_free;
+		cli_error("%s: cannot bind the image to prog '%s' of %s: %s", path, prog->name,
+			  prog->path, bpftime_vm__last_error(vm));
+		return -1;
 	}
-	err = bpftime_vm__load(vm, prog->insns, prog->cnt);
-	if (err) {
-		cli_error("%s: prog '%s': load failed: %s", o->prog_path, prog->name,
-			  bpftime_vm__last_error(vm));
-		goto err_free;
-	}
-	/* global data copies exist once load resolved the ld_imm64s */
-	err = o->checked && prog->obj ? bpftime_obj__add_regions(prog->obj, vm) : 0;
-	if (err) {
-		cli_error("%s: cannot register global data: %s", o->prog_path, strerror(-err));
-		goto err_free;
-	}
-	return vm;
-err_free:
-	bpftime_vm__free(vm);
-	return NULL;
+	return 0;
+}
+
+static int set_engine(const struct cli_run_opts *o, struct bpftime_vm *vm,
+		      const struct cli_program *prog)
+{
+	if (o->aot_path)
+		return bind_image(vm, prog, o->aot_path);
+	if (o->engine == CLI_ENGINE_JIT)
+		return cli_jit_load(vm, prog);
+	return 0;
+}
+
+/* What the runs took, as the vm says: native code or the interpreter. */
+static const char *engine_name(const struct cli_run_opts *o, const struct bpftime_vm *vm)
+{
+	if (!bpftime_vm__is_native(vm))
+		return "interp";
+	return o->aot_path ? "aot" : "jit";
 }
 
 static double elapsed_ns(const struct timespec *a, const struct timespec *b)
@@ -204,7 +61,7 @@ static double elapsed_ns(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec);
 }
 
-static int run_vm(const struct cli_run_opts *o, const struct program *prog,
+static int run_vm(const struct cli_run_opts *o, const struct cli_program *prog,
 		  const struct bpftime_vm *vm, uint8_t *mem, size_t len)
 {
 	struct cli_env env;
@@ -227,29 +84,29 @@ static int run_vm(const struct cli_run_opts *o, const struct program *prog,
 	}
 	printf("r0 = %llu (0x%llx)\n", (unsigned long long)run.r0, (unsigned long long)run.r0);
 	if (o->repeat)
-		printf("%llu runs, %.2f ns/run\n", (unsigned long long)n, elapsed_ns(&t0, &t1) / n);
+		printf("%llu runs, %.2f ns/run (%s)\n", (unsigned long long)n,
+		       elapsed_ns(&t0, &t1) / n, engine_name(o, vm));
 	return 0;
 }
 
 int cli_run(const struct cli_run_opts *o)
 {
-	struct program prog = {0};
+	struct cli_program prog = {0};
 	struct bpftime_vm *vm = NULL;
 	uint8_t *mem = NULL;
 	size_t len = 0;
 	int ret = CLI_EXIT_FAIL;
 
-	if (o->mem_path && read_file(o->mem_path, &mem, &len))
+	if (o->mem_path && cli_read_file(o->mem_path, &mem, &len))
 		goto out;
-	if (o->raw ? load_raw(o->prog_path, &prog) : load_elf(o->prog_path, o->section, &prog))
+	if (cli_program_open(o->prog_path, o->raw, o->section, &prog))
 		goto out;
-	vm = make_vm(o, &prog);
-	if (vm)
+	vm = cli_make_vm(&prog, o->checked);
+	if (vm && !set_engine(o, vm, &prog))
 		ret = run_vm(o, &prog, vm, mem, len);
 out:
 	bpftime_vm__free(vm);
-	bpftime_obj__free(prog.obj);
-	free(prog.raw);
+	cli_program_free(&prog);
 	free(mem);
 	return ret;
 }
