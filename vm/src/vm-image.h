@@ -24,10 +24,12 @@
  *
  * Generated functions, one per BPF function, all with the C convention:
  *
- *   uint64_t fn(struct bpftime_vm_call *call, uint64_t depth,
+ *   uint64_t fn(struct bpftime_vm_call *call,
  *               uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
  *
- * @depth is the call frame (0 for the entry), as the interpreter counts it.
+ * The caller stores the callee's call frame (0 for the entry, as the
+ * interpreter counts them) in call->depth; the function reads it at entry
+ * and keeps it. Six arguments: all in registers, none on the stack.
  * A fault sets call->err (and call->run->fault); the caller of a function
  * checks call->err after it returns and stops too.
  */
@@ -37,7 +39,7 @@
 #include <stdint.h>
 
 #define VM_IMAGE_MAGIC "BPFTJIT"
-#define VM_IMAGE_ABI   1
+#define VM_IMAGE_ABI   3 /* 2: dec_hash; 3: the frame in call->depth */
 #define VM_IMAGE_PAGE  4096u
 
 /* vm_image_hdr.flags */
@@ -49,6 +51,9 @@ struct vm_image_hdr {
 	uint32_t abi;       /* VM_IMAGE_ABI */
 	uint32_t flags;     /* VM_IMAGE_* */
 	uint64_t insn_hash; /* bpftime_vm's insn_hash of the compiled program */
+	/* bpftime_vm_dec_hash: the decoded opcodes, which depend on the vm as
+	 * well (bpf_loop inlined, tail calls through the hook) */
+	uint64_t dec_hash;
 	uint32_t insn_cnt;
 	uint32_t nr_funcs;
 	uint32_t funcs_off; /* from the start of the image */

@@ -195,8 +195,8 @@ _Static_assert(sizeof(struct vm_op) == 16, "vm_op is two words");
 #define VM_DEC_PER_PROCESS (1u << 0)
 
 /* Native code of one BPF function (vm-image.h has the convention). */
-typedef uint64_t (*vm_native_fn)(struct bpftime_vm_call *call, uint64_t depth, uint64_t r1,
-				 uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+typedef uint64_t (*vm_native_fn)(struct bpftime_vm_call *call, uint64_t r1, uint64_t r2,
+				 uint64_t r3, uint64_t r4, uint64_t r5);
 
 enum vm_mode { VM_MODE_FAST, VM_MODE_CHECKED, VM_MODE__COUNT };
 
@@ -232,6 +232,7 @@ struct bpftime_vm {
 	 * indexed by its first instruction; NULL when runs interpret */
 	vm_native_fn *native_fn;
 	bool native_checked; /* the mode the image was compiled for */
+	bool native_counted; /* it counts instructions (opts.insn_limit) */
 	void *native_mem;    /* the host's mapping, released by native_release */
 	size_t native_len;
 	void (*native_release)(void *mem, size_t len);
@@ -321,6 +322,11 @@ static inline bool bpftime_vm_native_ok(const struct bpftime_vm *vm, bool checke
 /* vm-native.c: run function @idx of call->cur natively at frame @depth. */
 int bpftime_vm_native_call(struct bpftime_vm_call *call, uint32_t idx, unsigned depth,
 			   const uint64_t args[5], uint64_t *r0);
+
+/* vm-native.c: hash of the decoded opcodes of the loaded program: how
+ * this vm decodes the instructions (bpf_loop inlined or called, tail calls
+ * through the hook or a helper), which an image must match. */
+uint64_t bpftime_vm_dec_hash(const struct bpftime_vm *vm);
 
 /* vm-native.c: drop the binding (unload and free). */
 void bpftime_vm_native_unbind(struct bpftime_vm *vm);

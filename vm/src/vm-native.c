@@ -93,6 +93,21 @@ static void rt_helper_err(struct bpftime_vm_call *call, const struct bpftime_vm 
 		rt_fault(call, vm, pc, call->err, 0, 0, false);
 }
 
+/* A fast native run has no stack area (vm-run.c): interpreted code
+ * reached from it by a tail call gets one for its frames. */
+static __attribute__((noinline)) void interp_with_stack(struct bpftime_vm_call *call,
+							unsigned depth, const uint64_t args[5],
+							uint64_t *r0)
+{
+	uint64_t stack[VM_STACK_TOTAL / sizeof(uint64_t)] __attribute__((aligned(16)));
+
+	call->stack_lo = (uint64_t)(uintptr_t)stack;
+	call->stack_hi = call->stack_lo + sizeof(stack);
+	bpftime_vm_interp(call, 0, depth, args, r0);
+	call->stack_lo = 0;
+	call->stack_hi = 0;
+}
+
 /*
  * bpf_tail_call(ctx, map, index) as the interpreter runs it: the target
  * replaces the current frame, so its r0 is the current function's. Returns
@@ -113,10 +128,16 @@ static int rt_tail_call(struct bpftime_vm_call *call, const struct bpftime_vm *v
 		return 0;
 	call->tail_calls++;
 	call->cur = next;
-	if (bpftime_vm_native_ok(next, call->checked))
-		*r0 = next->native_fn[0](call, depth, r1, r2, r3, 0, 0);
-	else
+	/* the run's instruction limit is the first vm's, and holds across
+	 * tail calls, as in the interpreter: code that does not count runs
+	 * interpreted in a limited run */
+	if (bpftime_vm_native_ok(next, call->checked) &&
+	    (next->native_counted || !call->vm->opts.insn_limit || !call->checked))
+		call->depth = (unsigned)depth, *r0 = next->native_fn[0](call, r1, r2, r3, 0, 0);
+	else if (call->stack_hi)
 		bpftime_vm_interp(call, 0, (unsigned)depth, args, r0);
+	else
+		interp_with_stack(call, (unsigned)depth, args, r0);
 	/* the caller of the replaced frame belongs to @vm */
 	call->cur = vm;
 	return 1;
@@ -188,6 +209,15 @@ static int slot_value(struct bpftime_vm *vm, const struct vm_image_slot *s, uint
 	}
 }
 
+uint64_t bpftime_vm_dec_hash(const struct bpftime_vm *vm)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (uint32_t i = 0; i < vm->cnt; i++)
+		h = (h ^ vm->dec[i].code) * 0x100000001b3ull;
+	return h;
+}
+
 static int check_match(struct bpftime_vm *vm, const struct vm_image_hdr *h)
 {
 	bool checked = (h->flags & VM_IMAGE_CHECKED) != 0;
@@ -199,6 +229,11 @@ static int check_match(struct bpftime_vm *vm, const struct vm_image_hdr *h)
 					"hash %llx; loaded: %u, %llx)",
 					h->insn_cnt, (unsigned long long)h->insn_hash, vm->cnt,
 					(unsigned long long)vm->insn_hash);
+	if (h->dec_hash != bpftime_vm_dec_hash(vm))
+		return bpftime_vm_error(
+		    vm, -ESTALE,
+		    "native image: the program decodes differently here (bpf_loop "
+		    "or bpf_tail_call registered differently)");
 	if (checked != vm->opts.bounds_check)
 		return bpftime_vm_error(vm, -ESTALE, "native image: compiled for the %s mode",
 					checked ? "bounds-checked" : "fast");
@@ -272,6 +307,7 @@ int bpftime_vm__native_bind(struct bpftime_vm *vm, const void *image, size_t len
 	}
 	vm->native_fn = table;
 	vm->native_checked = (h->flags & VM_IMAGE_CHECKED) != 0;
+	vm->native_counted = (h->flags & VM_IMAGE_COUNTED) != 0;
 	vm->native_mem = mem;
 	vm->native_len = mem_len;
 	vm->native_release = release;
@@ -308,6 +344,7 @@ bool bpftime_vm__is_native(const struct bpftime_vm *vm)
 int bpftime_vm_native_call(struct bpftime_vm_call *call, uint32_t idx, unsigned depth,
 			   const uint64_t args[5], uint64_t *r0)
 {
-	*r0 = call->cur->native_fn[idx](call, depth, args[0], args[1], args[2], args[3], args[4]);
+	call->depth = depth;
+	*r0 = call->cur->native_fn[idx](call, args[0], args[1], args[2], args[3], args[4]);
 	return call->err;
 }

@@ -111,7 +111,9 @@ struct bpftime_vm_opts {
 	/* check every load and store against stack, ctx and regions */
 	bool bounds_check;
 	/* clear the stack before every run in the fast mode too (the checked
-	 * mode always does): 4 KiB per run, for differential testing */
+	 * mode always does): 4 KiB per run, for differential testing. Native
+	 * fast code, whose frames are its functions' own, clears a function's
+	 * frame whenever the function starts */
 	bool zero_stack;
 	/* bounds-checked mode: do not clear the stack before runs. For hosts
 	 * whose stack holds nothing a program could not read anyway (the
@@ -173,7 +175,9 @@ struct bpftime_vm_run {
 	void *cookie;     /* per-run value for helpers (bpftime_vm_call__cookie) */
 	uint32_t flags;   /* BPFTIME_VM_RUN_* */
 	uint64_t r0;      /* out: the program's return value */
-	uint64_t insns;   /* out, bounds-checked mode only: instructions executed */
+	/* out, bounds-checked mode only: instructions executed (native code
+	 * counts only under opts.insn_limit, and says 0 otherwise) */
+	uint64_t insns;
 	struct bpftime_vm_fault fault; /* out: set when the run returns an error */
 };
 

@@ -46,6 +46,10 @@ struct irb {
 	LLVMTypeRef rt_ty[VM_RT__COUNT];
 	LLVMValueRef *funcs; /* by first insn index; NULL elsewhere */
 	uint8_t *leader;     /* 1 where a basic block starts */
+	/* by first insn: 1 when the function can end with call->err set (a
+	 * check, a helper, a call); callers of the others skip the check
+	 * after the call, which would otherwise reload call->err in loops */
+	uint8_t *may_fail;
 	struct jit_slots *slots;
 	struct jit_err *e;
 };
@@ -526,9 +530,12 @@ static bool emit_jcc(struct irb *w, struct fnb *f, uint32_t i, const struct vm_d
 static LLVMValueRef call_fn(struct irb *w, struct fnb *f, uint32_t target, LLVMValueRef depth1,
 			    LLVMValueRef r[5])
 {
-	LLVMValueRef a[7] = {f->call, depth1, r[0], r[1], r[2], r[3], r[4]};
+	LLVMValueRef a[6] = {f->call, r[0], r[1], r[2], r[3], r[4]};
 
-	return LLVMBuildCall2(w->b, w->fn_ty, w->funcs[target], a, 7, "");
+	/* the callee's frame, which it reads at entry (vm-image.h) */
+	LLVMBuildStore(w->b, LLVMBuildTrunc(w->b, depth1, w->i32, ""),
+		       gep8(w, f->call, c64(w, offsetof(struct bpftime_vm_call, depth))));
+	return LLVMBuildCall2(w->b, w->fn_ty, w->funcs[target], a, 6, "");
 }
 
 static LLVMValueRef depth_plus1(struct irb *w, struct fnb *f, uint32_t pc)
@@ -568,7 +575,8 @@ static int emit_helper(struct irb *w, struct fnb *f, uint32_t pc, const struct v
  * a switch over the program's functions. Leaves r0 in *@r0 and the builder
  * after the call; @bad gets the builder when @v is none of them. */
 static LLVMValueRef call_by_value(struct irb *w, struct fnb *f, uint32_t pc, LLVMValueRef v,
-				  LLVMValueRef depth1, LLVMValueRef r[5], LLVMBasicBlockRef bad)
+				  LLVMValueRef depth1, LLVMValueRef r[5], LLVMBasicBlockRef bad,
+				  bool check_depth)
 {
 	LLVMValueRef a[2] = {vm_ptr(w), v};
 	LLVMValueRef idx = rt_call(w, VM_RT_FUNC_INDEX, a, 2);
@@ -593,8 +601,10 @@ static LLVMValueRef call_by_value(struct irb *w, struct fnb *f, uint32_t pc, LLV
 		bb = LLVMAppendBasicBlockInContext(w->ctx, f->fn, "");
 		LLVMAddCase(sw, c64(w, t), bb);
 		LLVMPositionBuilderAtEnd(w->b, bb);
+		if (check_depth) /* callx of a function: the frame limit, as a call's */
+			depth_plus1(w, f, pc);
 		vals[n] = call_fn(w, f, t, depth1, r);
-		from[n++] = bb;
+		from[n++] = LLVMGetInsertBlock(w->b);
 		LLVMBuildBr(w->b, join);
 	}
 	LLVMPositionBuilderAtEnd(w->b, join);
@@ -617,7 +627,7 @@ static int emit_callx(struct irb *w, struct fnb *f, uint32_t pc, const struct vm
 	{
 		LLVMValueRef d1 = LLVMBuildAdd(w->b, f->depth, c64(w, 1), "");
 
-		r0f = call_by_value(w, f, pc, v, d1, r, helper);
+		r0f = call_by_value(w, f, pc, v, d1, r, helper, true);
 		if (!r0f)
 			return -ENOMEM;
 	}
@@ -720,7 +730,7 @@ static int emit_loop(struct irb *w, struct fnb *f, uint32_t pc)
 		r0 = call_fn(w, f, (uint32_t)target, d1, r);
 	} else {
 		bad = LLVMAppendBasicBlockInContext(w->ctx, f->fn, "");
-		r0 = call_by_value(w, f, pc, fnv, d1, r, bad);
+		r0 = call_by_value(w, f, pc, fnv, d1, r, bad, false);
 		if (!r0)
 			return -ENOMEM;
 		{
@@ -731,7 +741,8 @@ static int emit_loop(struct irb *w, struct fnb *f, uint32_t pc)
 			LLVMPositionBuilderAtEnd(w->b, cur);
 		}
 	}
-	check_err(w, f, pc, false);
+	if (target < 0 || w->may_fail[target])
+		check_err(w, f, pc, false);
 	inext = LLVMBuildAdd(w->b, iv, c64(w, 1), "");
 	LLVMBuildStore(w->b, inext, res);
 	/* 0: continue, 1 (anything else): stop; returns iterations run */
@@ -946,7 +957,8 @@ static int emit_insn(struct irb *w, struct fnb *f, uint32_t i)
 
 		args5(w, f, r);
 		set(w, f, 0, call_fn(w, f, (uint32_t)d->off, d1, r));
-		check_err(w, f, i, false);
+		if (w->may_fail[d->off])
+			check_err(w, f, i, false);
 		return 0;
 	}
 	case VM_OP_CALLX:
@@ -974,6 +986,30 @@ static bool falls_through(uint8_t code)
 static bool is_cond_jump(uint8_t code)
 {
 	return code >= VM_OP_JEQ64K && code < VM_OP_JEQ64K + 4 * JMP_STRIDE;
+}
+
+/* Whether the decoded op can fault or leave call->err set: memory
+ * accesses when checked (and atomics always: alignment), anything that
+ * calls. */
+static bool op_may_fail(const struct irb *w, uint8_t c)
+{
+	bool mem = (c >= VM_OP_LDXB && c <= VM_OP_STXDW);
+	bool atomic = (c >= VM_OP_AADD32 && c <= VM_OP_STRELDW);
+
+	return (w->checked && mem) || atomic || c == VM_OP_CALL_HELPER || c == VM_OP_CALL_LOCAL ||
+	       c == VM_OP_CALLX || c == VM_OP_LOOP || c == VM_OP_TAIL_CALL;
+}
+
+static void find_may_fail(struct irb *w)
+{
+	uint32_t start = 0;
+
+	for (uint32_t i = 0; i < w->vm->cnt; i++) {
+		if (w->vm->is_func[i])
+			start = i;
+		if (w->counted || op_may_fail(w, w->vm->dec[i].code))
+			w->may_fail[start] = 1;
+	}
 }
 
 /* Block leaders: function starts, jump targets, and what follows a jump. */
@@ -1009,12 +1045,14 @@ static void count_block(struct irb *w, struct fnb *f, uint32_t start, uint32_t l
 	LLVMBuildStore(w->b, LLVMBuildSub(w->b, left, c64(w, len), ""), p);
 }
 
+/* Instructions of the block at @i as the interpreter counts them: an
+ * ld_imm64 is one (its second half is never dispatched). */
 static uint32_t block_len(struct irb *w, struct fnb *f, uint32_t i)
 {
 	uint32_t n = 1;
 
-	while (i + n < f->end && !w->leader[i + n])
-		n++;
+	for (uint32_t k = i + 1; k < f->end && !w->leader[k]; k++)
+		n += w->vm->dec[k].code != VM_OP_INVALID;
 	return n;
 }
 
@@ -1037,6 +1075,8 @@ static void load_run_consts(struct irb *w, struct fnb *f)
 
 static void prologue(struct irb *w, struct fnb *f)
 {
+	f->depth = LLVMBuildZExt(
+	    w->b, field(w, f->call, offsetof(struct bpftime_vm_call, depth), w->i32), w->i64, "");
 	for (int r = 0; r < 10; r++)
 		f->reg[r] = LLVMBuildAlloca(w->b, w->i64, "");
 	if (w->checked) {
@@ -1055,7 +1095,7 @@ static void prologue(struct irb *w, struct fnb *f)
 	}
 	set(w, f, 0, c64(w, 0));
 	for (int k = 0; k < 5; k++)
-		set(w, f, 1 + k, LLVMGetParam(f->fn, 2 + k));
+		set(w, f, 1 + k, LLVMGetParam(f->fn, 1 + k));
 	for (int r = 6; r < 10; r++)
 		set(w, f, r, c64(w, 0));
 }
@@ -1070,7 +1110,6 @@ static int build_function(struct irb *w, uint32_t start, uint32_t end)
 	if (!f.bb)
 		return -ENOMEM;
 	f.call = LLVMGetParam(f.fn, 0);
-	f.depth = LLVMGetParam(f.fn, 1);
 	entry = LLVMAppendBasicBlockInContext(w->ctx, f.fn, "entry");
 	f.entry = entry;
 	for (uint32_t i = start; i < end; i++)
@@ -1117,9 +1156,9 @@ static void declare_types(struct irb *w)
 	w->ptr = LLVMPointerTypeInContext(w->ctx, 0);
 	w->vd = LLVMVoidTypeInContext(w->ctx);
 	p[0] = w->ptr;
-	for (int k = 1; k < 7; k++)
+	for (int k = 1; k < 6; k++)
 		p[k] = w->i64;
-	w->fn_ty = LLVMFunctionType(w->i64, p, 7, 0);
+	w->fn_ty = LLVMFunctionType(w->i64, p, 6, 0);
 	for (int k = 0; k < 5; k++)
 		p[k] = w->i64;
 	p[5] = w->ptr;
@@ -1190,14 +1229,16 @@ int jit_build_ir(const struct bpftime_vm *vm, LLVMContextRef ctx, LLVMModuleRef 
 	w.counted = w.checked && vm->opts.insn_limit != 0;
 	w.funcs = calloc(vm->cnt, sizeof(*w.funcs));
 	w.leader = calloc(vm->cnt + 1, 1);
+	w.may_fail = calloc(vm->cnt, 1);
 	w.b = LLVMCreateBuilderInContext(ctx);
-	if (!w.funcs || !w.leader) {
+	if (!w.funcs || !w.leader || !w.may_fail) {
 		err = jit_error(e, -ENOMEM, "out of memory");
 		goto out;
 	}
 	declare_types(&w);
 	declare_funcs(&w);
 	find_leaders(&w);
+	find_may_fail(&w);
 	for (uint32_t i = 1; i <= vm->cnt && !err; i++) {
 		if (i < vm->cnt && !vm->is_func[i])
 			continue;
@@ -1208,5 +1249,6 @@ out:
 	LLVMDisposeBuilder(w.b);
 	free(w.funcs);
 	free(w.leader);
+	free(w.may_fail);
 	return err;
 }

@@ -285,6 +285,7 @@ static int assemble(const struct obj *o, const struct bpftime_vm *vm, const stru
 	h->flags = (vm->opts.bounds_check ? VM_IMAGE_CHECKED : 0) |
 		   (vm->opts.bounds_check && vm->opts.insn_limit ? VM_IMAGE_COUNTED : 0);
 	h->insn_hash = vm->insn_hash;
+	h->dec_hash = bpftime_vm_dec_hash(vm);
 	h->insn_cnt = vm->cnt;
 	h->funcs_off = funcs_off;
 	h->nr_slots = slots->nr;
