@@ -6,8 +6,10 @@
 #
 #   bpftime-bench-hooks [-n CALLS] [-k KERNEL_CALLS] [-r ROUNDS] [--smoke] [BINDIR]
 #
-# For each case (empty uprobe, hash counter, 16-byte ring buffer record with
-# an epoll consumer, empty uretprobe) it runs bpftime-bench-hooks-target,
+# For each case (empty uprobe, hash counter (with the supervisor's JIT code,
+# the default, and again interpreted: bpftime-run --engine interp), 16-byte
+# ring buffer record with an epoll consumer, empty uretprobe) it runs
+# bpftime-bench-hooks-target,
 # which times ROUNDS x CALLS calls of bench_probed() against as many of an
 # unprobed twin and prints the difference per call (thread CPU time,
 # median of the rounds), three ways:
@@ -38,6 +40,7 @@
 # directory). Exit status 0 otherwise, 2 for bad options.
 set -u
 calls=1000000
+engine=jit
 kcalls=20000
 rounds=7
 smoke=0
@@ -48,7 +51,7 @@ while [ $# -gt 0 ]; do
 	-k) kcalls=$2; shift 2 ;;
 	-r) rounds=$2; shift 2 ;;
 	--smoke) smoke=1; calls=2000; kcalls=100; rounds=3; shift ;;
-	-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,40p' "$0"; exit 0 ;;
 	-*) echo "usage: bpftime-bench-hooks [-n CALLS] [-k KERNEL_CALLS] [-r ROUNDS] [--smoke] [BINDIR]" >&2; exit 2 ;;
 	*) bindir=$1; shift ;;
 	esac
@@ -123,7 +126,8 @@ run_case() {
 	cpid=
 	if [ "$mode" != none ]; then
 		case $side in
-		ours) "$bindir/bpftime-run" --session "$session" -- "$tool" -m "$mode" -p "$vpid" \
+		ours) "$bindir/bpftime-run" --session "$session" --engine "$engine" -- "$tool" \
+			-m "$mode" -p "$vpid" \
 			-b "$target" >"$d/tool.out" 2>"$d/tool.err" & ;;
 		*) "$tool" -m "$mode" -p "$vpid" -b "$target" >"$d/tool.out" 2>"$d/tool.err" & ;;
 		esac
@@ -200,11 +204,19 @@ widest_at=
 printf '| %-36s | %12s | %14s | %11s | %-20s |\n' "case" "ours ns/call" "kernel ns/call" "kernel/ours" "goal (ours)"
 printf '|%s|%s|%s|%s|%s|\n' "--------------------------------------" "-------------:" "---------------:" "------------:" "----------------------"
 for c in "empty:uprobe, empty program:30" "hash:uprobe + hash counter:80" \
+	"hash-interp:  the same, interpreted:80" \
 	"ring:uprobe + 16-byte ringbuf output:150" "uret:uretprobe, empty program:40"; do
 	mode=${c%%:*}
 	rest=${c#*:}
 	label=${rest%:*}
 	goal=${rest##*:}
+	# programs run the supervisor's JIT code; a -interp case runs the
+	# same with bpftime-run --engine interp (ours only: the kernel's is
+	# the row above)
+	engine=jit
+	case $mode in
+	*-interp) mode=${mode%-interp} engine=interp ;;
+	esac
 
 	run_case ours "$mode" "$calls"
 	ours=$cost
@@ -230,7 +242,7 @@ ours, $mode: $events of $want records consumed"
 	fi
 
 	kern=
-	if [ "$kernel_ok" -eq 1 ]; then
+	if [ "$kernel_ok" -eq 1 ] && [ "$engine" = jit ]; then
 		run_case kernel "$mode" "$kcalls"
 		kern=$cost
 		if [ -z "$kern" ]; then
