@@ -34,6 +34,10 @@ bool emul_jit_enabled(const struct bpftime_emul *e)
 #endif
 }
 
+/* Compiling is roughly linear in size, ~1 ms per 100 instructions at -O2
+ * here; above this the tool's PROG_LOAD would wait seconds. */
+#define JIT_MAX_INSNS 65536
+
 #ifdef BPFTIME_HAVE_JIT
 /* Only the value's place matters: the code loads it from a slot. */
 static int any_value(void *host, const struct bpftime_vm_ldimm64 *req, uint64_t *value)
@@ -96,6 +100,13 @@ void emul_jit_compile(struct bpftime_emul *e, struct emul_obj *o)
 
 	if (!emul_jit_enabled(e) || !runs_in_agents(o->prog.type))
 		return;
+	if (o->prog.insn_cnt > JIT_MAX_INSNS) {
+		emul_log(e, BPFTIME_EMUL_LOG_INFO,
+			 "prog '%s': %u instructions, not compiled (above %u: LLVM would hold up "
+			 "the load); agents interpret it",
+			 o->prog.name, o->prog.insn_cnt, JIT_MAX_INSNS);
+		return;
+	}
 	err = compile(e, o, msg, sizeof(msg));
 	if (err)
 		emul_log(e, BPFTIME_EMUL_LOG_WARN,
