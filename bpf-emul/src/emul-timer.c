@@ -377,7 +377,16 @@ void emul_timer_period_changed(struct bpftime_emul *e, struct emul_obj *o)
 
 void emul_timer_prog_attached(struct bpftime_emul *e, struct emul_obj *o)
 {
-	if (!is_timer(o) || !o->perf.deadline)
+	int err;
+
+	if (!is_timer(o))
+		return;
+	/* the program's vm (and its native code: LLVM takes milliseconds)
+	 * now, in the attaching call, not at the first tick, which it would
+	 * delay */
+	if (o->perf.prog)
+		emul_prog_vm(e, o->perf.prog, &err);
+	if (!o->perf.deadline)
 		return;
 	/* the timer ran without waking us: the next tick is where it would be */
 	forward(o, now_ns());

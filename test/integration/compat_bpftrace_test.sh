@@ -15,8 +15,9 @@
 #   it); MODE bpftime: bpftrace under bpftime-run --fake-root, the target
 #   under `bpftime start`.
 # A CASE.bt names its placeholders @T@ (the target) and @P@ (its pid); its
-# first line says how many uprobe/uretprobe probes the agent must hook
-# ("# probes: N"), and "syscalls" when it also waits for the syscall sites.
+# first line says how many probes (uprobes, uretprobes, syscall tracepoints)
+# the agent must hook ("# probes: N"), and "syscalls" when it also waits for
+# the syscall sites.
 set -u
 . "$(dirname "$0")/agent_lib.sh"
 mode=$1
