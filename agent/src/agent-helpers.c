@@ -27,6 +27,7 @@
 #include "agent-internal.h"
 #include "agent-run.h"
 #include "agent-sys.h"
+#include "agent-cgroup.h"
 #include "agent-task.h"
 
 /* every helper has the five registers; most use fewer */
@@ -335,6 +336,11 @@ HELPER(get_current_task)
 	struct agent_run *r = RUN(call);
 
 	return agent_task_current(run_tid(r), run_pid(r));
+}
+
+HELPER(get_current_cgroup_id)
+{
+	return agent_cgroup_id();
 }
 
 HELPER(current_task_under_cgroup)
@@ -912,6 +918,7 @@ static const struct helper helpers[] = {
     H(BPF_FUNC_get_stackid, get_stackid),
     H(BPF_FUNC_get_current_task, get_current_task),
     H(BPF_FUNC_current_task_under_cgroup, current_task_under_cgroup),
+    H(BPF_FUNC_get_current_cgroup_id, get_current_cgroup_id),
     H(BPF_FUNC_probe_read_str, probe_read_str_compat),
     H(BPF_FUNC_override_return, override_return),
     H(BPF_FUNC_get_stack, get_stack),

@@ -178,6 +178,13 @@ HELPER(get_current_pid_tgid)
 	return (uint64_t)(uint32_t)c->pid << 32 | (uint32_t)c->tid;
 }
 
+HELPER(get_current_cgroup_id)
+{
+	struct bpftime_caller *c = RUN(call)->c;
+
+	return emul_cgroup_id(c ? c->pid : 0);
+}
+
 /* the gid is not in struct bpftime_caller: /proc/<tid> belongs to the
  * task's effective ids, the closest we have without parsing status */
 HELPER(get_current_uid_gid)
@@ -496,6 +503,7 @@ static const struct emul_helper helpers[] = {
     H(BPF_FUNC_get_stackid, get_stackid, true, A_CTX, A_MAP, A_ANY),
     H(BPF_FUNC_get_current_task, get_current_task, true, 0),
     H(BPF_FUNC_current_task_under_cgroup, current_task_under_cgroup, false, A_MAP, A_ANY),
+    H(BPF_FUNC_get_current_cgroup_id, get_current_cgroup_id, false, 0),
     H(BPF_FUNC_probe_read_str, probe_read_user_str, true, A_MEM, A_ANY, A_ANY),
     H(BPF_FUNC_override_return, override_return, true, A_CTX, A_ANY),
     H(BPF_FUNC_get_stack, get_stack, true, A_CTX, A_MEM, A_ANY, A_ANY),

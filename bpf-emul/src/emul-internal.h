@@ -587,6 +587,10 @@ void emul_catalog_free(struct bpftime_emul *e);
  * logged), -ENOMEM. Unpublish: its object is being released. */
 int emul_catalog_prog_publish(struct bpftime_emul *e, struct emul_obj *o);
 
+/* emul-cgroup.c: bpf_get_current_cgroup_id() of process @pid (0: the idle
+ * task, the root cgroup) */
+uint64_t emul_cgroup_id(pid_t pid);
+
 /* emul-jit.c: whether programs are compiled (built with LLVM, not
  * opts.interp_only) */
 bool emul_jit_enabled(const struct bpftime_emul *e);
