@@ -26,9 +26,10 @@
  * loads), so a reader sees the tree before or after it. Freed nodes go to
  * the tail of a FIFO ring and are reused last, which stands in for the RCU
  * grace period: a reader still walking a node freed under it meets it
- * rewritten only after all other free nodes have been used (limit: with a
- * small max_entries and heavy churn that can be soon; the walk still ends,
- * as a child must have a longer prefix than its parent).
+ * rewritten only after all other free nodes have been used. With a small
+ * max_entries and heavy churn that can be soon, so every reuse also bumps
+ * reuse_gen, and a walk that saw it move walks again (find_longest). The
+ * walk always ends, as a child must have a longer prefix than its parent.
  *
  * Death of a lock holder. The tree is valid after every single store, so
  * what a killed writer can leave behind is bookkeeping: a node taken from
@@ -66,7 +67,11 @@ struct lpm_hdr {
 	uint32_t value_off; /* from the node's start */
 	uint32_t free_head; /* ring index of the next node to reuse */
 	uint32_t free_count;
-	uint32_t reserved[7];
+	/* +1 (a full barrier) each time a node leaves the ring to be
+	 * rewritten: a lock-free walk that saw it move may have read a
+	 * rewritten node, and walks again (find_longest) */
+	uint32_t reuse_gen;
+	uint32_t reserved[6];
 };
 _Static_assert(sizeof(struct lpm_hdr) == LPM_HDR_SIZE, "lpm header layout");
 
@@ -248,6 +253,8 @@ static struct lpm_node *node_take(struct bpftime_map *m)
 	i = ring(m)[h->free_head];
 	h->free_head = h->free_head + 1 == h->nr_nodes ? 0 : h->free_head + 1;
 	h->free_count--;
+	/* before the caller rewrites it: seq_cst orders the stores after */
+	__atomic_fetch_add(&h->reuse_gen, 1, __ATOMIC_SEQ_CST);
 	return node(m, i);
 }
 
@@ -350,7 +357,7 @@ static uint32_t prog_tid(const struct bpftime_map *m, uint32_t cpu)
  * walk stops when a child's prefix is not longer than its parent's, which
  * only a node rewritten under a slow reader can show.
  */
-static struct lpm_node *find_longest(const struct bpftime_map *m, const struct lpm_key *k)
+static struct lpm_node *walk_longest(const struct bpftime_map *m, const struct lpm_key *k)
 {
 	const struct lpm_hdr *h = hdr(m);
 	struct lpm_node *n, *found = NULL;
@@ -380,6 +387,29 @@ static struct lpm_node *find_longest(const struct bpftime_map *m, const struct l
 		n = at(m, load_ref(&n->child[bit_at(k->data, len)]));
 	}
 	return found;
+}
+
+/* Walks again when a node was taken for reuse during the walk (a seqlock
+ * on reuse_gen: FIFO reuse alone is not a grace period when the pool is
+ * small and writers churn, see the top). After LPM_WALK_TRIES the last
+ * answer stands, so a reader never waits on writers. Under d->lock the
+ * first walk is final. */
+#define LPM_WALK_TRIES 8
+
+static struct lpm_node *find_longest(const struct bpftime_map *m, const struct lpm_key *k)
+{
+	const struct lpm_hdr *h = hdr(m);
+	struct lpm_node *found;
+
+	for (int tries = 1;; tries++) {
+		uint32_t gen = __atomic_load_n(&h->reuse_gen, __ATOMIC_ACQUIRE);
+
+		found = walk_longest(m, k);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&h->reuse_gen, __ATOMIC_RELAXED) == gen ||
+		    tries == LPM_WALK_TRIES)
+			return found;
+	}
 }
 
 static void *lpm_prog_lookup(struct bpftime_map *m, const void *key, uint32_t cpu)
