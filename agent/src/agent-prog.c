@@ -103,8 +103,9 @@ static bool access_ok(void *host, uint64_t addr, uint64_t size, bool write)
 	return bpftime_map_region__data_contains(agent_rt_region(), addr, size);
 }
 
-static void log_load_error(const struct agent_prog *p, const char *what, int err,
-			   const char *detail)
+/* One line about program @p: what happened, with the errno @err (none
+ * when 0) and the vm's @detail when there is one. */
+static void log_prog(const struct agent_prog *p, const char *what, int err, const char *detail)
 {
 	char line[400];
 	struct agent_buf b;
@@ -116,8 +117,10 @@ static void log_load_error(const struct agent_prog *p, const char *what, int err
 	agent_buf_num(&b, p->id);
 	agent_buf_str(&b, "): ");
 	agent_buf_str(&b, what);
-	agent_buf_str(&b, ": errno ");
-	agent_buf_num(&b, -err);
+	if (err) {
+		agent_buf_str(&b, ": errno ");
+		agent_buf_num(&b, -err);
+	}
 	if (detail && detail[0]) {
 		agent_buf_str(&b, ": ");
 		agent_buf_str(&b, detail);
@@ -143,20 +146,6 @@ static uint64_t *copy_insns(const struct bpftime_catalog_view *cat, uint32_t idx
 	}
 	*err = 0;
 	return insns;
-}
-
-static void log_native(const struct agent_prog *p)
-{
-	char line[100];
-	struct agent_buf b;
-
-	agent_buf_init(&b, line, sizeof(line));
-	agent_buf_str(&b, "prog '");
-	agent_buf_str(&b, p->name);
-	agent_buf_str(&b, "' (id ");
-	agent_buf_num(&b, p->id);
-	agent_buf_str(&b, "): runs the supervisor's native code");
-	agent_log(agent_session_dir(), line, NULL);
 }
 
 static void release_native(void *mem, size_t len)
@@ -215,12 +204,12 @@ static void load_native(struct agent_prog *p, const struct bpftime_catalog_view 
 		return;
 	n = bpftime_catalog__prog_image(cat, idx, cp, image, (uint32_t)bytes);
 	if (n < 0)
-		log_load_error(p, "its native image is unreadable, it runs interpreted", n, NULL);
+		log_prog(p, "its native image is unreadable, it runs interpreted", n, NULL);
 	else if ((n = map_native(p, image, (size_t)n)))
-		log_load_error(p, "its native image cannot be used, it runs interpreted", n,
-			       bpftime_vm__last_error(p->vm));
+		log_prog(p, "its native image cannot be used, it runs interpreted", n,
+			 bpftime_vm__last_error(p->vm));
 	else
-		log_native(p);
+		log_prog(p, "runs the supervisor's native code", 0, NULL);
 	mem_free(NULL, image, bytes);
 }
 
@@ -263,11 +252,11 @@ int agent_prog_load(struct agent_prog *p, const struct bpftime_catalog_view *cat
 	p->calls_out = calls_out((const struct bpf_insn *)insns, cp->insn_cnt);
 	p->vm = bpftime_vm__create(&o, &err);
 	if (!p->vm) {
-		log_load_error(p, "cannot create its vm", err, NULL);
+		log_prog(p, "cannot create its vm", err, NULL);
 	} else if ((err = agent_helpers_register(p->vm))) {
-		log_load_error(p, "cannot register the helpers", err, NULL);
+		log_prog(p, "cannot register the helpers", err, NULL);
 	} else if ((err = bpftime_vm__load(p->vm, (const struct bpf_insn *)insns, cp->insn_cnt))) {
-		log_load_error(p, "cannot load it", err, bpftime_vm__last_error(p->vm));
+		log_prog(p, "cannot load it", err, bpftime_vm__last_error(p->vm));
 	}
 	mem_free(NULL, insns, cp->insn_cnt ? (size_t)cp->insn_cnt * 8 : 8);
 	if (!err)
