@@ -316,7 +316,7 @@ long emul_cmd_btf_load(struct bpftime_emul *e, struct bpftime_caller *c, union b
 	return fd;
 }
 
-static void *read_file(const char *path, uint32_t *size)
+void *emul_btf_read_file(const char *path, uint32_t *size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -325,8 +325,10 @@ static void *read_file(const char *path, uint32_t *size)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > 256 * 1024 * 1024)
+	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > EMUL_BTF_FILE_MAX) {
+		errno = EINVAL;
 		goto out;
+	}
 	data = malloc(st.st_size);
 	while (data && got < (size_t)st.st_size) {
 		ssize_t n = read(fd, data + got, st.st_size - got);
@@ -338,6 +340,7 @@ static void *read_file(const char *path, uint32_t *size)
 	if (data && got != (size_t)st.st_size) {
 		free(data);
 		data = NULL;
+		errno = EIO;
 	}
 	*size = (uint32_t)got;
 out:
@@ -354,7 +357,7 @@ struct emul_obj *emul_btf_vmlinux(struct bpftime_emul *e)
 
 	if (e->vmlinux_loaded)
 		return emul_obj_by_id(e, EMUL_OBJ_BTF, 1);
-	data = read_file(path, &size);
+	data = emul_btf_read_file(path, &size);
 	if (!data) {
 		emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "vmlinux BTF %s: %s: no BTF id 1", path,
 			 strerror(errno));

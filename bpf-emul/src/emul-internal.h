@@ -349,6 +349,12 @@ struct emul_btf_view {
 /* 0, -EINVAL (a blob this cannot walk) or -ENOMEM; close it either way. */
 int emul_btf_view_open(struct emul_btf_view *v, const void *data, uint32_t size);
 void emul_btf_view_close(struct emul_btf_view *v);
+
+/* emul-btf.c: the whole of a BTF file (the host's vmlinux BTF), malloc'd,
+ * at most EMUL_BTF_FILE_MAX bytes; NULL with errno set (EINVAL: empty or
+ * too large, EIO: short read, or open's) */
+#define EMUL_BTF_FILE_MAX (256u * 1024 * 1024)
+void *emul_btf_read_file(const char *path, uint32_t *size);
 /* Type @id; NULL for void or a bad id. */
 const struct btf_type *emul_btf_view_type(const struct emul_btf_view *v, uint32_t id);
 /* The name at @name_off; "" outside the section. */

@@ -22,7 +22,6 @@
 #include "emul-internal.h"
 
 #define HOST_BTF  "/sys/kernel/btf/vmlinux"
-#define MAX_BTF   (256u * 1024 * 1024)
 #define MAX_DEPTH 8
 
 static bool is_composite(const struct btf_type *t)
@@ -149,34 +148,6 @@ int bpftime_task_layout__from_btf(const void *btf, uint32_t size, struct bpftime
 	return task ? 0 : -ENOENT;
 }
 
-static void *read_all(const char *path, uint32_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	uint8_t *data = NULL;
-	size_t got = 0;
-
-	if (fd < 0)
-		return NULL;
-	if (!fstat(fd, &st) && st.st_size > 0 && (uint64_t)st.st_size <= MAX_BTF)
-		data = malloc(st.st_size);
-	while (data && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, st.st_size - got);
-
-		if (n <= 0)
-			break;
-		got += n;
-	}
-	close(fd);
-	if (data && got != (size_t)st.st_size) {
-		free(data);
-		errno = EIO;
-		return NULL;
-	}
-	*size = (uint32_t)got;
-	return data;
-}
-
 static void layout_path(char *buf, size_t len, const char *dir, const char *suffix)
 {
 	snprintf(buf, len, "%s/%s%s", dir, BPFTIME_TASK_LAYOUT_FILE, suffix);
@@ -190,7 +161,7 @@ int bpftime_task_layout__write(const char *session_dir, const char *btf_path)
 	void *btf;
 	int fd, err;
 
-	btf = read_all(btf_path ? btf_path : HOST_BTF, &size);
+	btf = emul_btf_read_file(btf_path ? btf_path : HOST_BTF, &size);
 	if (!btf)
 		return -errno;
 	err = bpftime_task_layout__from_btf(btf, size, &l);
