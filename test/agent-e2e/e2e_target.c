@@ -24,6 +24,7 @@
  *       after the other, each calling churn(i) CALLS (100) times; every
  *       ~50 ms a child that calls churn() CALLS times and _exits 0; once a
  *       child that execs /bin/true. The main thread calls churn() too.
+ *       Prints "target PID child CPID" for each child (before it exits).
  *       Checks every child's exit status; prints "target PID done THREADS
  *       FORKS CALLS" and exits 0, or 1 when a child failed.
  *   e2e-target read [-n CALLS] [-i IDX]
@@ -383,6 +384,10 @@ static int mode_churn(int argc, char **argv)
 				}
 				_exit(acc == churn_calls * (churn_calls - 1) / 2 * 7 ? 0 : 9);
 			}
+			/* the test matches the tool's per-pid counts to these: with
+			 * tens of thousands of threads, pids wrap and a later child
+			 * may get an earlier one's pid (one key, 2 x CALLS) */
+			say("child %d\n", (int)pid);
 			failed |= reap(pid, forks == 1 ? "exec" : "fork");
 			forks++;
 		}
