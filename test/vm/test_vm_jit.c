@@ -1703,6 +1703,14 @@ static void test_bind_rejections(void **state)
 	memcpy(bad, image, len);
 	h->code_len = (uint32_t)len;
 	expect_refused(vm, bad, len, -EINVAL, "code out of the image");
+	/* a fast image's entry: missing, or past the code */
+	memcpy(bad, image, len);
+	assert_true(h->flags & VM_IMAGE_ENTRY);
+	h->flags &= ~VM_IMAGE_ENTRY;
+	expect_refused(vm, bad, len, -EINVAL, "fast image without its entry");
+	memcpy(bad, image, len);
+	h->entry_code = h->code_len;
+	expect_refused(vm, bad, len, -EINVAL, "entry past the code");
 	/* memory: too small, unaligned */
 	{
 		int64_t size = bpftime_vm__native_size(image, len);

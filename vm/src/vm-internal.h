@@ -197,6 +197,8 @@ _Static_assert(sizeof(struct vm_op) == 16, "vm_op is two words");
 /* Native code of one BPF function (vm-image.h has the convention). */
 typedef uint64_t (*vm_native_fn)(struct bpftime_vm_call *call, uint64_t r1, uint64_t r2,
 				 uint64_t r3, uint64_t r4, uint64_t r5);
+/* A fast-mode image's entry (vm-image.h): the whole run of a program. */
+typedef int (*vm_native_entry)(const struct bpftime_vm *vm, struct bpftime_vm_run *run);
 
 enum vm_mode { VM_MODE_FAST, VM_MODE_CHECKED, VM_MODE__COUNT };
 
@@ -231,9 +233,10 @@ struct bpftime_vm {
 	/* bound native code (vm-native.c): a function per BPF function,
 	 * indexed by its first instruction; NULL when runs interpret */
 	vm_native_fn *native_fn;
-	bool native_checked; /* the mode the image was compiled for */
-	bool native_counted; /* it counts instructions (opts.insn_limit) */
-	void *native_mem;    /* the host's mapping, released by native_release */
+	vm_native_entry native_entry; /* a fast image's (vm-image.h); else NULL */
+	bool native_checked;          /* the mode the image was compiled for */
+	bool native_counted;          /* it counts instructions (opts.insn_limit) */
+	void *native_mem;             /* the host's mapping, released by native_release */
 	size_t native_len;
 	void (*native_release)(void *mem, size_t len);
 	char err[256];

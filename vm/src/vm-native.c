@@ -39,6 +39,10 @@ static int check_layout(const struct vm_image_hdr *h, size_t len)
 		return -EINVAL;
 	if (h->nr_slots > (1u << 24) || h->nr_funcs == 0)
 		return -EINVAL;
+	/* every fast image has the entry runs start at, a checked one none */
+	if (!(h->flags & VM_IMAGE_ENTRY) != !!(h->flags & VM_IMAGE_CHECKED) ||
+	    ((h->flags & VM_IMAGE_ENTRY) && h->entry_code >= h->code_len))
+		return -EINVAL;
 	return 0;
 }
 
@@ -306,6 +310,9 @@ int bpftime_vm__native_bind(struct bpftime_vm *vm, const void *image, size_t len
 		return err;
 	}
 	vm->native_fn = table;
+	vm->native_entry = (h->flags & VM_IMAGE_ENTRY)
+			       ? (vm_native_entry)(void *)((uint8_t *)mem + h->entry_code)
+			       : NULL;
 	vm->native_checked = (h->flags & VM_IMAGE_CHECKED) != 0;
 	vm->native_counted = (h->flags & VM_IMAGE_COUNTED) != 0;
 	vm->native_mem = mem;
@@ -323,6 +330,7 @@ void bpftime_vm_native_unbind(struct bpftime_vm *vm)
 	if (vm->native_mem && vm->native_release)
 		vm->native_release(vm->native_mem, vm->native_len);
 	vm->native_fn = NULL;
+	vm->native_entry = NULL;
 	vm->native_mem = NULL;
 	vm->native_len = 0;
 	vm->native_release = NULL;

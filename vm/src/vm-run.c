@@ -20,39 +20,23 @@ static void zero_stack(uint64_t *stack, unsigned n)
 	}
 }
 
-/*
- * Fast-mode native code: each function keeps its frame in its own native
- * frame, so the run needs no stack area (a tail call into interpreted code
- * gets one, vm-native.c). Apart from the interpreter's set-up, this entry
- * is a few stores and one call: the per-run cost of a short program.
- */
-static int run_native_fast(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
-{
-	struct bpftime_vm_call call;
-
-	run->fault.err = 0;
-	run->insns = 0;
-	call.vm = vm;
-	call.cur = vm;
-	call.run = run;
-	call.stack_lo = 0;
-	call.stack_hi = 0;
-	call.insn_left = UINT64_MAX;
-	call.tail_calls = 0;
-	call.checked = false;
-	call.depth = 0;
-	call.err = 0;
-	run->r0 = vm->native_fn[0](&call, (uint64_t)(uintptr_t)run->ctx, run->ctx_len, 0, 0, 0);
-	return call.err;
-}
-
 static __attribute__((noinline)) int run_full(const struct bpftime_vm *vm,
 					      struct bpftime_vm_run *run);
 
+/*
+ * Fast-mode native code: each function keeps its frame in its own native
+ * frame, so the run needs no stack area (a tail call into interpreted code
+ * gets one, vm-native.c), and the image's entry sets up the call state in
+ * generated code (vm-image.h), where LLVM drops what the program never
+ * uses: the per-run cost of a short program is two stores and two jumps.
+ */
 int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 {
-	if (vm->native_fn && !vm->native_checked && !(run->flags & BPFTIME_VM_RUN_CHECKED))
-		return run_native_fast(vm, run);
+	if (vm->native_entry && !(run->flags & BPFTIME_VM_RUN_CHECKED)) {
+		run->fault.err = 0;
+		run->insns = 0;
+		return vm->native_entry(vm, run);
+	}
 	return run_full(vm, run);
 }
 

@@ -17,8 +17,9 @@
 #include "vm-image.h"
 
 /* Symbol names shared by the IR builder and the linker. */
-#define JIT_FUNC_PREFIX "bpftime_f"    /* + first insn index */
-#define JIT_SLOT_PREFIX "bpftime_slot" /* + slot index */
+#define JIT_FUNC_PREFIX "bpftime_f"     /* + first insn index */
+#define JIT_SLOT_PREFIX "bpftime_slot"  /* + slot index */
+#define JIT_ENTRY_NAME  "bpftime_entry" /* fast mode: vm-image.h */
 
 /* A data slot the code reads, in the order the IR builder made them. */
 struct jit_slots {

@@ -1212,6 +1212,54 @@ static void declare_funcs(struct irb *w)
 	}
 }
 
+/*
+ * The fast-mode entry (vm-image.h): int entry(vm, run). It builds the call
+ * state in its own frame and calls function 0 with run's ctx, which the
+ * inliner usually merges into it: then a program that never passes the
+ * call state on (no helper, tail call or callx) keeps none of its stores,
+ * and a run costs what the program does plus one call.
+ */
+static void build_entry(struct irb *w)
+{
+	LLVMTypeRef ty = LLVMFunctionType(w->i32, (LLVMTypeRef[]){w->ptr, w->ptr}, 2, 0);
+	LLVMValueRef fn = LLVMAddFunction(w->mod, JIT_ENTRY_NAME, ty);
+	LLVMValueRef vm, run, call, a[6], r0;
+	const struct {
+		size_t off;
+		LLVMValueRef v;
+	} init[] = {
+	    {offsetof(struct bpftime_vm_call, stack_lo), c64(w, 0)},
+	    {offsetof(struct bpftime_vm_call, stack_hi), c64(w, 0)},
+	    {offsetof(struct bpftime_vm_call, insn_left), c64(w, UINT64_MAX)},
+	    {offsetof(struct bpftime_vm_call, tail_calls), c32(w, 0)},
+	    {offsetof(struct bpftime_vm_call, checked), LLVMConstInt(w->i8, 0, 0)},
+	    {offsetof(struct bpftime_vm_call, depth), c32(w, 0)},
+	    {offsetof(struct bpftime_vm_call, err), c32(w, 0)},
+	};
+
+	LLVMSetVisibility(fn, LLVMHiddenVisibility);
+	add_fn_attrs(w, fn);
+	LLVMPositionBuilderAtEnd(w->b, LLVMAppendBasicBlockInContext(w->ctx, fn, "entry"));
+	vm = LLVMGetParam(fn, 0);
+	run = LLVMGetParam(fn, 1);
+	call = LLVMBuildAlloca(w->b, LLVMArrayType2(w->i8, sizeof(struct bpftime_vm_call)), "call");
+	LLVMSetAlignment(call, 16);
+	/* fast mode: no stack area (frames are allocas; a tail call into the
+	 * interpreter gets one, vm-native.c) and no instruction limit */
+	LLVMBuildStore(w->b, vm, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, vm))));
+	LLVMBuildStore(w->b, vm, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, cur))));
+	LLVMBuildStore(w->b, run, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, run))));
+	for (size_t k = 0; k < sizeof(init) / sizeof(*init); k++)
+		LLVMBuildStore(w->b, init[k].v, gep8(w, call, c64(w, init[k].off)));
+	a[0] = call;
+	a[1] = field(w, run, offsetof(struct bpftime_vm_run, ctx), w->i64);
+	a[2] = field(w, run, offsetof(struct bpftime_vm_run, ctx_len), w->i64);
+	a[3] = a[4] = a[5] = c64(w, 0);
+	r0 = LLVMBuildCall2(w->b, w->fn_ty, w->funcs[0], a, 6, "");
+	LLVMBuildStore(w->b, r0, gep8(w, run, c64(w, offsetof(struct bpftime_vm_run, r0))));
+	LLVMBuildRet(w->b, field(w, call, offsetof(struct bpftime_vm_call, err), w->i32));
+}
+
 int jit_build_ir(const struct bpftime_vm *vm, LLVMContextRef ctx, LLVMModuleRef mod,
 		 struct jit_slots *slots, struct jit_err *e)
 {
@@ -1245,6 +1293,8 @@ int jit_build_ir(const struct bpftime_vm *vm, LLVMContextRef ctx, LLVMModuleRef 
 		err = build_function(&w, start, i);
 		start = i;
 	}
+	if (!err && !w.checked)
+		build_entry(&w);
 out:
 	LLVMDisposeBuilder(w.b);
 	free(w.funcs);

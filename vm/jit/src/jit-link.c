@@ -244,6 +244,31 @@ static int find_funcs(const struct obj *o, const struct bpftime_vm *vm, struct v
 	return 0;
 }
 
+/* The fast entry's offset in the code (JIT_ENTRY_NAME); -ENOENT without. */
+static int find_entry(const struct obj *o, uint32_t *code, struct jit_err *e)
+{
+	for (uint16_t i = 0; i < o->shnum; i++) {
+		const Elf64_Sym *syms;
+		const char *strs;
+		size_t n;
+
+		if (o->sh[i].sh_type != SHT_SYMTAB || !(syms = symtab(o, i, &n, &strs)))
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			int64_t v;
+
+			if (strcmp(strs + syms[k].st_name, JIT_ENTRY_NAME) != 0 ||
+			    syms[k].st_shndx == SHN_UNDEF)
+				continue;
+			if (sym_value(o, &syms[k], JIT_ENTRY_NAME, 0, &v, e))
+				return -EIO;
+			*code = (uint32_t)v;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static uint32_t align16(uint64_t v)
 {
 	return (uint32_t)((v + 15) & ~15ull);
@@ -292,6 +317,15 @@ static int assemble(const struct obj *o, const struct bpftime_vm *vm, const stru
 	h->slots_off = slots_off;
 	if (slots->nr)
 		memcpy(img + slots_off, slots->v, slots->nr * sizeof(*slots->v));
+	if (!vm->opts.bounds_check) {
+		err = find_entry(o, &h->entry_code, e);
+		if (err) {
+			free(img);
+			return err == -ENOENT ? jit_error(e, -EIO, "no fast entry in the code")
+					      : err;
+		}
+		h->flags |= VM_IMAGE_ENTRY;
+	}
 	h->code_off = code_off;
 	h->code_len = o->code_len;
 	h->total_len = total;
