@@ -14,8 +14,11 @@
  * resolves here are never used: the code reads them from per-process
  * slots.
  *
- * A program that does not compile still loads and runs interpreted: the
- * reason is logged once.
+ * LLVM runs in a child process, stopped after JIT_TIME_LIMIT_MS
+ * (jit.h's timeout_ms): LLVM ends the process on its own internal errors,
+ * and no program a tool loads may end the supervisor, or hold its load
+ * for long. A program that does not compile, in time or at all, still
+ * loads and runs interpreted: the reason is logged once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,6 +42,10 @@ bool emul_jit_enabled(const struct bpftime_emul *e)
  * 10000 take 5.7 s (LLVM's instruction scheduling of long blocks). The
  * tool's PROG_LOAD waits for it, so larger programs are interpreted. */
 #define JIT_MAX_INSNS 8192
+
+/* Above what the largest programs compiled take here (about 3 s at
+ * JIT_MAX_INSNS): a compilation this long is a pathological one. */
+#define JIT_TIME_LIMIT_MS 5000
 
 #ifdef BPFTIME_HAVE_JIT
 /* Only the value's place matters: the code loads it from a slot. */
@@ -71,6 +78,7 @@ static int compile(struct bpftime_emul *e, struct emul_obj *o, char *msg, size_t
 	/* the agents' vm, agent-prog.c: checked, stack kept, no instruction limit */
 	BPFTIME_VM_OPTS(vo, .bounds_check = true, .keep_stack = true, .resolve_ldimm64 = any_value,
 			.tail_call = no_tail_call);
+	BPFTIME_JIT_OPTS(jo, .timeout_ms = JIT_TIME_LIMIT_MS);
 	struct bpftime_vm *vm = bpftime_vm__new(&vo);
 	void *image = NULL;
 	size_t size = 0;
@@ -84,7 +92,7 @@ static int compile(struct bpftime_emul *e, struct emul_obj *o, char *msg, size_t
 	if (err)
 		snprintf(msg, len, "%s", bpftime_vm__last_error(vm));
 	else
-		err = bpftime_jit__compile(vm, NULL, &image, &size, msg, len);
+		err = bpftime_jit__compile(vm, &jo, &image, &size, msg, len);
 	bpftime_vm__free(vm);
 	if (err)
 		return err;
@@ -123,11 +131,12 @@ void emul_jit_compile(struct bpftime_emul *e, struct emul_obj *o)
 void emul_jit_native(struct bpftime_emul *e, struct emul_obj *o, struct bpftime_vm *vm)
 {
 #ifdef BPFTIME_HAVE_JIT
+	BPFTIME_JIT_OPTS(jo, .timeout_ms = JIT_TIME_LIMIT_MS);
 	int err;
 
 	if (!emul_jit_enabled(e))
 		return;
-	err = bpftime_jit__load(vm, NULL);
+	err = bpftime_jit__load(vm, &jo);
 	if (err)
 		emul_log(e, BPFTIME_EMUL_LOG_WARN, "prog '%s': runs interpreted here: %s",
 			 o->prog.name, bpftime_vm__last_error(vm));

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include <bpftime/vm.h>
 #ifdef BPFTIME_HAVE_JIT
@@ -2122,6 +2123,55 @@ static void test_compile_ir_path(void **state)
 	bpftime_vm__free(vm);
 }
 
+/* No child left behind by a compilation in a child process. */
+static void assert_no_children(void)
+{
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+/* opts.timeout_ms: the same image from a child process; a child that
+ * crashes or runs out of time fails the call, and the caller lives on. */
+static void test_compile_isolated(void **state)
+{
+	struct bpf_insn p[] = {MOV64_IMM(0, 3), CALL_LOCAL(1), EXIT(), MOV64_IMM(0, 4), EXIT()};
+	struct bpftime_vm *vm = make_vm(p, ARRAY_LEN(p), false, false, NULL);
+	BPFTIME_JIT_OPTS(iso, .timeout_ms = 60000);
+	BPFTIME_JIT_OPTS(crash, .timeout_ms = 60000, .ir_path = (const char *)8);
+	BPFTIME_JIT_OPTS(quick, .timeout_ms = 1);
+	void *here, *there = NULL;
+	size_t here_len, there_len = 0;
+	char msg[256];
+	uint64_t r0 = 0;
+
+	here = compile(vm, &here_len);
+	assert_int_equal(bpftime_jit__compile(vm, &iso, &there, &there_len, msg, sizeof(msg)), 0);
+	assert_no_children();
+	assert_int_equal(there_len, here_len);
+	assert_memory_equal(there, here, here_len);
+	assert_int_equal(bpftime_vm__load_native(vm, there, there_len), 0);
+	assert_int_equal(bpftime_vm__exec(vm, NULL, 0, &r0), 0);
+	assert_int_equal(r0, 4);
+	free(here);
+	free(there);
+	there = NULL;
+	/* LLVM handed a bad pointer (the IR file's name) dies in the child */
+	assert_int_equal(bpftime_jit__compile(vm, &crash, &there, &there_len, msg, sizeof(msg)),
+			 -EIO);
+	assert_null(there);
+	/* (under ASan, its SEGV handler reports and exits instead) */
+	if (!strstr(msg, "died with signal 11") && !strstr(msg, "ended without a result"))
+		fail_msg("crash: %s", msg);
+	assert_no_children();
+	/* no compilation is done in 1 ms (a fork and LLVM's set-up alone) */
+	assert_int_equal(bpftime_jit__compile(vm, &quick, &there, &there_len, msg, sizeof(msg)),
+			 -ETIMEDOUT);
+	assert_null(there);
+	assert_non_null(strstr(msg, "took more than 1 ms"));
+	assert_no_children();
+	bpftime_vm__free(vm);
+}
+
 static void test_opt_levels_agree(void **state)
 {
 	uint64_t buf[4] = {0};
@@ -2224,6 +2274,7 @@ int main(void)
 	    cmocka_unit_test(test_threads_share_a_native_vm),
 	    cmocka_unit_test(test_compile_opts),
 	    cmocka_unit_test(test_compile_ir_path),
+	    cmocka_unit_test(test_compile_isolated),
 	    cmocka_unit_test(test_opt_levels_agree),
 	};
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <llvm-c/Core.h>
+#include <bpftime/jit.h>
 #include "vm-internal.h"
 #include "vm-image.h"
 
@@ -35,6 +36,15 @@ struct jit_err {
 /* printf into @e (when it has a buffer); returns @err */
 int jit_error(struct jit_err *e, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* jit.c: the three steps below, in this process (@opts checked). */
+int jit_compile_here(const struct bpftime_vm *vm, const struct bpftime_jit_opts *opts, void **image,
+		     size_t *size, char *err_buf, size_t err_len);
+
+/* jit-isolate.c: jit_compile_here() in a child process, stopped after
+ * @timeout_ms; a child that dies or is stopped fails it (-EIO, -ETIMEDOUT). */
+int jit_compile_isolated(const struct bpftime_vm *vm, const struct bpftime_jit_opts *opts,
+			 unsigned timeout_ms, void **image, size_t *size, struct jit_err *e);
 
 /* jit-ir.c: build @mod from the loaded @vm; slots are appended to @slots. */
 int jit_build_ir(const struct bpftime_vm *vm, LLVMContextRef ctx, LLVMModuleRef mod,

@@ -47,22 +47,50 @@ static int check_opts(const struct bpftime_jit_opts *opts, struct jit_err *e)
 		if (((const char *)opts)[i])
 			return jit_error(e, -EINVAL,
 					 "opts has non-zero bytes past its known fields");
-	if (opts->sz >= known && opts->opt_level > 3)
+	if (opts->sz >= offsetof(struct bpftime_jit_opts, opt_level) + sizeof(opts->opt_level) &&
+	    opts->opt_level > 3)
 		return jit_error(e, -EINVAL, "opt_level %u (0..3)", opts->opt_level);
 	return 0;
+}
+
+/* opts' field @f when the caller's struct has it, else 0 */
+#define OPT(opts, f)                                                                               \
+	((opts) && (opts)->sz >= offsetof(struct bpftime_jit_opts, f) + sizeof((opts)->f)          \
+	     ? (opts)->f                                                                           \
+	     : 0)
+
+int jit_compile_here(const struct bpftime_vm *vm, const struct bpftime_jit_opts *opts, void **image,
+		     size_t *size, char *err_buf, size_t err_len)
+{
+	struct jit_err e = {.buf = err_buf, .len = err_len};
+	struct jit_slots slots = {0};
+	unsigned level = OPT(opts, opt_level) ? OPT(opts, opt_level) : 2;
+	const char *ir_path = OPT(opts, ir_path);
+	LLVMContextRef ctx;
+	LLVMModuleRef mod;
+	void *obj = NULL;
+	size_t obj_len = 0;
+	int err;
+
+	ctx = LLVMContextCreate();
+	mod = LLVMModuleCreateWithNameInContext("bpftime", ctx);
+	err = jit_build_ir(vm, ctx, mod, &slots, &e);
+	if (!err)
+		err = jit_codegen(mod, level, ir_path, &obj, &obj_len, &e);
+	if (!err)
+		err = jit_link(vm, obj, obj_len, &slots, image, size, &e);
+	free(obj);
+	free(slots.v);
+	LLVMDisposeModule(mod);
+	LLVMContextDispose(ctx);
+	return err;
 }
 
 int bpftime_jit__compile(const struct bpftime_vm *vm, const struct bpftime_jit_opts *opts,
 			 void **image, size_t *size, char *err_buf, size_t err_len)
 {
 	struct jit_err e = {.buf = err_buf, .len = err_len};
-	struct jit_slots slots = {0};
-	unsigned level = 2;
-	const char *ir_path = NULL;
-	LLVMContextRef ctx;
-	LLVMModuleRef mod;
-	void *obj = NULL;
-	size_t obj_len = 0;
+	unsigned timeout_ms;
 	int err;
 
 	if (err_buf && err_len)
@@ -76,24 +104,10 @@ int bpftime_jit__compile(const struct bpftime_vm *vm, const struct bpftime_jit_o
 	err = check_opts(opts, &e);
 	if (err)
 		return err;
-	if (opts && opts->sz > offsetof(struct bpftime_jit_opts, opt_level)) {
-		if (opts->opt_level)
-			level = opts->opt_level;
-		if (opts->sz > offsetof(struct bpftime_jit_opts, ir_path))
-			ir_path = opts->ir_path;
-	}
-	ctx = LLVMContextCreate();
-	mod = LLVMModuleCreateWithNameInContext("bpftime", ctx);
-	err = jit_build_ir(vm, ctx, mod, &slots, &e);
-	if (!err)
-		err = jit_codegen(mod, level, ir_path, &obj, &obj_len, &e);
-	if (!err)
-		err = jit_link(vm, obj, obj_len, &slots, image, size, &e);
-	free(obj);
-	free(slots.v);
-	LLVMDisposeModule(mod);
-	LLVMContextDispose(ctx);
-	return err;
+	timeout_ms = OPT(opts, timeout_ms);
+	if (timeout_ms)
+		return jit_compile_isolated(vm, opts, timeout_ms, image, size, &e);
+	return jit_compile_here(vm, opts, image, size, err_buf, err_len);
 }
 
 int bpftime_jit__load(struct bpftime_vm *vm, const struct bpftime_jit_opts *opts)
