@@ -269,7 +269,10 @@ void agent_forkwatch_init(void)
 		return; /* a fork child: the parent's patch is ours */
 	fw.done = true;
 	agent_procmaps_each(each_mapping, &s);
-	if (!fw.nr)
+	if (fw.nr)
+		agent_log(agent_session_dir(),
+			  "fork children follow the session from their first system call", NULL);
+	else
 		agent_log_num(agent_session_dir(),
 			      "fork children made before a hook was installed are not followed: "
 			      "no _Fork syscall site found, errno ",

@@ -77,6 +77,7 @@ static struct {
 	uint32_t stop; /* futex word: 1 asks the follower to end */
 	int pid;
 	bool ever_hooked;
+	bool watch_forks; /* attached: the follower watches fork children */
 
 	/* the session followed now (follower thread only, except region) */
 	bool joined;
@@ -605,6 +606,13 @@ static int wait_change(uint64_t gen, uint64_t ns)
 static int follow(void *arg)
 {
 	(void)arg;
+	/* An attached process: the thread the injector borrowed could be
+	 * stopped inside _Fork's bytes; from here the patch parks the
+	 * target's threads first, as every patch of ours does. */
+	if (rt.watch_forks) {
+		rt.watch_forks = false;
+		agent_forkwatch_init();
+	}
 	while (!stopping()) {
 		uint64_t gen;
 		int err;
@@ -652,6 +660,8 @@ int agent_rt_start(const char *session, bool first_pass, bool started)
 			  NULL);
 	else if (!err && started)
 		agent_forkwatch_init(); /* children forked before any hook follow too */
+	else if (!err)
+		rt.watch_forks = true; /* the same, from the follower (follow()) */
 	/* One pass now, on the caller's thread (the constructor's, before the
 	 * program's own code runs): what is attached already is hooked before
 	 * the program runs, as kernel uprobes registered before a process

@@ -33,8 +33,9 @@ struct agent_site {
  * long as the agent); @first_pass: hook what is attached already before
  * returning (the dynamic loader's constructor); @started: the process was
  * started with the agent (`bpftime start`), not attached to: its fork
- * children are watched from the start (agent-forkwatch.c), and the agent
- * stays mapped. @return 0 or -errno. */
+ * children are watched from the start (agent-forkwatch.c, before the
+ * program runs; an attached process's from the follower's first moment),
+ * and the agent stays mapped. @return 0 or -errno. */
 int agent_rt_start(const char *session, bool first_pass, bool started);
 
 /* Stop following: unpatch every site and end the thread. @return 1 when

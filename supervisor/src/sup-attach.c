@@ -191,8 +191,8 @@ static int detach_from(struct sup_tracee *t, const struct sup_agent_image *img)
 		sup_log(SUP_LOG_INFO, "pid %d: agent detached and unmapped", (int)t->pid);
 	} else {
 		sup_log(SUP_LOG_INFO,
-			"pid %d: agent detached; it stays mapped (the dynamic "
-			"loader loaded it)",
+			"pid %d: agent detached; it stays mapped, inert (the dynamic "
+			"loader loaded it, or code it patched may still lead a thread into it)",
 			(int)t->pid);
 	}
 	return 0;

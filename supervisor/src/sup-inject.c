@@ -149,6 +149,10 @@ int sup_inject_call(struct sup_tracee *t, const struct sup_agent_image *img, uin
 	if (!err)
 		err = sup_tracee_call(t, base + sym, session ? scratch + PATH_MAX : 0,
 				      scratch + SCRATCH_SIZE, ret);
+	/* the entries return int: the upper half of %rax is not theirs to
+	 * set (the ABI leaves it undefined; -ENOENT came back as 0xfffffffe) */
+	if (!err)
+		*ret = (int)*ret;
 	/* after a fault the thread is about to be restored anyway */
 	rmunmap(t, scratch, SCRATCH_SIZE);
 	return err;

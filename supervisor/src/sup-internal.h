@@ -358,7 +358,8 @@ void sup_tracee_release(struct sup_tracee *t);
 /* Maps @img into the stopped @t and calls bpftime_agent_main(@session). */
 int sup_inject_agent(struct sup_tracee *t, const struct sup_agent_image *img, const char *session,
 		     uint64_t *base);
-/* Calls the entry at @base + @sym with @session (or NULL) as argument. */
+/* Calls the entry at @base + @sym with @session (or NULL) as argument;
+ * *@ret: its int result. */
 int sup_inject_call(struct sup_tracee *t, const struct sup_agent_image *img, uint64_t base,
 		    uint64_t sym, const char *session, long *ret);
 

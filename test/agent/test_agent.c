@@ -76,6 +76,24 @@ static void proof(const char *s, int pid, char *out, size_t len)
 	fclose(f);
 }
 
+/* Whether agent @pid wrote a line containing @what to session @s's log. */
+static bool logged(const char *s, int pid, const char *what)
+{
+	char path[PATH_MAX], line[512], who[32];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/agent.log", base, s);
+	snprintf(who, sizeof(who), "agent[%d]: ", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, who) && strstr(line, what);
+	fclose(f);
+	return found;
+}
+
 static void check_proof(const char *s, int pid, const char *exe)
 {
 	char want[PATH_MAX + 32], got[PATH_MAX + 32], real[PATH_MAX];
@@ -227,6 +245,7 @@ static void attach_detach(const char *target)
 	char *det[] = {BPFTIME_BIN, "detach", pid, NULL};
 	struct ticker t;
 	struct out o;
+	bool mapped;
 
 	if (!have(target))
 		skip();
@@ -244,11 +263,15 @@ static void attach_detach(const char *target)
 		fail_msg("detach: %s", o.text);
 	proof("at", t.pid, got, sizeof(got));
 	assert_string_equal(got, "");
-	assert_false(agent_mapped(t.pid)); /* injected: unmapped */
+	/* injected: unmapped, unless it patched code a thread may still be
+	 * running: here libc's _Fork, watched for fork children where the
+	 * program has one (the agent's log says so) */
+	mapped = agent_mapped(t.pid);
+	assert_int_equal(mapped, logged("at", t.pid, "fork children follow"));
 	/* detaching twice says so */
 	run(det, &o);
 	assert_int_not_equal(o.status, 0);
-	assert_non_null(strstr(o.text, "has no agent"));
+	assert_non_null(strstr(o.text, mapped ? "mapped but not attached" : "has no agent"));
 	assert_int_equal(ticker_finish(&t), 0);
 }
 

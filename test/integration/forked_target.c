@@ -4,10 +4,16 @@
  * before any tool exists (a prefork server), then waits. On SIGUSR1 (sent
  * to the process group) each of them calls work() CALLS times and prints
  * "called PID CALLS".
+ *
+ *   forked_target [late]
+ *
+ * late: print "up PID" and fork only at SIGUSR2 (the agent is attached to
+ * the running parent in between).
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -33,16 +39,25 @@ static void serve(sigset_t *set)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pid_t kids[CHILDREN];
-	sigset_t set;
+	sigset_t set, late;
+	int sig;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (argc > 1 && !strcmp(argv[1], "late")) {
+		sigemptyset(&late);
+		sigaddset(&late, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &late, NULL);
+		printf("up %d\n", (int)getpid());
+		if (sigwait(&late, &sig))
+			return 1;
+	}
 	for (int i = 0; i < CHILDREN; i++) {
 		kids[i] = fork();
 		if (kids[i] < 0)

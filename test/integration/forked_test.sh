@@ -10,7 +10,10 @@
 # TARGET (forked_target.c) forks 2 workers at start; then bpftrace counts
 # work() per pid while the 3 processes call it 100 times each: 3 pids, 100
 # each. MODE bpftime: the target under `bpftime start`, bpftrace under
-# bpftime-run; MODE kernel: both plain (root).
+# bpftime-run; MODE kernel: both plain (root); MODE attached: the target
+# starts plainly, `bpftime attach` gives it the agent, and only then does
+# it fork its workers (which run no hook before the tool comes: they must
+# follow the session from the fork on, as a started target's do).
 set -u
 . "$(dirname "$0")/agent_lib.sh"
 mode=$1
@@ -27,9 +30,23 @@ fail() {
 cp "$target" "$tmp/forked_target"
 target=$tmp/forked_target
 script="uprobe:$target:work { @[pid] = count(); }"
-bt_mode "$mode" fk "forked_test.sh kernel|bpftime DIR TARGET"
-run_target >"$tmp/target.out" 2>&1 &
-pids="$pids $!"
+if [ "$mode" = attached ]; then
+	bt_mode bpftime fk "forked_test.sh kernel|bpftime|attached DIR TARGET"
+	run_target() { exec "$target" "$@"; }
+	run_target late >"$tmp/target.out" 2>&1 &
+	pids="$pids $!"
+	wait_file "$tmp/target.out" "^up" 10 || fail "the target did not start"
+	tpid=$(awk '/^up/ {print $2; exit}' "$tmp/target.out")
+	"$dir/bpftime" attach --session fk "$tpid" >"$tmp/attach.out" 2>&1 ||
+		fail "bpftime attach $tpid: $(cat "$tmp/attach.out")"
+	wait_file "$session_dir/agent.log" "agent\[$tpid\]: fork children follow" 10 ||
+		fail "the attached agent does not watch fork children"
+	kill -USR2 "$tpid"
+else
+	bt_mode "$mode" fk "forked_test.sh kernel|bpftime|attached DIR TARGET"
+	run_target >"$tmp/target.out" 2>&1 &
+	pids="$pids $!"
+fi
 wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
 set -- $(awk '/^ready/ {print $2, $3, $4; exit}' "$tmp/target.out")
 tpid=$1 kid1=$2 kid2=$3
@@ -39,7 +56,7 @@ run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
 bpid=$!
 pids="$pids $bpid"
 wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
-if [ "$mode" = bpftime ]; then
+if [ "$mode" != kernel ]; then
 	for p in "$tpid" "$kid1" "$kid2"; do
 		wait_hooked "$p" 1
 	done
