@@ -36,9 +36,19 @@
  *
  * An open gets a sealed memfd with the contents, reopened read-only, as its
  * own file (its own offset); trace_pipe gets a pipe, whatever the source.
- * Writes are -EACCES. Paths we do not serve, relative paths and paths with
- * "." or ".." components are the kernel's (BPFTIME_EMUL_CONTINUE); so are
- * directories when opened (an access() of a directory we serve is answered).
+ * Writes are -EACCES. The tracefs directories on the way (R, R/events,
+ * R/events/{syscalls,raw_syscalls} and each event's) are served too: an
+ * open gets a real directory of the session listing the subdirectories we
+ * serve there (emul-tracefs-dir.c; in host mode those the host has; the
+ * kernel's also lists files such as enable and filter), so that glob(3)
+ * (bpftrace's tracepoint wildcards: the format files of
+ * syscalls:sys_enter_sync_file_range*) and ls find them. access(), stat(),
+ * lstat(), newfstatat() and statx() of every path we serve are answered:
+ * the host's stat in host mode, else a directory 0555 or an empty file 0444
+ * of root's (tracefs shows no sizes; readable by all, as ours are); the
+ * filter does not trap calls with AT_EMPTY_PATH (fstat). Paths we do not
+ * serve, relative paths and paths with "." or ".." components are the
+ * kernel's (BPFTIME_EMUL_CONTINUE); so are the sysfs PMU directories.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -49,7 +59,9 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "emul-internal.h"
+#include "emul-tracefs-dir.h"
 #include "emul-tracepipe.h"
 
 #define UPROBE_DIR "/sys/bus/event_source/devices/uprobe"
@@ -200,6 +212,7 @@ void emul_files_free(struct bpftime_emul *e)
 {
 	struct files *f = e->files;
 
+	emul_tracefs_dir_remove(e->session_dir);
 	if (!f)
 		return;
 	emul_tracepipe_free(f->trace_pipe);
@@ -608,6 +621,83 @@ static bool kernel_event_id(const char *p, char *cat, char *ev)
 	return false;
 }
 
+/* The host has the path @s names (host mode): it exists there. */
+static int host_has(struct files *f, const struct served_path *s)
+{
+	char p[PATH_MAX * 2];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s%s", f->root, s->rest);
+	return stat(p, &st) ? -errno : 0;
+}
+
+/* The entries of the tracefs directory @rest we serve (subdirectories
+ * only: emul-tracefs-dir.c): in host mode those the host has. */
+static void dir_names(struct files *f, const char *rest, struct emul_names *l)
+{
+	char p[PATH_MAX * 2];
+	struct dirent *d;
+	DIR *dir;
+
+	if (!rest[0]) {
+		emul_names_add(l, "events");
+	} else if (!strcmp(rest, "/events")) {
+		for (int i = 0; i < 2; i++) {
+			const char *cat = i ? "syscalls" : "raw_syscalls";
+
+			snprintf(p, sizeof(p), "%s/events/%s", f->root, cat);
+			if (!f->host || !access(p, F_OK))
+				emul_names_add(l, cat);
+		}
+	} else if (!strcmp(rest, "/events/raw_syscalls") && !f->host) {
+		emul_names_add(l, "sys_enter");
+		emul_names_add(l, "sys_exit");
+	} else if (!strcmp(rest, "/events/syscalls") && !f->host) {
+		for (size_t i = 0; i < NR_SYSCALLS; i++) {
+			snprintf(p, sizeof(p), "sys_enter_%s", syscalls[i].name);
+			emul_names_add(l, p);
+			snprintf(p, sizeof(p), "sys_exit_%s", syscalls[i].name);
+			emul_names_add(l, p);
+		}
+	} else if (!strncmp(rest, "/events/", 8) && !strchr(rest + 8, '/')) {
+		/* host mode: the host's events that we serve */
+		snprintf(p, sizeof(p), "%s%s", f->root, rest);
+		dir = opendir(p);
+		if (!dir)
+			l->err = -errno;
+		while (dir && (d = readdir(dir)))
+			if (d->d_name[0] != '.' && builtin_id(rest + 8, d->d_name))
+				emul_names_add(l, d->d_name);
+		if (dir)
+			closedir(dir);
+	} /* an event's directory: its files are served by path only */
+}
+
+/* A tracefs directory we serve, opened: a directory of the session with
+ * its entries (emul-tracefs-dir.c), so that getdents64 lists them. */
+static long open_dir(struct bpftime_emul *e, struct bpftime_caller *c, const char *p,
+		     const struct served_path *s, int flags)
+{
+	struct emul_names l = {0};
+	struct files *f = files_of(e);
+	long ret;
+	int fd;
+
+	if (!f)
+		return -ENOMEM;
+	if (f->host && (ret = host_has(f, s)))
+		return ret;
+	dir_names(f, s->rest, &l);
+	fd = emul_tracefs_dir_open(e->session_dir, s->rest, &l, flags);
+	emul_names_free(&l);
+	if (fd < 0)
+		return fd;
+	ret = c->ops->install_fd(c->ctx, fd, flags & O_CLOEXEC);
+	close(fd);
+	emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "pid %d open(%s) = %ld (directory)", c->pid, p, ret);
+	return ret;
+}
+
 long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
 			  uint64_t upath, int flags, unsigned int mode)
 {
@@ -622,6 +712,8 @@ long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int 
 	pthread_mutex_lock(&e->lock);
 	if (classify(p, &s) == SERVED_FILE) {
 		ret = open_file(e, c, p, &s, flags);
+	} else if (s.kind == SERVED_DIR && !s.uprobe) {
+		ret = open_dir(e, c, p, &s, flags);
 	} else if (kernel_event_id(p, cat, ev)) {
 		emul_log(e, BPFTIME_EMUL_LOG_WARN,
 			 "tracepoint %s:%s is not available in user space (only syscalls:* and "
@@ -631,16 +723,6 @@ long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int 
 	}
 	pthread_mutex_unlock(&e->lock);
 	return ret;
-}
-
-/* The host has the event @s names (host mode): its directory exists. */
-static int host_has(struct files *f, const struct served_path *s)
-{
-	char p[PATH_MAX * 2];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "%s%s", f->root, s->rest);
-	return stat(p, &st) ? -errno : 0;
 }
 
 long bpftime_emul__faccessat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
@@ -668,6 +750,131 @@ long bpftime_emul__faccessat(struct bpftime_emul *e, struct bpftime_caller *c, i
 		ret = -EACCES;
 	pthread_mutex_unlock(&e->lock);
 	return ret;
+}
+
+/* ---- stat (newfstatat, stat, lstat, statx) ---- */
+
+/* FNV-1a of @p: a stable inode number for a made-up path. */
+static uint64_t path_ino(const char *p)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+/* What stat(2) of @p, served as @s, says: the host's when it is there
+ * (host mode, or the sysfs PMU files), else made up as tracefs shows
+ * directories and files (no size), readable by all as ours are. */
+static int served_stat(struct bpftime_emul *e, const char *p, const struct served_path *s,
+		       struct stat *st)
+{
+	struct files *f = files_of(e);
+	char hp[PATH_MAX * 2];
+
+	if (!f)
+		return -ENOMEM;
+	if (s->uprobe && !stat(p, st))
+		return 0;
+	if (!s->uprobe && f->host) {
+		snprintf(hp, sizeof(hp), "%s%s", f->root, s->rest);
+		return stat(hp, st) ? -errno : 0;
+	}
+	/* the session directory's device and times: ours */
+	if (stat(e->session_dir, st))
+		memset(st, 0, sizeof(*st));
+	st->st_ino = path_ino(p);
+	st->st_mode = s->kind == SERVED_DIR ? S_IFDIR | 0555 : S_IFREG | 0444;
+	st->st_nlink = s->kind == SERVED_DIR ? 2 : 1;
+	st->st_uid = 0;
+	st->st_gid = 0;
+	st->st_rdev = 0;
+	st->st_size = 0;
+	st->st_blksize = 4096;
+	st->st_blocks = 0;
+	return 0;
+}
+
+/* stat of the caller's @upath: 0 with *@st, -errno, or CONTINUE for paths
+ * that are not ours. No symlinks here: AT_SYMLINK_NOFOLLOW changes nothing. */
+static long path_stat(struct bpftime_emul *e, struct bpftime_caller *c, uint64_t upath,
+		      struct stat *st)
+{
+	struct served_path s;
+	char p[PATH_MAX];
+	long ret = BPFTIME_EMUL_CONTINUE;
+
+	/* an empty path (AT_EMPTY_PATH: fstat) is not normalized: the kernel's */
+	if (!read_path(c, upath, p, sizeof(p)))
+		return BPFTIME_EMUL_CONTINUE;
+	pthread_mutex_lock(&e->lock);
+	if (classify(p, &s) != NOT_OURS)
+		ret = served_stat(e, p, &s, st);
+	pthread_mutex_unlock(&e->lock);
+	return ret;
+}
+
+long bpftime_emul__newfstatat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
+			      uint64_t upath, uint64_t ustat, int flags)
+{
+	struct stat st;
+	long ret;
+
+	(void)dirfd; /* an absolute path ignores it */
+	/* vfs_fstatat(): other flags are -EINVAL, the kernel's to say */
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH))
+		return BPFTIME_EMUL_CONTINUE;
+	ret = path_stat(e, c, upath, &st);
+	/* x86-64's struct stat is the kernel's */
+	if (!ret && c->ops->write(c->ctx, ustat, &st, sizeof(st)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static struct statx_timestamp stx_time(struct timespec ts)
+{
+	return (struct statx_timestamp){.tv_sec = ts.tv_sec, .tv_nsec = (uint32_t)ts.tv_nsec};
+}
+
+long bpftime_emul__statx(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
+			 uint64_t upath, int flags, unsigned int mask, uint64_t ustatx)
+{
+	struct statx sx;
+	struct stat st;
+	long ret;
+
+	(void)dirfd;
+	/* do_statx(): bad flags, both sync types or reserved mask bits are
+	 * -EINVAL, the kernel's to say */
+	if ((flags &
+	     ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)) ||
+	    (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE || (mask & STATX__RESERVED))
+		return BPFTIME_EMUL_CONTINUE;
+	ret = path_stat(e, c, upath, &st);
+	if (ret)
+		return ret;
+	/* the basic fields, whatever @mask asks (the kernel may return more) */
+	memset(&sx, 0, sizeof(sx));
+	sx.stx_mask = STATX_BASIC_STATS;
+	sx.stx_blksize = (uint32_t)st.st_blksize;
+	sx.stx_nlink = (uint32_t)st.st_nlink;
+	sx.stx_uid = st.st_uid;
+	sx.stx_gid = st.st_gid;
+	sx.stx_mode = (uint16_t)st.st_mode;
+	sx.stx_ino = st.st_ino;
+	sx.stx_size = (uint64_t)st.st_size;
+	sx.stx_blocks = (uint64_t)st.st_blocks;
+	sx.stx_atime = stx_time(st.st_atim);
+	sx.stx_mtime = stx_time(st.st_mtim);
+	sx.stx_ctime = stx_time(st.st_ctim);
+	sx.stx_rdev_major = major(st.st_rdev);
+	sx.stx_rdev_minor = minor(st.st_rdev);
+	sx.stx_dev_major = major(st.st_dev);
+	sx.stx_dev_minor = minor(st.st_dev);
+	if (c->ops->write(c->ctx, ustatx, &sx, sizeof(sx)))
+		return -EFAULT;
+	return 0;
 }
 
 /* ---- tracepoint ids (emul-perf.c) ---- */

@@ -125,8 +125,11 @@ void bpftime_emul__free(struct bpftime_emul *e)
 }
 
 static const int trapped[] = {
-    SYS_bpf,    SYS_perf_event_open, SYS_ioctl,      SYS_epoll_ctl, SYS_openat, SYS_open,
-    SYS_access, SYS_faccessat,       SYS_faccessat2, SYS_mmap,      -1,
+    SYS_bpf,       SYS_perf_event_open, SYS_ioctl,
+    SYS_epoll_ctl, SYS_openat,          SYS_open,
+    SYS_access,    SYS_faccessat,       SYS_faccessat2,
+    SYS_mmap,      SYS_newfstatat,      SYS_stat,
+    SYS_lstat,     SYS_statx,           -1,
 };
 
 const int *bpftime_emul__syscalls(void)
@@ -157,6 +160,15 @@ long bpftime_emul__syscall(struct bpftime_emul *e, struct bpftime_caller *c, lon
 		return bpftime_emul__faccessat(e, c, (int)a[0], a[1], (int)a[2], 0);
 	case SYS_faccessat2:
 		return bpftime_emul__faccessat(e, c, (int)a[0], a[1], (int)a[2], (int)a[3]);
+	case SYS_newfstatat:
+		return bpftime_emul__newfstatat(e, c, (int)a[0], a[1], a[2], (int)a[3]);
+	case SYS_stat:
+		return bpftime_emul__newfstatat(e, c, AT_FDCWD, a[0], a[1], 0);
+	case SYS_lstat:
+		return bpftime_emul__newfstatat(e, c, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW);
+	case SYS_statx:
+		return bpftime_emul__statx(e, c, (int)a[0], a[1], (int)a[2], (unsigned int)a[3],
+					   a[4]);
 	case SYS_mmap:
 		if ((int)a[4] < 0)
 			return BPFTIME_EMUL_CONTINUE; /* anonymous: the filter should not trap it */

@@ -14,6 +14,7 @@
  * its bpf() reaches the kernel.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,6 +41,14 @@ static int add_rules(scmp_filter_ctx ctx, const int *syscalls)
 		 * an object's and are far too frequent to pay a round trip each */
 		if (*syscalls == SCMP_SYS(mmap))
 			err = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, *syscalls, 1, &fd_arg);
+		/* stat calls only by path: fstat() is newfstatat(fd, "",
+		 * AT_EMPTY_PATH), as frequent as anonymous mmaps */
+		else if (*syscalls == SCMP_SYS(newfstatat))
+			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, *syscalls, 1,
+					       SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0));
+		else if (*syscalls == SCMP_SYS(statx))
+			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, *syscalls, 1,
+					       SCMP_A2(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0));
 		else
 			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, *syscalls, 0);
 		if (err)

@@ -5,6 +5,8 @@
  *   /dev/shm/bpftime-<uid>/           0700, owned by the user
  *       <name>/                       0700: the emulator's region and map files
  *           control                   the supervisor's unix socket (`status`)
+ *           tracefs/                  the tracefs directories the tool opened
+ *                                     (bpf-emul's emul-tracefs-dir.c)
  *
  * The base directory is private so that two users never share a session,
  * and we refuse one that another user owns (someone could pre-create it in
@@ -152,7 +154,41 @@ static int lock_dir(struct sup_session *s)
 	return 0;
 }
 
-/* Removes the files a previous supervisor left (we hold the lock). */
+/* Removes @name in @dfd, and all under it when it is a directory (the
+ * emulator's tracefs directories, bpf-emul's emul-tracefs-dir.c, a few
+ * levels deep; @depth bounds the recursion). */
+static int remove_entry(int dfd, const char *name, int depth)
+{
+	struct dirent *de;
+	int fd, err = 0;
+	DIR *d;
+
+	if (!unlinkat(dfd, name, 0) || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR || depth <= 0)
+		return -errno;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			int e = remove_entry(dirfd(d), de->d_name, depth - 1);
+
+			err = err ? err : e;
+		}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+/* Removes what a previous supervisor left (we hold the lock). */
 static int empty_dir(struct sup_session *s)
 {
 	int dfd = dup(s->lock_fd);
@@ -168,11 +204,12 @@ static int empty_dir(struct sup_session *s)
 		return -errno;
 	}
 	while ((de = readdir(d))) {
+		int e;
+
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		/* only files: a session directory holds nothing else */
-		if (unlinkat(s->lock_fd, de->d_name, 0) && errno != ENOENT)
-			err = -errno;
+		e = remove_entry(s->lock_fd, de->d_name, 8);
+		err = err ? err : e;
 	}
 	closedir(d);
 	return err;

@@ -3,7 +3,8 @@
  * The sysfs and tracefs files tools read (emul-files.c): contents, ids
  * consistent between available_events, id files and
  * perf_event_open(TRACEPOINT), the built-in format files against the
- * host's 6.18 ones when its tracefs is readable, and what is not ours.
+ * host's 6.18 ones when its tracefs is readable, the directories and
+ * stat of what we serve, and what is not ours.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -263,9 +264,162 @@ static void test_not_ours(void **state)
 							 "signal_generate/id"),
 					      O_RDONLY, 0),
 			 -ENOENT);
-	/* directories are opened by the kernel */
-	assert_int_equal(bpftime_emul__openat(t->e, &t->caller, AT_FDCWD, ptr_to_u64(DBG "/events"),
+	/* sysfs directories are opened by the kernel (readable by all) */
+	assert_int_equal(bpftime_emul__openat(t->e, &t->caller, AT_FDCWD,
+					      ptr_to_u64("/sys/bus/event_source/devices/uprobe"),
 					      O_RDONLY | O_DIRECTORY, 0),
+			 BPFTIME_EMUL_CONTINUE);
+}
+
+static long stat_path(struct emul_test *t, const char *path, struct stat *st, int flags)
+{
+	return bpftime_emul__newfstatat(t->e, &t->caller, AT_FDCWD, ptr_to_u64(path),
+					ptr_to_u64(st), flags);
+}
+
+/* The entries of the directory @path opened through the emulator with
+ * @flags, "\n"-joined and sorted into @buf; their number, or -errno. */
+static long list_dir(struct emul_test *t, const char *path, int flags, char *buf, size_t size)
+{
+	long fd = bpftime_emul__openat(t->e, &t->caller, AT_FDCWD, ptr_to_u64(path), flags, 0);
+	struct dirent **names;
+	char proc[64];
+	int n;
+
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%ld", fd);
+	n = scandir(proc, &names, NULL, alphasort);
+	close((int)fd);
+	assert_true(n >= 0);
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, ".."))
+			snprintf(buf + strlen(buf), size - strlen(buf), "%s\n", names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	return n - 2;
+}
+
+/* bpftrace's tracepoint wildcards glob events/CAT: the directories list
+ * the events served (every one that available_events names). */
+static void test_dirs(void **state)
+{
+	struct emul_test *t = *state;
+	static char events[1 << 16], buf[1 << 16];
+	long n, want = 0;
+
+	assert_int_equal(list_dir(t, DBG, O_RDONLY | O_DIRECTORY, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "events\n");
+	assert_int_equal(list_dir(t, TFS "/events/", O_RDONLY, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "raw_syscalls\nsyscalls\n");
+	assert_int_equal(
+	    list_dir(t, DBG "/events/raw_syscalls", O_RDONLY | O_NONBLOCK, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "sys_enter\nsys_exit\n");
+	assert_true(read_file(t, DBG "/available_events", events, sizeof(events)) > 0);
+	for (char *l = events; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		want += !strncmp(l, "syscalls:", 9);
+	n = list_dir(t, DBG "/events/syscalls", O_RDONLY | O_DIRECTORY | O_CLOEXEC, buf,
+		     sizeof(buf));
+	assert_int_equal(n, want);
+	assert_non_null(strstr(buf, "\nsys_enter_sync_file_range\n"));
+	assert_non_null(strstr(buf, "\nsys_exit_openat\n"));
+	/* an event's directory: its files are served by path, not listed */
+	assert_int_equal(
+	    list_dir(t, DBG "/events/syscalls/sys_enter_openat", O_RDONLY, buf, sizeof(buf)), 0);
+	/* open(2) of a directory: writing is -EISDIR, creating one -EINVAL */
+	assert_int_equal(
+	    bpftime_emul__openat(t->e, &t->caller, AT_FDCWD, ptr_to_u64(DBG "/events"), O_RDWR, 0),
+	    -EISDIR);
+	assert_int_equal(bpftime_emul__openat(t->e, &t->caller, AT_FDCWD, ptr_to_u64(DBG "/events"),
+					      O_CREAT | O_DIRECTORY, 0),
+			 -EINVAL);
+}
+
+/* Copying the host's tracefs: its events that we serve, each one there. */
+static void test_host_dirs(void **state)
+{
+	static char buf[1 << 16];
+	struct emul_test t;
+	struct stat st;
+	long n;
+
+	(void)state;
+	if (access(TFS "/events/syscalls", R_OK))
+		skip();
+	pf_setup(&t, TFS);
+	n = list_dir(&t, DBG "/events/syscalls", O_RDONLY | O_DIRECTORY, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "\nsys_enter_sync_file_range\n"));
+	for (char *l = buf, *nl; (nl = strchr(l, '\n')); l = nl + 1) {
+		char path[512];
+
+		*nl = '\0';
+		snprintf(path, sizeof(path), TFS "/events/syscalls/%.200s", l);
+		assert_int_equal(stat(path, &st), 0);
+		/* its stat is the host's */
+		assert_int_equal(stat_path(&t, path, &st, 0), 0);
+		assert_true(S_ISDIR(st.st_mode));
+	}
+	pf_teardown(&t);
+}
+
+/* The directories are the session's and go with it. */
+static void test_dirs_removed(void **state)
+{
+	struct emul_test t;
+	char buf[64], path[256];
+	struct stat st;
+
+	(void)state;
+	pf_setup(&t, "");
+	assert_int_equal(list_dir(&t, TFS "/events", O_RDONLY, buf, sizeof(buf)), 2);
+	snprintf(path, sizeof(path), "%s/tracefs/events/syscalls", t.dir);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/tracefs", t.dir);
+	pf_teardown(&t); /* emul_files_free, then bpftime_emul__free */
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* glob(3) lstats what it matched: every path we serve has a stat. */
+static void test_stat(void **state)
+{
+	struct emul_test *t = *state;
+	struct statx sx;
+	struct stat st;
+
+	assert_int_equal(
+	    stat_path(t, DBG "/events/syscalls/sys_enter_sync_file_range/format", &st, 0x100), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0444);
+	assert_int_equal(st.st_size, 0); /* tracefs shows no size */
+	assert_int_equal(stat_path(t, TFS "/events/syscalls/", &st, 0), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(stat_path(t, DBG, &st, 0), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	/* not ours: the kernel's */
+	assert_int_equal(stat_path(t, DBG "/events/syscalls/sys_enter_nosuchcall", &st, 0),
+			 BPFTIME_EMUL_CONTINUE);
+	assert_int_equal(stat_path(t, "/etc/passwd", &st, 0), BPFTIME_EMUL_CONTINUE);
+	assert_int_equal(stat_path(t, "", &st, AT_EMPTY_PATH), BPFTIME_EMUL_CONTINUE);
+	/* vfs_fstatat()'s -EINVAL for unknown flags: the kernel's too */
+	assert_int_equal(stat_path(t, DBG, &st, 0x40000000), BPFTIME_EMUL_CONTINUE);
+	assert_int_equal(bpftime_emul__newfstatat(t->e, &t->caller, AT_FDCWD, ptr_to_u64(DBG),
+						  emul_test_bad_ptr(), 0),
+			 -EFAULT);
+	memset(&sx, 0, sizeof(sx));
+	assert_int_equal(bpftime_emul__statx(t->e, &t->caller, AT_FDCWD,
+					     ptr_to_u64(DBG "/events/raw_syscalls/sys_enter"),
+					     AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
+					     ptr_to_u64(&sx)),
+			 0);
+	assert_true(S_ISDIR(sx.stx_mode));
+	assert_int_equal(sx.stx_mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
+	assert_int_equal(bpftime_emul__statx(t->e, &t->caller, AT_FDCWD, ptr_to_u64(DBG),
+					     AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC,
+					     STATX_BASIC_STATS, ptr_to_u64(&sx)),
 			 BPFTIME_EMUL_CONTINUE);
 }
 
@@ -292,10 +446,18 @@ static void test_open_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_uprobe_pmu_files), cmocka_unit_test(test_ids_consistent),
-	    cmocka_unit_test(test_format_layout),    cmocka_unit_test(test_builtin_matches_host),
-	    cmocka_unit_test(test_host_copy),        cmocka_unit_test(test_access),
-	    cmocka_unit_test(test_not_ours),         cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_uprobe_pmu_files),
+	    cmocka_unit_test(test_ids_consistent),
+	    cmocka_unit_test(test_format_layout),
+	    cmocka_unit_test(test_builtin_matches_host),
+	    cmocka_unit_test(test_host_copy),
+	    cmocka_unit_test(test_access),
+	    cmocka_unit_test(test_not_ours),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_dirs),
+	    cmocka_unit_test(test_host_dirs),
+	    cmocka_unit_test(test_dirs_removed),
+	    cmocka_unit_test(test_stat),
 	};
 
 	return cmocka_run_group_tests(tests, setup_builtin, teardown);

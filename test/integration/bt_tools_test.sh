@@ -6,7 +6,8 @@
 # syscalls (and libc calls) each tool traces; the tool's lines for the
 # target's pid, normalised (its pid, times, latencies, the uid), must equal
 # compat/bt-tools/TOOL.out, the kernel's, which the kernel mode (root)
-# checks again on every run.
+# checks again on every run. A tool with compat/bt-tools/TOOL.list also has
+# `bpftrace -l PATTERN` (the file's first line) compared with the kernel's.
 #
 #   bt_tools_test.sh kernel|bpftime BPFTIME_DIR TARGET TOOL
 set -u
@@ -32,6 +33,7 @@ kernel)
 	[ "$(id -u)" -eq 0 ] || skip "the kernel's probes need root"
 	run_target() { exec "$target" "$@"; }
 	run_bt() { exec bpftrace "$script"; }
+	run_list() { exec bpftrace -l "$1"; }
 	;;
 bpftime)
 	export BPFTIME_SESSION_DIR="$tmp/sessions"
@@ -39,6 +41,7 @@ bpftime)
 	session_dir=$BPFTIME_SESSION_DIR/$session
 	run_target() { exec "$dir/bpftime" start --session "$session" -- "$target" "$@"; }
 	run_bt() { exec "$dir/bpftime-run" --session "$session" --fake-root -- bpftrace "$script"; }
+	run_list() { exec "$dir/bpftime-run" --session "$session-list" --fake-root -- bpftrace -l "$1"; }
 	;;
 *)
 	echo "usage: bt_tools_test.sh kernel|bpftime BPFTIME_DIR TARGET TOOL" >&2
@@ -104,4 +107,21 @@ if ! cmp -s "$want" "$tmp/got"; then
 	diff "$want" "$tmp/got" | sed 's/^/  diff: /'
 	fail "the output differs from the kernel's ($want)"
 fi
-echo "ok: $mode $tool: $(wc -l <"$tmp/got") lines, as on the kernel"
+lines=$(wc -l <"$tmp/got")
+
+# a tool with a tracepoint wildcard: bpftrace -l lists what the kernel's does
+# (compat/bt-tools/TOOL.list: the pattern, then the kernel's names)
+list=$(dirname "$0")/compat/bt-tools/$tool.list pattern=
+if [ -r "$list" ]; then
+	pattern=$(head -n 1 "$list")
+	(run_list "$pattern") >"$tmp/list.out" 2>"$tmp/bt.err" || fail "bpftrace -l '$pattern' failed"
+	{ echo "$pattern" && cat "$tmp/list.out"; } >"$tmp/list"
+	if [ "${BPFTIME_RECORD:-}" = 1 ] && [ "$mode" = kernel ]; then
+		cp "$tmp/list" "$list"
+	fi
+	if ! cmp -s "$list" "$tmp/list"; then
+		diff "$list" "$tmp/list" | sed 's/^/  diff: /'
+		fail "bpftrace -l '$pattern' differs from the kernel's ($list)"
+	fi
+fi
+echo "ok: $mode $tool: $lines lines${pattern:+ and -l $pattern}, as on the kernel"

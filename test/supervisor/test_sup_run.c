@@ -615,6 +615,14 @@ static void test_status_cleans_stale_session(void **state)
 	start_waiting_tool(&tool, "stale");
 	kill(tool.pid, SIGKILL);
 	waitpid(tool.pid, &st, 0);
+	/* directories too: the emulator's tracefs ones (emul-tracefs-dir.c) */
+	for (int i = 0; i < 3; i++) {
+		static const char *const sub[] = {"", "/events", "/events/syscalls"};
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s/stale/tracefs%s", sessions[0], sub[i]);
+		assert_int_equal(mkdir(dir, 0700), 0);
+	}
 	assert_int_equal(status(&p, false), 0);
 	assert_non_null(strstr(p.buf, "session stale  stale: no supervisor"));
 	assert_int_equal(status(&p, true), 0);

@@ -133,7 +133,8 @@ long bpftime_emul__epoll_ctl(struct bpftime_emul *e, struct bpftime_caller *c, i
 			     int fd, uint64_t uevent);
 
 /** @brief openat(@dirfd, @upath, @flags, @mode): ours for the tracefs and
- * sysfs files tools read (a read-only memfd with the contents). */
+ * sysfs files tools read (a read-only memfd with the contents) and the
+ * tracefs directories (a directory of the session listing what we serve). */
 long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
 			  uint64_t upath, int flags, unsigned int mode);
 
@@ -141,6 +142,15 @@ long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int 
  * ours for the paths bpftime_emul__openat serves and their directories. */
 long bpftime_emul__faccessat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
 			     uint64_t upath, int mode, int flags);
+
+/** @brief newfstatat(@dirfd, @upath, @ustat, @flags) (stat, lstat): ours
+ * for the paths bpftime_emul__openat serves and their directories. */
+long bpftime_emul__newfstatat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
+			      uint64_t upath, uint64_t ustat, int flags);
+
+/** @brief statx(@dirfd, @upath, @flags, @mask, @ustatx): as newfstatat. */
+long bpftime_emul__statx(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,
+			 uint64_t upath, int flags, unsigned int mask, uint64_t ustatx);
 
 /**
  * @brief One syscall by number (the x86-64 table), for the seccomp loop:

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -25,6 +26,19 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	go = 1;
+}
+
+/* syncsnoop's last two: msync of an anonymous mapping (nothing to write
+ * back: 0) and sync, after the fd ones (files) */
+static void syncs(void)
+{
+	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m != MAP_FAILED) {
+		msync(m, 4096, MS_SYNC);
+		munmap(m, 4096);
+	}
+	sync();
 }
 
 static void files(const char *dir)
@@ -43,10 +57,13 @@ static void files(const char *dir)
 	stat(missing, &st);
 	statfs(path, &sfs);
 	if (fd >= 0) {
-		fsync(fd); /* syncsnoop */
+		fsync(fd); /* syncsnoop: each of its probes once */
 		fdatasync(fd);
+		syncfs(fd);
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		close(fd);
 	}
+	syncs();
 }
 
 static void others(void)
