@@ -563,6 +563,20 @@ static bool read_path(struct bpftime_caller *c, uint64_t upath, char *p, size_t 
 	return normalize(p);
 }
 
+/* @fd (ours, or an error) becomes the caller's; what the open returns. */
+static long hand_over(struct bpftime_emul *e, struct bpftime_caller *c, int fd, int flags,
+		      const char *p, const char *what)
+{
+	long ret;
+
+	if (fd < 0)
+		return fd;
+	ret = c->ops->install_fd(c->ctx, fd, flags & O_CLOEXEC);
+	close(fd);
+	emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "pid %d open(%s) = %ld%s", c->pid, p, ret, what);
+	return ret;
+}
+
 static long open_file(struct bpftime_emul *e, struct bpftime_caller *c, const char *p,
 		      const struct served_path *s, int flags)
 {
@@ -590,12 +604,7 @@ static long open_file(struct bpftime_emul *e, struct bpftime_caller *c, const ch
 	}
 	fd = ro_memfd(s->file, t.buf ? t.buf : "", t.len);
 	free(t.buf);
-	if (fd < 0)
-		return fd;
-	ret = c->ops->install_fd(c->ctx, fd, flags & O_CLOEXEC);
-	close(fd);
-	emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "pid %d open(%s) = %ld", c->pid, p, ret);
-	return ret;
+	return hand_over(e, c, fd, flags, p, "");
 }
 
 /* A tracepoint's id file that is not a syscall's: @p under a tracefs
@@ -690,12 +699,7 @@ static long open_dir(struct bpftime_emul *e, struct bpftime_caller *c, const cha
 	dir_names(f, s->rest, &l);
 	fd = emul_tracefs_dir_open(e->session_dir, s->rest, &l, flags);
 	emul_names_free(&l);
-	if (fd < 0)
-		return fd;
-	ret = c->ops->install_fd(c->ctx, fd, flags & O_CLOEXEC);
-	close(fd);
-	emul_log(e, BPFTIME_EMUL_LOG_DEBUG, "pid %d open(%s) = %ld (directory)", c->pid, p, ret);
-	return ret;
+	return hand_over(e, c, fd, flags, p, " (directory)");
 }
 
 long bpftime_emul__openat(struct bpftime_emul *e, struct bpftime_caller *c, int dirfd,

@@ -207,13 +207,11 @@ static int relocate(const struct obj *o, uint8_t *code, uint32_t nr_slots, struc
 	return 0;
 }
 
-/* The entry of every BPF function, from the symbols JIT_FUNC_PREFIX<insn>. */
-static int find_funcs(const struct obj *o, const struct bpftime_vm *vm, struct vm_image_func *funcs,
-		      uint32_t cap, uint32_t *nr, struct jit_err *e)
+/* Call @fn(@arg, name, code offset) for each JIT_FUNC_PREFIX<insn> and
+ * JIT_ENTRY_NAME symbol the object defines; stops at the first non-zero. */
+static int each_defined(const struct obj *o, struct jit_err *e,
+			int (*fn)(void *arg, const char *name, uint32_t code), void *arg)
 {
-	size_t plen = strlen(JIT_FUNC_PREFIX);
-
-	*nr = 0;
 	for (uint16_t i = 0; i < o->shnum; i++) {
 		const Elf64_Sym *syms;
 		const char *strs;
@@ -223,50 +221,51 @@ static int find_funcs(const struct obj *o, const struct bpftime_vm *vm, struct v
 			continue;
 		for (size_t k = 0; k < n; k++) {
 			const char *name = strs + syms[k].st_name;
-			unsigned long insn;
-			char *end;
 			int64_t v;
+			int err;
 
-			if (strncmp(name, JIT_FUNC_PREFIX, plen) != 0 ||
-			    syms[k].st_shndx == SHN_UNDEF)
+			if (syms[k].st_shndx == SHN_UNDEF ||
+			    (strncmp(name, JIT_FUNC_PREFIX, strlen(JIT_FUNC_PREFIX)) &&
+			     strcmp(name, JIT_ENTRY_NAME)))
 				continue;
-			insn = strtoul(name + plen, &end, 10);
-			if (*end || insn >= vm->cnt || !vm->is_func[insn])
-				continue;
-			if (*nr >= cap)
-				return jit_error(e, -EIO, "function '%s' defined twice", name);
 			if (sym_value(o, &syms[k], name, 0, &v, e))
 				return -EIO;
-			funcs[(*nr)++] =
-			    (struct vm_image_func){.insn = (uint32_t)insn, .code = (uint32_t)v};
+			err = fn(arg, name, (uint32_t)v);
+			if (err)
+				return err;
 		}
 	}
 	return 0;
 }
 
-/* The fast entry's offset in the code (JIT_ENTRY_NAME); -ENOENT without. */
-static int find_entry(const struct obj *o, uint32_t *code, struct jit_err *e)
+/* What the symbols say: each BPF function's code, and the fast entry. */
+struct found_funcs {
+	const struct bpftime_vm *vm;
+	struct vm_image_func *funcs;
+	uint32_t cap, nr;
+	bool has_entry;
+	uint32_t entry;
+	struct jit_err *e;
+};
+
+static int found_one(void *arg, const char *name, uint32_t code)
 {
-	for (uint16_t i = 0; i < o->shnum; i++) {
-		const Elf64_Sym *syms;
-		const char *strs;
-		size_t n;
+	struct found_funcs *f = arg;
+	unsigned long insn;
+	char *end;
 
-		if (o->sh[i].sh_type != SHT_SYMTAB || !(syms = symtab(o, i, &n, &strs)))
-			continue;
-		for (size_t k = 0; k < n; k++) {
-			int64_t v;
-
-			if (strcmp(strs + syms[k].st_name, JIT_ENTRY_NAME) != 0 ||
-			    syms[k].st_shndx == SHN_UNDEF)
-				continue;
-			if (sym_value(o, &syms[k], JIT_ENTRY_NAME, 0, &v, e))
-				return -EIO;
-			*code = (uint32_t)v;
-			return 0;
-		}
+	if (!strcmp(name, JIT_ENTRY_NAME)) {
+		f->has_entry = true;
+		f->entry = code;
+		return 0;
 	}
-	return -ENOENT;
+	insn = strtoul(name + strlen(JIT_FUNC_PREFIX), &end, 10);
+	if (*end || insn >= f->vm->cnt || !f->vm->is_func[insn])
+		return 0;
+	if (f->nr >= f->cap)
+		return jit_error(f->e, -EIO, "function '%s' defined twice", name);
+	f->funcs[f->nr++] = (struct vm_image_func){.insn = (uint32_t)insn, .code = code};
+	return 0;
 }
 
 static uint32_t align16(uint64_t v)
@@ -277,6 +276,7 @@ static uint32_t align16(uint64_t v)
 static int assemble(const struct obj *o, const struct bpftime_vm *vm, const struct jit_slots *slots,
 		    void **image, size_t *image_len, struct jit_err *e)
 {
+	struct found_funcs f = {.vm = vm, .e = e};
 	uint32_t nfuncs = 0;
 	uint32_t funcs_off = align16(sizeof(struct vm_image_hdr));
 	uint32_t slots_off, code_off, total;
@@ -294,13 +294,18 @@ static int assemble(const struct obj *o, const struct bpftime_vm *vm, const stru
 		return jit_error(e, -ENOMEM, "out of memory");
 	h = (struct vm_image_hdr *)img;
 	copy_sections(o, img + code_off);
+	f.funcs = (struct vm_image_func *)(img + funcs_off);
+	f.cap = nfuncs;
 	err = relocate(o, img + code_off, slots->nr, e);
 	if (!err)
-		err = find_funcs(o, vm, (struct vm_image_func *)(img + funcs_off), nfuncs,
-				 &h->nr_funcs, e);
-	if (!err && h->nr_funcs != nfuncs)
-		err = jit_error(e, -EIO, "%u of the program's %u functions have code", h->nr_funcs,
-				nfuncs);
+		err = each_defined(o, e, found_one, &f);
+	if (!err && f.nr != nfuncs)
+		err =
+		    jit_error(e, -EIO, "%u of the program's %u functions have code", f.nr, nfuncs);
+	/* every fast image has its entry (vm-image.h), a checked one none */
+	if (!err && f.has_entry == vm->opts.bounds_check)
+		err = jit_error(e, -EIO, "the fast entry is %s",
+				f.has_entry ? "in checked code" : "missing");
 	if (err) {
 		free(img);
 		return err;
@@ -317,14 +322,10 @@ static int assemble(const struct obj *o, const struct bpftime_vm *vm, const stru
 	h->slots_off = slots_off;
 	if (slots->nr)
 		memcpy(img + slots_off, slots->v, slots->nr * sizeof(*slots->v));
-	if (!vm->opts.bounds_check) {
-		err = find_entry(o, &h->entry_code, e);
-		if (err) {
-			free(img);
-			return err == -ENOENT ? jit_error(e, -EIO, "no fast entry in the code")
-					      : err;
-		}
+	h->nr_funcs = f.nr;
+	if (f.has_entry) {
 		h->flags |= VM_IMAGE_ENTRY;
+		h->entry_code = f.entry;
 	}
 	h->code_off = code_off;
 	h->code_len = o->code_len;
