@@ -26,6 +26,7 @@
 #include <linux/bpf.h>
 #include "agent-internal.h"
 #include "agent-run.h"
+#include "agent-runtime.h"
 #include "agent-sys.h"
 #include "agent-cgroup.h"
 #include "agent-task.h"
@@ -51,7 +52,7 @@
 static uint32_t run_pid(struct agent_run *r)
 {
 	if (!r->pid)
-		r->pid = (uint32_t)agent_getpid();
+		r->pid = r->flags & AGENT_RUN_PID_CACHED ? agent_pid() : (uint32_t)agent_getpid();
 	return r->pid;
 }
 

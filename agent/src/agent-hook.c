@@ -107,6 +107,7 @@ static bool run_links(struct agent_site *s, uint32_t kind, struct bpftime_regs *
 			if (!*tid)
 				*tid = agent_tid();
 			agent_run_begin(run, r, regs, *tid);
+			run->flags |= AGENT_RUN_PID_CACHED;
 			begun = true;
 		}
 		agent_run_prog(run, l, regs, sizeof(*regs), &s->faults, "");

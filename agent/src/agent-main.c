@@ -146,6 +146,7 @@ void agent_main_forked(void)
 	int err;
 
 	agent_park_forked();
+	agent_tid_forked();
 	/* a patch the parent's follower was writing behind its guard */
 	if (bpftime_rw__forked() > 0)
 		agent_log(agent.session, "fork child: finished a patch the parent was writing",

@@ -48,6 +48,12 @@ struct agent_link {
 	bool func_entry;
 };
 
+/* agent_run.flags: the pid may be the thread's cached one (agent-tid.c):
+ * set for uprobe hits. Not for syscall hits, which pay a syscall anyway:
+ * there a vfork child, which borrows its parent's TCB and so its cached
+ * ids, makes most of the calls it makes for itself. */
+#define AGENT_RUN_PID_CACHED (1u << 0)
+
 /*
  * One run (on the hooked thread's stack). The helpers' view of "current".
  * pid and tid are filled lazily by the helpers that need them (0: not yet
@@ -57,10 +63,10 @@ struct agent_run {
 	struct bpftime_regs *regs;     /* the ctx: the thread's registers at the site */
 	const struct agent_link *link; /* what runs */
 	struct bpftime_map_region *region;
-	uint32_t cpu; /* the CPU slot held for this run (per-CPU maps, perf output) */
-	uint32_t tid; /* the thread's id, as gettid() */
-	uint32_t pid; /* 0 until a helper asked */
-	uint32_t flags;
+	uint32_t cpu;   /* the CPU slot held for this run (per-CPU maps, perf output) */
+	uint32_t tid;   /* the thread's id, as gettid() */
+	uint32_t pid;   /* 0 until a helper asked */
+	uint32_t flags; /* AGENT_RUN_* */
 	/* bpf_override_return(): set by the helper, honoured by the hook */
 	uint64_t override_rc;
 	bool override;

@@ -84,10 +84,14 @@ void agent_park_forked(void);
 bool agent_park_inside(uint64_t lo, uint64_t hi);
 void agent_park_end(void);
 
-/* agent-tid.c: the calling thread's id (cached per thread where that is
- * safe, else gettid()). agent_tid_init() once, before any hook. */
+/* agent-tid.c: the calling thread's id, and its process's (cached per
+ * thread where that is safe, else gettid() and getpid()).
+ * agent_tid_init() once, before any hook; agent_tid_forked() in a fork
+ * child before its first hook. */
 void agent_tid_init(void);
 uint32_t agent_tid(void);
+uint32_t agent_pid(void);
+void agent_tid_forked(void);
 
 /* The maps region of the session followed now (NULL before the first). */
 struct bpftime_map_region *agent_rt_region(void);

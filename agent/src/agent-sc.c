@@ -300,14 +300,28 @@ struct sc_hit {
 	struct bpftime_regs *regs;
 	struct bpftime_map_region *r;
 	uint32_t tid;
+	bool exact; /* the TID from the kernel, not the thread's cache */
 	bool begun;
 };
 
-static void hit_init(struct sc_hit *h, struct bpftime_regs *regs, struct bpftime_map_region *r)
+/* The syscalls every vfork child makes for itself, in our memory and its
+ * parent's TCB, where the thread's cached TID names the parent
+ * (agent-tid.c): execve, execveat, exit and exit_group are rare enough to
+ * ask the kernel every time. (The pid of a syscall hit always comes from
+ * the kernel: agent-run.h.) */
+static bool ids_exact(uint64_t nr)
+{
+	return nr == 59 || nr == 322 || nr == 60 || nr == 231;
+}
+
+static void hit_init(struct sc_hit *h, struct bpftime_regs *regs, struct bpftime_map_region *r,
+		     uint64_t nr)
 {
 	h->regs = regs;
 	h->r = r;
-	h->tid = agent_tid(); /* as a uprobe's: without a syscall */
+	h->exact = ids_exact(nr);
+	/* as a uprobe's: without a syscall */
+	h->tid = h->exact ? (uint32_t)agent_sys_gettid() : agent_tid();
 	h->begun = false;
 }
 
@@ -443,7 +457,7 @@ void agent_sc_enter_c(struct bpftime_regs *regs)
 	nk = collect_kp(nr, want, sc.kprobe, kp);
 	if (!n && !nk)
 		return;
-	hit_init(&h, regs, r);
+	hit_init(&h, regs, r, nr);
 	if (n) {
 		rec_init(&rec, nr);
 		rec.args[0] = regs->di;
@@ -480,7 +494,7 @@ void agent_sc_exit_c(struct bpftime_regs *regs)
 	nk = collect_kp(nr, want, sc.kretprobe, kp);
 	if (!n && !nk)
 		return;
-	hit_init(&h, regs, r);
+	hit_init(&h, regs, r, nr);
 	if (nk) /* the wrapper returns before the sys_exit tracepoint */
 		run_kprobes(&h, kp, nk, nr, regs->ax);
 	if (n) {

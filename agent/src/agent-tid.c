@@ -19,6 +19,16 @@
  * sequence to odd with a compare-and-swap (so two threads never write one
  * slot at once), readers retry nothing: a slot that is odd or changed
  * under them is a miss.
+ *
+ * A slot holds the process id too (bpf_get_current_pid_tgid's upper half:
+ * getpid() costs 100-200 ns here, a whole probe ~20): it is the pid of
+ * the thread the slot was filled for, right as long as the TID is. A fork
+ * child empties the table (agent_tid_forked), so a child of a raw fork,
+ * whose TCB still holds the parent's TID, is not taken for its parent. A
+ * vfork child shares our memory and its parent's TCB: there a hit names
+ * the parent (its TID and its pid): so only uprobe hits take the cached
+ * pid (agent-run.h), and syscall hits of execve and exit the exact TID
+ * (agent-sc.c).
  */
 #include <stdbool.h>
 #include "agent-internal.h"
@@ -35,6 +45,7 @@ struct slot {
 	uint32_t tid;
 	uint64_t fs;
 	uint32_t *word;
+	uint32_t pid;
 };
 
 static struct slot slots[SLOTS];
@@ -59,12 +70,13 @@ static struct slot *slot_of(uint64_t fs)
 }
 
 /* The miss path, out of line: the hit path stays a leaf with no saved
- * registers (it runs on every hook). */
-static __attribute__((noinline, cold)) uint32_t remember(uint64_t fs)
+ * registers (it runs on every hook). @return the TID, *@pid the pid. */
+static __attribute__((noinline, cold)) uint32_t remember(uint64_t fs, uint32_t *pid)
 {
 	uint32_t tid = (uint32_t)agent_sys_gettid(), *word = NULL, seq;
 	struct slot *s = slot_of(fs);
 
+	*pid = (uint32_t)agent_getpid();
 	if (agent_sys6(__NR_prctl, PR_GET_TID_ADDRESS, (long)&word, 0, 0, 0, 0) || !word ||
 	    __atomic_load_n(word, __ATOMIC_RELAXED) != tid)
 		return tid; /* not glibc's layout: no cache for this thread */
@@ -75,33 +87,61 @@ static __attribute__((noinline, cold)) uint32_t remember(uint64_t fs)
 	__atomic_store_n(&s->fs, fs, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->word, word, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->tid, tid, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->pid, *pid, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 	return tid;
 }
 
-static __attribute__((noinline, cold)) uint32_t tid_syscall(void)
+static __attribute__((noinline, cold)) uint32_t ids_syscall(uint32_t *pid)
 {
+	*pid = (uint32_t)agent_getpid();
 	return (uint32_t)agent_sys_gettid();
 }
 
-uint32_t agent_tid(void)
+/* The TID, and in *@pid the pid, from the thread's slot when it holds. */
+static inline uint32_t ids(uint32_t *pid)
 {
 	uint64_t fs;
 	struct slot *s;
 	uint32_t seq, tid, *word;
 
 	if (__builtin_expect(!usable, 0) || __builtin_expect(!(fs = fs_base()), 0))
-		return tid_syscall();
+		return ids_syscall(pid);
 	s = slot_of(fs);
 	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 	if (__builtin_expect(!(seq & 1) && __atomic_load_n(&s->fs, __ATOMIC_RELAXED) == fs, 1)) {
 		tid = __atomic_load_n(&s->tid, __ATOMIC_RELAXED);
 		word = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
+		*pid = __atomic_load_n(&s->pid, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__builtin_expect(__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == seq &&
 					 __atomic_load_n(word, __ATOMIC_RELAXED) == tid,
 				     1))
 			return tid;
 	}
-	return remember(fs);
+	return remember(fs, pid);
+}
+
+uint32_t agent_tid(void)
+{
+	uint32_t pid;
+
+	return ids(&pid);
+}
+
+uint32_t agent_pid(void)
+{
+	uint32_t pid;
+
+	ids(&pid);
+	return pid;
+}
+
+void agent_tid_forked(void)
+{
+	/* one thread here, ours: nobody reads the table meanwhile */
+	for (int i = 0; i < SLOTS; i++) {
+		slots[i].seq = 0;
+		slots[i].fs = 0;
+	}
 }

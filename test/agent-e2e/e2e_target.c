@@ -23,7 +23,7 @@
  *       at SIGUSR1, for SECONDS (3): threads created and joined one
  *       after the other, each calling churn(i) CALLS (100) times; every
  *       ~50 ms a child that calls churn() CALLS times and _exits 0; once a
- *       child that execs /bin/true. The main thread calls churn() too.
+ *       child that execs /bin/true, once one made by a raw fork syscall. The main thread calls churn() too.
  *       Prints "target PID child CPID" for each child (before it exits).
  *       Checks every child's exit status; prints "target PID done THREADS
  *       FORKS CALLS" and exits 0, or 1 when a child failed.
@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <time.h>
@@ -365,7 +366,10 @@ static int mode_churn(int argc, char **argv)
 			pthread_join(tid[i], NULL);
 		threads += (unsigned long)n;
 		if (now_ms() >= next_fork) {
-			pid_t pid = fork();
+			/* the third child by a raw fork: libc does not update
+			 * the child's TCB (its TID word stays the parent's),
+			 * where the agent keeps its cached ids */
+			pid_t pid = forks == 2 ? (pid_t)syscall(SYS_fork) : fork();
 
 			next_fork = now_ms() + 50;
 			if (pid < 0) {

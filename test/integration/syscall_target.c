@@ -10,7 +10,8 @@
  *   - THREADS new threads (created after the signal) each open FILE CALLS
  *     times with openat(2) (musl's open() is SYS_open), closing it;
  *   - -F: a fork child opens it CALLS times and exits;
- *   - -V: a vfork child opens it once and _exits (the parent waits);
+ *   - -V: the main thread opens it once, then a vfork child opens it once
+ *     and _exits (the parent waits);
  *   - -x: a vfork child execs this program with -c, which (under bpftime)
  *     waits for the agent to hook the new image and opens it CALLS times;
  * and prints "target <pid> opens <N>", N the total of all of these.
@@ -205,8 +206,13 @@ int main(int argc, char **argv)
 		total += calls;
 	}
 	if (do_vfork) {
-		pid_t pid = vfork();
+		pid_t pid;
 
+		/* the main thread's own open first: the agent then knows this
+		 * thread's ids, which its vfork child borrows with its TCB */
+		opens(1);
+		total += 1;
+		pid = vfork();
 		if (pid == 0) {
 			int fd = openat(AT_FDCWD, file, O_RDONLY);
 
