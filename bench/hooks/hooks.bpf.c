@@ -30,9 +30,7 @@ int empty(void *ctx)
 	return 0;
 }
 
-/* (b) a counter: one hash lookup and an atomic add per hit */
-SEC("uprobe")
-int hash_count(void *ctx)
+static __always_inline int count_hit(void)
 {
 	__u32 key = 0;
 	__u64 one = 1, *count;
@@ -48,6 +46,25 @@ int hash_count(void *ctx)
 	if (count)
 		__sync_fetch_and_add(count, 1);
 	return 0;
+}
+
+/* (b) a counter: one hash lookup and an atomic add per hit */
+SEC("uprobe")
+int hash_count(void *ctx)
+{
+	return count_hit();
+}
+
+/* (b') the same behind a pid predicate, as bpftrace's /pid == N/ and the
+ * libbpf-tools' -p filters: bpf_get_current_pid_tgid() on every hit */
+const volatile __u32 target_pid = 0;
+
+SEC("uprobe")
+int pid_count(void *ctx)
+{
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_pid)
+		return 0;
+	return count_hit();
 }
 
 /* (c) a 16-byte record per hit: the first argument and the probed address */

@@ -6,7 +6,7 @@
  * is) and keeps it attached until SIGINT or SIGTERM, then prints what it
  * saw and exits 0.
  *
- *   bpftime-bench-hooks-tool -m empty|hash|ring|uret|tp -p PID -b TARGET
+ *   bpftime-bench-hooks-tool -m empty|hash|pid|ring|uret|tp -p PID -b TARGET
  *
  * stderr gets "bench-hooks-tool: attached ..." once the probe is attached;
  * stdout gets, at the end, "tool events <N>": the hash map's count (hash),
@@ -51,7 +51,7 @@ static int on_record(void *ctx, void *data, size_t size)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bpftime-bench-hooks-tool -m empty|hash|ring|uret|tp -p PID -b TARGET\n");
+		"usage: bpftime-bench-hooks-tool -m empty|hash|pid|ring|uret|tp -p PID -b TARGET\n");
 }
 
 int main(int argc, char **argv)
@@ -97,6 +97,8 @@ int main(int argc, char **argv)
 		prog = skel->progs.empty;
 	else if (!strcmp(mode, "hash"))
 		prog = skel->progs.hash_count;
+	else if (!strcmp(mode, "pid"))
+		prog = skel->progs.pid_count;
 	else if (!strcmp(mode, "ring"))
 		prog = skel->progs.ring;
 	else if (!strcmp(mode, "uret"))
@@ -109,6 +111,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bpf_object__for_each_program(p, skel->obj) bpf_program__set_autoload(p, p == prog);
+	skel->rodata->target_pid = (__u32)pid;
 	if (bench_hooks_bpf__load(skel)) {
 		fprintf(stderr, "bench-hooks-tool: load: %s\n", strerror(errno));
 		err = 1;
@@ -139,6 +142,7 @@ int main(int argc, char **argv)
 	}
 	skel->links.empty = prog == skel->progs.empty ? link : skel->links.empty;
 	skel->links.hash_count = prog == skel->progs.hash_count ? link : skel->links.hash_count;
+	skel->links.pid_count = prog == skel->progs.pid_count ? link : skel->links.pid_count;
 	skel->links.ring = prog == skel->progs.ring ? link : skel->links.ring;
 	skel->links.uret = prog == skel->progs.uret ? link : skel->links.uret;
 	if (prog == skel->progs.ring) {
@@ -170,7 +174,7 @@ int main(int argc, char **argv)
 	if (rb) {
 		ring_buffer__consume(rb);
 		events = (long long)consumed;
-	} else if (prog == skel->progs.hash_count) {
+	} else if (prog == skel->progs.hash_count || prog == skel->progs.pid_count) {
 		__u32 key = 0;
 		__u64 count = 0;
 
