@@ -6,11 +6,16 @@
 //   task_target exec PROG ARG...   a fork child execs /nonexistent-bpftime
 //                                  (ENOENT), then PROG ARG...; its parent,
 //                                  this process, waits for it ("child PID")
+//   task_target vexec PROG ARG...  the same from a vfork child (which runs
+//                                  on this thread's TCB), after this
+//                                  thread's own failed execve of
+//                                  /nonexistent-bpftime-parent
 //   task_target mount DIR          mount("bpftime-src", DIR, "tmpfs",
 //                                  MS_NOSUID, "size=1m"), then umount(DIR)
 //                                  (root: prints each result)
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,15 +44,23 @@ static void wait_go(void)
 		;
 }
 
-static int do_exec(char **argv)
+static int do_exec(char **argv, bool use_vfork)
 {
 	/* on the stack, so that its pages are present in the child: the
 	 * kernel's probe_read_user_str() does not fault a page in (a .rodata
 	 * page of a fork child often is not), ours does */
 	char path[] = "/nonexistent-bpftime", arg[] = "x";
-	char *none[] = {path, arg, NULL};
+	char ppath[] = "/nonexistent-bpftime-parent";
+	char *none[] = {path, arg, NULL}, *pnone[] = {ppath, NULL};
 	int status;
-	pid_t c = fork();
+	pid_t c;
+
+	/* vexec: this thread execs first (and fails), so that an agent
+	 * caching this thread's ids has them when the vfork child, on the
+	 * same TCB, execs */
+	if (use_vfork)
+		execv(ppath, pnone);
+	c = use_vfork ? vfork() : fork();
 
 	if (c < 0)
 		return 1;
@@ -79,12 +92,16 @@ int main(int argc, char **argv)
 {
 	int rc;
 
-	if (argc < 3 || (strcmp(argv[1], "exec") && strcmp(argv[1], "mount"))) {
-		fprintf(stderr, "usage: task_target exec PROG ARG... | mount DIR\n");
+	if (argc < 3 ||
+	    (strcmp(argv[1], "exec") && strcmp(argv[1], "vexec") && strcmp(argv[1], "mount"))) {
+		fprintf(stderr, "usage: task_target exec|vexec PROG ARG... | mount DIR\n");
 		return 2;
 	}
 	wait_go();
-	rc = !strcmp(argv[1], "exec") ? do_exec(argv + 2) : do_mount(argv[2]);
+	if (!strcmp(argv[1], "mount"))
+		rc = do_mount(argv[2]);
+	else
+		rc = do_exec(argv + 2, !strcmp(argv[1], "vexec"));
 	printf("done %d\n", rc);
 	fflush(stdout);
 	return 0;

@@ -8,12 +8,15 @@
 # on the kernel. The normalised lines must be what the workload did, and
 # the kernel's.
 #
-#   task_test.sh BPFTIME_DIR execsnoop|mountsnoop|bpftrace TASK_TARGET
+#   task_test.sh BPFTIME_DIR execsnoop|execsnoop-vfork|mountsnoop|bpftrace TASK_TARGET
 #
 # execsnoop -x: a fork child of the target execs a missing file (ENOENT),
 #   then /bin/echo alpha "beta gamma": two lines for the child's pid whose
 #   PPID is the target's, the second with the new comm (the exit of a
 #   successful execve runs in the new image: agent-exec.c).
+# execsnoop-vfork: the same from a vfork child, which shares the target's
+#   memory and TCB, after the target's own failed execve (the agent's
+#   cached ids of the target's thread must not name the child).
 # mountsnoop: the target mounts a tmpfs on a directory of ours and
 #   unmounts it (root), or fails to (EPERM, one line): MNT_NS must be the
 #   inode of the target's /proc/self/ns/mnt.
@@ -42,13 +45,19 @@ fail() {
 	exit 1
 }
 
+# execsnoop-vfork: execsnoop on the same execs made from a vfork child
+exec_mode=exec
+if [ "$tool" = execsnoop-vfork ]; then
+	tool=execsnoop
+	exec_mode=vexec
+fi
 command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed (Debian's libbpf-tools)"
 command -v stdbuf >/dev/null 2>&1 || skip "no stdbuf (coreutils)"
 mnt=$tmp/mnt
 mkdir "$mnt"
 case $tool in
 execsnoop)
-	targs="exec /bin/echo alpha beta\ gamma"
+	targs="$exec_mode /bin/echo alpha beta\ gamma"
 	topts=-x
 	;;
 mountsnoop)
