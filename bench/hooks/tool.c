@@ -50,8 +50,9 @@ static int on_record(void *ctx, void *data, size_t size)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: bpftime-bench-hooks-tool -m empty|hash|pid|ring|uret|tp -p PID -b TARGET\n");
+	fprintf(
+	    stderr,
+	    "usage: bpftime-bench-hooks-tool -m empty|hash|pid|ring|uret|tp -p PID -b TARGET\n");
 }
 
 int main(int argc, char **argv)

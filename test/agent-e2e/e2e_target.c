@@ -23,15 +23,12 @@
  *       at SIGUSR1, for SECONDS (3): threads created and joined one
  *       after the other, each calling churn(i) CALLS (100) times; every
  *       ~50 ms a child that calls churn() CALLS times and _exits 0; once a
- *       child that execs /bin/true, once one made by a raw fork syscall. The main thread calls churn() too.
- *       Prints "target PID child CPID" for each child (before it exits).
- *       Checks every child's exit status; prints "target PID done THREADS
- *       FORKS CALLS" and exits 0, or 1 when a child failed.
- *   e2e-target read [-n CALLS] [-i IDX]
- *       at SIGUSR1 calls probe_me(E2E_STRING, &good, a PROT_NONE page, the
- *       last 4 bytes of a page followed by a PROT_NONE one, IDX (4096))
- *       CALLS (100) times; exits 0 after "target PID done CALLS" when good
- *       still holds E2E_GOOD_VALUE, else 5.
+ *       child that execs /bin/true, once one made by a raw fork syscall. The main thread calls
+ * churn() too. Prints "target PID child CPID" for each child (before it exits). Checks every
+ * child's exit status; prints "target PID done THREADS FORKS CALLS" and exits 0, or 1 when a child
+ * failed. e2e-target read [-n CALLS] [-i IDX] at SIGUSR1 calls probe_me(E2E_STRING, &good, a
+ * PROT_NONE page, the last 4 bytes of a page followed by a PROT_NONE one, IDX (4096)) CALLS (100)
+ * times; exits 0 after "target PID done CALLS" when good still holds E2E_GOOD_VALUE, else 5.
  */
 #include <errno.h>
 #include <pthread.h>
