@@ -69,6 +69,12 @@ wait "$bpid"
 # target is not the gcc build's): frames are compared by symbol
 grep -v -e '^Attaching' -e '^$' "$tmp/bt.out" | sed -e "s|$tmp|TMP|g" \
 	-e 's/^\( *[A-Za-z_][A-Za-z0-9_]*\)+[0-9][0-9]*$/\1+N/' | LC_ALL=C sort >"$tmp/got"
+# a program bpftrace could not load leaves an empty output on both sides:
+# that would compare equal and prove nothing
+if grep -v RLIMIT_MEMLOCK "$tmp/bt.err" | grep -q 'ERROR'; then
+	fail "$mode $case_: bpftrace reported an error: $(grep ERROR "$tmp/bt.err" | head -n 3)"
+fi
+[ -s "$tmp/got" ] || fail "$mode $case_: bpftrace printed nothing"
 if [ "$mode" = kernel ] && [ "${BPFTIME_COMPAT_UPDATE:-0}" = 1 ]; then
 	cp "$tmp/got" "$cases/$case_.out"
 	echo "ok: kernel $case_: recorded $cases/$case_.out"
