@@ -122,14 +122,17 @@ int agent_hook_fire(void *ctx, struct bpftime_regs *regs)
 	struct agent_site *s = ctx;
 	struct bpftime_map_region *r = agent_rt_region();
 	struct agent_run run;
-	uint32_t tid = 0;
-	bool ret_links;
+	uint32_t tid = 0, kinds;
+	bool ret_links, other;
 
 	if (!r)
 		return 0;
 	agent_fork_check();
+	kinds = __atomic_load_n(&s->kinds, __ATOMIC_RELAXED);
+	ret_links = kinds & (1u << BPFTIME_CATALOG_URETPROBE);
 	/* a uretprobe alone needs no run (and no CPU slot) at the entry */
-	if (run_links(s, BPFTIME_CATALOG_UPROBE, regs, r, &tid, &run, &ret_links) && run.override) {
+	if ((kinds & (1u << BPFTIME_CATALOG_UPROBE)) &&
+	    run_links(s, BPFTIME_CATALOG_UPROBE, regs, r, &tid, &run, &other) && run.override) {
 		/* bpf_override_return(): return rc from the function now,
 		 * skipping it (rewrite.h: meaningful at a function's entry, as
 		 * the kernel's override for kprobes at the entry; the

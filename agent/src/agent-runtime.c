@@ -336,11 +336,23 @@ static bool site_empty(const struct agent_site *s)
 	return true;
 }
 
+/* agent_site.kinds from its links */
+static void site_kinds(struct agent_site *s)
+{
+	uint32_t k = 0;
+
+	for (int i = 0; i < AGENT_SITE_LINKS; i++)
+		if (s->links[i])
+			k |= 1u << s->links[i]->kind;
+	__atomic_store_n(&s->kinds, k, __ATOMIC_RELAXED);
+}
+
 static void unlink_one(struct rt_link *rl)
 {
 	struct agent_site *s = rl->site;
 
 	__atomic_store_n(&s->links[rl->slot], NULL, __ATOMIC_RELEASE);
+	site_kinds(s);
 	if (site_empty(s) && s->hook.patched) {
 		int err = bpftime_rw__unpatch(&s->hook);
 
@@ -476,6 +488,7 @@ static void hook_one(const struct want *w)
 	rl->in_use = 1;
 	/* publishes the link's fields to hooks: pairs with their acquire */
 	__atomic_store_n(&s->links[slot], &rl->l, __ATOMIC_RELEASE);
+	site_kinds(s);
 	if (!s->hook.patched) {
 		err = agent_park_patch(&s->hook, s->addr, s->addr + s->patch_len);
 		if (err == -EAGAIN) {
@@ -535,6 +548,7 @@ static void drop_gone_sites(void)
 			rl->in_use = 0;
 			rl->freed_at = agent_sys_now_ns();
 		}
+		site_kinds(s);
 		agent_log(rt.session,
 			  "a probed site's code was unmapped (dlclose?): its probes wait for the "
 			  "file to be mapped again",

@@ -24,6 +24,11 @@ struct agent_site {
 	uint64_t dev, ino, offset;
 	struct bpftime_rw_hook hook;
 	struct agent_link *links[AGENT_SITE_LINKS];
+	/* which kinds links[] has (1 << BPFTIME_CATALOG_UPROBE, ...): a hook
+	 * skips a pass that has nothing to run (a uretprobe alone runs no
+	 * entry pass). Rewritten by the follower after links[], read
+	 * relaxed: a link a hook misses this way is one just made. */
+	uint32_t kinds;
 	uint32_t faults;   /* runs that failed (logged once) */
 	bool func_entry;   /* push %rbp or endbr64: is_uprobe_at_func_entry() */
 	uint8_t patch_len; /* bytes the jmp displaces (the plan's orig_len) */
