@@ -19,7 +19,8 @@
 void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n)
 {
 	static uint32_t ids[MAX_TP];
-	uint32_t nr_ids = 0;
+	static const struct bpftime_catalog_attach *linked[MAX_TP];
+	uint32_t nr_ids = 0, nr_linked = 0;
 
 	for (uint32_t i = 0; i < n && nr_ids < MAX_TP; i++)
 		ids[nr_ids++] = w[i]->id;
@@ -42,11 +43,16 @@ void agent_tp_apply(const struct bpftime_catalog_attach *const *w, uint32_t n)
 			agent_rt_refuse(a, "not a syscall event", err, a->tp_name);
 		else if (err)
 			agent_rt_refuse(a, "too many links on one syscall event", err, a->tp_name);
-		else
-			agent_rt_refuse(a, "hooked", 0, a->tp_name);
+		else if (nr_linked < MAX_TP)
+			linked[nr_linked++] = a;
 	}
 	if (agent_sc_nr_links())
 		agent_sc_sites_sync();
 	else
 		agent_sc_sites_disable();
+	/* "hooked" once the sites of its number are patched (the sync above):
+	 * from then on every such syscall of this process runs it, and a
+	 * tool (or test) that waits for the line may start the workload */
+	for (uint32_t i = 0; i < nr_linked; i++)
+		agent_rt_refuse(linked[i], "hooked", 0, linked[i]->tp_name);
 }
