@@ -380,6 +380,19 @@ echo "  kernel, tp on sys_enter_getppid: ${k_ppid:-n/a} / ${k_uid:-n/a} / ${k_sy
 echo "  (syscall rows: ns/call minus the baseline's; getppid() and getuid() are"
 echo "  'mov \$nr,%eax; syscall' sites, patched only while a link wants their number;"
 echo "  syscall() is a window site, patched while any link exists)"
+# The same traced syscall measured inside each process: getppid() minus
+# the untraced getuid() of the same run, against that difference in the
+# baseline. Separate processes' bare syscalls differ by 10-20 ns from run
+# to run (the lines above); within one run they move together.
+# within A_PPID A_UID B_PPID B_UID: (A_PPID - A_UID) - (B_PPID - B_UID)
+within() {
+	[ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ] && [ -n "$4" ] &&
+		awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.1f", (a - b) - (c - d) }'
+}
+o_in=$(within "$o_ppid" "$o_uid" "$b_ppid" "$b_uid")
+k_in=$(within "$k_ppid" "$k_uid" "$b_ppid" "$b_uid")
+echo "  traced getppid() measured within each process (minus its own untraced"
+echo "  getuid(), against the baseline's difference): ours ${o_in:-n/a}, kernel ${k_in:-n/a}"
 echo
 [ "$kernel_ok" -eq 1 ] || echo "kernel: n/a ($kernel_why; the kernel column needs root and kernel eBPF)"
 [ -n "$widest_at" ] && echo "widest spread of the rounds' costs: $widest% ($widest_at)"
