@@ -22,21 +22,24 @@ enum cli_engine {
 	CLI_ENGINE_JIT, /* only when cli_jit_built() */
 };
 
-struct cli_run_opts {
-	enum cli_engine engine;
+/* Which program, and for which mode: the options run and compile share. */
+struct cli_prog_opts {
 	bool checked;
 	bool raw;
+	const char *section; /* NULL: the first program (of each file) */
+};
+
+struct cli_run_opts {
+	enum cli_engine engine;
+	struct cli_prog_opts prog;
 	const char *mem_path; /* NULL: no input memory */
-	const char *section;  /* NULL: the first program */
 	const char *prog_path;
 	const char *aot_path; /* --aot IMAGE: bind this image, compile nothing */
 	uint64_t repeat;      /* --repeat N; 0: run once and print no timing */
 };
 
 struct cli_compile_opts {
-	bool checked;
-	bool raw;
-	const char *section;  /* NULL: the first program of each file */
+	struct cli_prog_opts prog;
 	const char *out_path; /* -o: only with one file; NULL: FILE.jit */
 	const char *ir_path;  /* --ir: the optimised LLVM IR; only with one file */
 	char **files;

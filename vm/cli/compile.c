@@ -93,7 +93,7 @@ static int compile_vm(const struct cli_compile_opts *o, const struct cli_program
 	if (err)
 		return -1;
 	printf("%s: prog '%s' (%zu insns, %s mode): %s, %zu bytes\n", prog->path, prog->name,
-	       prog->cnt, o->checked ? "bounds-checked" : "fast", out, len);
+	       prog->cnt, o->prog.checked ? "bounds-checked" : "fast", out, len);
 	return 0;
 }
 
@@ -104,9 +104,9 @@ static int compile_file(const struct cli_compile_opts *o, const char *file)
 	char *out = NULL;
 	int err = -1;
 
-	if (cli_program_open(file, o->raw, o->section, &prog))
+	if (cli_program_open(file, o->prog.raw, o->prog.section, &prog))
 		goto out;
-	vm = cli_make_vm(&prog, o->checked);
+	vm = cli_make_vm(&prog, o->prog.checked);
 	if (!vm)
 		goto out;
 	out = out_name(o, file);

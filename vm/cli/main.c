@@ -144,6 +144,33 @@ static const struct option run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* --checked, --raw and --section (run and compile): whether @c was one. */
+static bool prog_option(int c, struct cli_prog_opts *o)
+{
+	switch (c) {
+	case OPT_CHECKED:
+		o->checked = true;
+		return true;
+	case OPT_RAW:
+		o->raw = true;
+		return true;
+	case OPT_SECTION:
+		o->section = optarg;
+		return true;
+	}
+	return false;
+}
+
+/* Options that contradict each other; true after the message. */
+static bool prog_opts_bad(const char *cmd, const struct cli_prog_opts *o)
+{
+	if (o->raw && o->section) {
+		cli_error("%s: --section needs an ELF object, not --raw instructions", cmd);
+		return true;
+	}
+	return false;
+}
+
 /* "interp" or "jit"; the jit only when built in. 0, or an exit code. */
 static int parse_engine(const char *name, enum cli_engine *engine)
 {
@@ -191,9 +218,6 @@ static int run_option(int c, struct cli_run_opts *o, bool *engine_set, char **ar
 	case OPT_AOT:
 		o->aot_path = optarg;
 		return 0;
-	case OPT_CHECKED:
-		o->checked = true;
-		return 0;
 	case OPT_MEM:
 		o->mem_path = optarg;
 		return 0;
@@ -203,14 +227,8 @@ static int run_option(int c, struct cli_run_opts *o, bool *engine_set, char **ar
 			return CLI_EXIT_USAGE;
 		}
 		return 0;
-	case OPT_SECTION:
-		o->section = optarg;
-		return 0;
-	case OPT_RAW:
-		o->raw = true;
-		return 0;
 	}
-	return bad_option("run", c, argv);
+	return prog_option(c, &o->prog) ? 0 : bad_option("run", c, argv);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -236,10 +254,8 @@ static int cmd_run(int argc, char **argv)
 			  optind == argc ? "no PROGRAM given" : "more than one PROGRAM given");
 		return CLI_EXIT_USAGE;
 	}
-	if (o.raw && o.section) {
-		cli_error("run: --section needs an ELF object, not --raw instructions");
+	if (prog_opts_bad("run", &o.prog))
 		return CLI_EXIT_USAGE;
-	}
 	if (o.aot_path && engine_set) {
 		cli_error("run: --aot runs a compiled image: it takes no --engine");
 		return CLI_EXIT_USAGE;
@@ -265,20 +281,11 @@ static int compile_option(int c, struct cli_compile_opts *o, char **argv)
 	case 'o':
 		o->out_path = optarg;
 		return 0;
-	case OPT_CHECKED:
-		o->checked = true;
-		return 0;
-	case OPT_SECTION:
-		o->section = optarg;
-		return 0;
-	case OPT_RAW:
-		o->raw = true;
-		return 0;
 	case OPT_IR:
 		o->ir_path = optarg;
 		return 0;
 	}
-	return bad_option("compile", c, argv);
+	return prog_option(c, &o->prog) ? 0 : bad_option("compile", c, argv);
 }
 
 static int cmd_compile(int argc, char **argv)
@@ -307,10 +314,8 @@ static int cmd_compile(int argc, char **argv)
 			  o.out_path ? "-o" : "--ir");
 		return CLI_EXIT_USAGE;
 	}
-	if (o.raw && o.section) {
-		cli_error("compile: --section needs an ELF object, not --raw instructions");
+	if (prog_opts_bad("compile", &o.prog))
 		return CLI_EXIT_USAGE;
-	}
 	return cli_compile(&o);
 }
 

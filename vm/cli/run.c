@@ -71,7 +71,7 @@ static int run_vm(const struct cli_run_opts *o, const struct cli_program *prog,
 	char fault[256];
 	int err = 0;
 
-	cli_env_init(&env, o->checked);
+	cli_env_init(&env, o->prog.checked);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint64_t i = 0; i < n && !err; i++)
 		err = bpftime_vm__run(vm, &run);
@@ -99,9 +99,9 @@ int cli_run(const struct cli_run_opts *o)
 
 	if (o->mem_path && cli_read_file(o->mem_path, &mem, &len))
 		goto out;
-	if (cli_program_open(o->prog_path, o->raw, o->section, &prog))
+	if (cli_program_open(o->prog_path, o->prog.raw, o->prog.section, &prog))
 		goto out;
-	vm = cli_make_vm(&prog, o->checked);
+	vm = cli_make_vm(&prog, o->prog.checked);
 	if (vm && !set_engine(o, vm, &prog))
 		ret = run_vm(o, &prog, vm, mem, len);
 out:
