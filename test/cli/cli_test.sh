@@ -104,6 +104,18 @@ hex() {
 	done
 }
 
+# raw_prog FILE: five raw instructions into FILE:
+# r0 = r2; r0 *= 10; r3 = *(u8 *)(r1 + 0); r0 += r3; exit
+raw_prog() {
+	{
+		hex bf 20 00 00 00 00 00 00
+		hex 27 00 00 00 0a 00 00 00
+		hex 71 13 00 00 00 00 00 00
+		hex 0f 30 00 00 00 00 00 00
+		hex 95 00 00 00 00 00 00 00
+	} >"$1"
+}
+
 case $case_name in
 help)
 	expect 0 --help
@@ -209,14 +221,7 @@ crc)
 	fi
 	;;
 raw)
-	# r0 = r2; r0 *= 10; r3 = *(u8 *)(r1 + 0); r0 += r3; exit
-	{
-		hex bf 20 00 00 00 00 00 00
-		hex 27 00 00 00 0a 00 00 00
-		hex 71 13 00 00 00 00 00 00
-		hex 0f 30 00 00 00 00 00 00
-		hex 95 00 00 00 00 00 00 00
-	} >"$tmp/prog.raw"
+	raw_prog "$tmp/prog.raw"
 	printf 'A' >"$tmp/one"
 	expect 0 run --raw --mem "$tmp/one" "$tmp/prog.raw"
 	out_has "r0 = 75 (0x4b)"
@@ -346,14 +351,7 @@ aot)
 	cp "$tmp/out" "$tmp/want"
 	expect 0 run --aot "$tmp/helpers.jit" "$helpers_obj"
 	cmp -s "$tmp/out" "$tmp/want" || fail "aot: '$(cat "$tmp/out")', interp: '$(cat "$tmp/want")'"
-	# raw instructions: r0 = r2; r0 *= 10; r3 = *(u8 *)(r1 + 0); r0 += r3; exit
-	{
-		hex bf 20 00 00 00 00 00 00
-		hex 27 00 00 00 0a 00 00 00
-		hex 71 13 00 00 00 00 00 00
-		hex 0f 30 00 00 00 00 00 00
-		hex 95 00 00 00 00 00 00 00
-	} >"$tmp/prog.raw"
+	raw_prog "$tmp/prog.raw"
 	printf 'A' >"$tmp/one"
 	expect 0 compile --raw "$tmp/prog.raw"
 	expect 0 run --raw --aot "$tmp/prog.raw.jit" --mem "$tmp/one" "$tmp/prog.raw"
