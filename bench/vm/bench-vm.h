@@ -97,6 +97,12 @@ struct bpftime_vm *bpftime_bench_vm__load(struct bpftime_obj *obj, const char *e
 /* The input bytes into the obj's copy of .bss (after a load made it). */
 int bpftime_bench_vm__write_inputs(struct bpftime_obj *obj, const char *engine,
 				   const struct bench_vm_data *img);
+/* An engine's set-up: *@obj opened from @obj_path, the programs of @mask
+ * loaded by @load(@ctx, @mask) (which reads *@obj), the input bytes
+ * written. 0 or -errno; the caller's fini frees what was made. */
+int bpftime_bench_vm__prepare(const char *engine, const char *obj_path, unsigned mask,
+			      const struct bench_vm_data *img, struct bpftime_obj **obj,
+			      int (*load)(void *ctx, unsigned mask), void *ctx);
 /* bench_measure_fn for one vm; -ENOEXEC when @vm is NULL. */
 int bpftime_bench_vm__measure(const struct bpftime_vm *vm, const char *engine, enum bench_wl wl,
 			      uint64_t repeat, double *ns_per_run, uint32_t *ret);

@@ -41,8 +41,9 @@ int bpftime_bench_interp__count(struct bench_engine *e, enum bench_wl wl, uint64
 
 /* A program that fails to load is reported and left out (its row fails);
  * the others still run, so that one run shows every failure. */
-static int load_all(struct interp_ctx *c, unsigned mask)
+static int load_all(void *ctx, unsigned mask)
 {
+	struct interp_ctx *c = ctx;
 	int loaded = 0;
 
 	for (int wl = 0; wl < BENCH_WL__COUNT; wl++) {
@@ -74,22 +75,13 @@ int bpftime_bench_interp__init(struct bench_engine *e, const char *obj_path, uns
 	e->ctx = c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->obj = bpftime_bench_vm__open(ENGINE, obj_path);
-	if (!c->obj) {
-		err = -errno;
-		goto err_free;
+	err = bpftime_bench_vm__prepare(ENGINE, obj_path, mask, img, &c->obj, load_all, c);
+	if (err) {
+		bpftime_bench_interp__fini(e);
+		return err;
 	}
-	err = load_all(c, mask);
-	if (!err)
-		err = bpftime_bench_vm__write_inputs(c->obj, ENGINE, img);
-	if (err)
-		goto err_free;
 	e->available = true;
 	return 0;
-
-err_free:
-	bpftime_bench_interp__fini(e);
-	return err;
 }
 
 void bpftime_bench_interp__fini(struct bench_engine *e)

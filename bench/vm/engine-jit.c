@@ -69,8 +69,9 @@ static struct bpftime_vm *compile_one(struct jit_ctx *c, const char *name)
 	return vm;
 }
 
-static int compile_all(struct jit_ctx *c, unsigned mask)
+static int compile_all(void *ctx, unsigned mask)
 {
+	struct jit_ctx *c = ctx;
 	int loaded = 0;
 
 	for (int wl = 0; wl < BENCH_WL__COUNT; wl++) {
@@ -97,22 +98,13 @@ int bpftime_bench_jit__init(struct bench_engine *e, const char *obj_path, unsign
 	e->ctx = c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->obj = bpftime_bench_vm__open(ENGINE, obj_path);
-	if (!c->obj) {
-		err = -errno;
-		goto err_free;
+	err = bpftime_bench_vm__prepare(ENGINE, obj_path, mask, img, &c->obj, compile_all, c);
+	if (err) {
+		bpftime_bench_jit__fini(e);
+		return err;
 	}
-	err = compile_all(c, mask);
-	if (!err)
-		err = bpftime_bench_vm__write_inputs(c->obj, ENGINE, img);
-	if (err)
-		goto err_free;
 	e->available = true;
 	return 0;
-
-err_free:
-	bpftime_bench_jit__fini(e);
-	return err;
 }
 #else
 int bpftime_bench_jit__init(struct bench_engine *e, const char *obj_path, unsigned mask,

@@ -65,6 +65,19 @@ struct bpftime_vm *bpftime_bench_vm__load(struct bpftime_obj *obj, const char *e
 	return vm;
 }
 
+int bpftime_bench_vm__prepare(const char *engine, const char *obj_path, unsigned mask,
+			      const struct bench_vm_data *img, struct bpftime_obj **obj,
+			      int (*load)(void *ctx, unsigned mask), void *ctx)
+{
+	int err;
+
+	*obj = bpftime_bench_vm__open(engine, obj_path);
+	if (!*obj)
+		return -errno;
+	err = load(ctx, mask);
+	return err ? err : bpftime_bench_vm__write_inputs(*obj, engine, img);
+}
+
 /* The copy of .bss exists once a program that uses it is loaded; every
  * program of the obj shares it. */
 int bpftime_bench_vm__write_inputs(struct bpftime_obj *obj, const char *engine,
