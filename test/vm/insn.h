@@ -33,6 +33,15 @@
 #define LDDW(D, SRC, LO, HI) INSN(BPF_LD | BPF_IMM | BPF_DW, D, SRC, 0, LO), INSN(0, 0, 0, 0, HI)
 #define LDDW64(D, V)         LDDW(D, 0, (int32_t)(uint32_t)(V), (int32_t)((uint64_t)(V) >> 32))
 
+/* r1 = N (SET_N: MOV64_IMM or LDDW64, one or two slots); bpf_loop(r1,
+ * callback, 0, FLAGS) and exit with its result; the callback returns RET.
+ * The callback's offset (5) is the same for both forms of SET_N. */
+#define BPF_LOOP_PROG(SET_N, FLAGS, RET)                                                           \
+	{                                                                                          \
+		SET_N, LDDW(2, BPF_PSEUDO_FUNC, 5, 0), MOV64_IMM(3, 0), MOV64_IMM(4, FLAGS),       \
+		    CALL_HELPER(BPF_FUNC_loop), EXIT(), MOV64_IMM(0, RET), EXIT()                  \
+	}
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

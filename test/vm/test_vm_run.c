@@ -303,22 +303,8 @@ static void test_bpf_loop_helper_and_inline_agree(void **state)
 
 static void test_bpf_loop_errors(void **state)
 {
-	struct bpf_insn flags[] = {MOV64_IMM(1, 1),
-				   LDDW(2, BPF_PSEUDO_FUNC, 5, 0),
-				   MOV64_IMM(3, 0),
-				   MOV64_IMM(4, 1),
-				   CALL_HELPER(BPF_FUNC_loop),
-				   EXIT(),
-				   MOV64_IMM(0, 0),
-				   EXIT()};
-	struct bpf_insn big[] = {LDDW64(1, (1ull << 23) + 1),
-				 LDDW(2, BPF_PSEUDO_FUNC, 5, 0),
-				 MOV64_IMM(3, 0),
-				 MOV64_IMM(4, 0),
-				 CALL_HELPER(BPF_FUNC_loop),
-				 EXIT(),
-				 MOV64_IMM(0, 0),
-				 EXIT()};
+	struct bpf_insn flags[] = BPF_LOOP_PROG(MOV64_IMM(1, 1), 1, 0);
+	struct bpf_insn big[] = BPF_LOOP_PROG(LDDW64(1, (1ull << 23) + 1), 0, 0);
 	struct bpf_insn badfn[] = {MOV64_IMM(1, 3), MOV64_IMM(2, 77),           MOV64_IMM(3, 0),
 				   MOV64_IMM(4, 0), CALL_HELPER(BPF_FUNC_loop), EXIT()};
 
