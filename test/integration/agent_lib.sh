@@ -73,6 +73,24 @@ wait_hooked() {
 	return 0
 }
 
+# start_target [ARGS...]: run_target ARGS in the background, its output in
+# $tmp/target.out, until it prints "ready PID"; $tpid is that PID.
+start_target() {
+	run_target "$@" >"$tmp/target.out" 2>&1 &
+	pids="$pids $!"
+	wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
+	tpid=$(awk '/^ready/ {print $2; exit}' "$tmp/target.out")
+}
+
+# start_bt PATTERN WHAT: run_bt in the background ($tmp/bt.out, bt.err;
+# $bpid) until bt.out matches PATTERN, else fail "bpftrace did not WHAT".
+start_bt() {
+	run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
+	bpid=$!
+	pids="$pids $bpid"
+	wait_file "$tmp/bt.out" "$1" 30 || fail "bpftrace did not $2"
+}
+
 # bt_mode MODE SESSION USAGE: run_bt (bpftrace -e "$script") and run_target
 # (exec "$target" with the arguments given) for MODE, from $dir, $tmp,
 # $script and $target: "kernel", both plain (root only, else a skip);

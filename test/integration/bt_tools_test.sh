@@ -49,14 +49,8 @@ bpftime)
 	;;
 esac
 
-run_target "$tmp" >"$tmp/target.out" 2>&1 &
-pids="$pids $!"
-wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
-tpid=$(awk '/^ready/ {print $2; exit}' "$tmp/target.out")
-run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
-bpid=$!
-pids="$pids $bpid"
-wait_file "$tmp/bt.out" "Hit Ctrl-C" 30 || fail "bpftrace did not start tracing"
+start_target "$tmp"
+start_bt "Hit Ctrl-C" "start tracing"
 if [ "$mode" = kernel ]; then
 	sleep 1
 else

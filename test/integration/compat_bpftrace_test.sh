@@ -40,15 +40,9 @@ chmod 644 "$tmp/compat-file"
 header=$(head -n 1 "$cases/$case_.bt")
 probes=$(echo "$header" | awk '{print $3}')
 bt_mode "$mode" compat "compat_bpftrace_test.sh kernel|bpftime DIR TARGET CASE"
-run_target "$tmp/compat-file" >"$tmp/target.out" 2>&1 &
-pids="$pids $!"
-wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
-tpid=$(awk '/^ready/ {print $2; exit}' "$tmp/target.out")
+start_target "$tmp/compat-file"
 script=$(sed -e 1d -e "s|@T@|$target|g" -e "s|@P@|$tpid|g" "$cases/$case_.bt")
-run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
-bpid=$!
-pids="$pids $bpid"
-wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
+start_bt Attaching attach
 if [ "$mode" = kernel ]; then
 	sleep 1 # "Attaching" comes before the kernel has the probes
 else

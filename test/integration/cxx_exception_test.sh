@@ -65,10 +65,7 @@ lpid=$!
 pids="$pids $lpid"
 wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
 tpid=$(awk '/^ready/ {print $2; exit}' "$tmp/target.out")
-run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
-bpid=$!
-pids="$pids $bpid"
-wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
+start_bt Attaching attach
 if [ "$mode" = bpftime ]; then
 	wait_hooked "$tpid" "$probes"
 else

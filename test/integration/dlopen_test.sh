@@ -34,10 +34,7 @@ run_target "$lib" >"$tmp/target.out" 2>&1 &
 tpid=$!
 pids="$pids $tpid"
 wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
-run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
-bpid=$!
-pids="$pids $bpid"
-wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
+start_bt Attaching attach
 [ "$mode" = kernel ] && sleep 1 # "Attaching" comes before the kernel has the probe
 for round in 1 2 3; do
 	kill -USR1 "$tpid"

@@ -52,10 +52,7 @@ set -- $(awk '/^ready/ {print $2, $3, $4; exit}' "$tmp/target.out")
 tpid=$1 kid1=$2 kid2=$3
 pids="$pids $kid1 $kid2" # killed at exit too: the parent may go first
 sleep 0.3 # the workers are up, no tool yet
-run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
-bpid=$!
-pids="$pids $bpid"
-wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
+start_bt Attaching attach
 if [ "$mode" != kernel ]; then
 	for p in "$tpid" "$kid1" "$kid2"; do
 		wait_hooked "$p" 1

@@ -47,14 +47,8 @@ script="uprobe:$target:$fn { @calls = count(); } uretprobe:$target:$fn { @ret[re
 bt_mode "$mode" ubt "uprobe_bpftrace_test.sh kernel|bpftime|attach DIR TARGET CASE"
 
 # shellcheck disable=SC2086 # args are words
-run_target $args >"$tmp/target.out" 2>&1 &
-pids="$pids $!"
-wait_file "$tmp/target.out" "^ready" 10 || fail "the target did not start"
-tpid=$(awk '/^ready/ {print $2; exit}' "$tmp/target.out")
-run_bt >"$tmp/bt.out" 2>"$tmp/bt.err" &
-bpid=$!
-pids="$pids $bpid"
-wait_file "$tmp/bt.out" "Attaching" 30 || fail "bpftrace did not attach"
+start_target $args
+start_bt Attaching attach
 if [ "$mode" != kernel ]; then
 	wait_hooked "$tpid" 2
 else
