@@ -40,6 +40,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps-test.h"
+#include "../splitmix.h"
 
 #ifndef BPF_F_TOKEN_FD
 #define BPF_F_TOKEN_FD (1U << 16) /* Linux 6.9 */
@@ -95,12 +96,7 @@ struct kd_run {
 
 static uint64_t rnd(struct kd_run *k)
 {
-	/* splitmix64: small, and the same sequence everywhere */
-	uint64_t z = (k->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return test_splitmix64(&k->rng);
 }
 
 static uint32_t below(struct kd_run *k, uint32_t n)

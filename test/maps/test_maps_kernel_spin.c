@@ -42,6 +42,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "maps-test.h"
+#include "../splitmix.h"
 
 #define KS_SEEDS     30   /* operation sequences per map type */
 #define KS_OPS       400  /* per sequence */
@@ -65,11 +66,7 @@ struct ks_run {
 
 static uint64_t rnd(struct ks_run *k)
 {
-	uint64_t z = (k->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return test_splitmix64(&k->rng);
 }
 
 static uint32_t below(struct ks_run *k, uint32_t n)

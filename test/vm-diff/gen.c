@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vm-diff.h"
+#include "../splitmix.h"
 
 /*
  * Every call below takes at most one random argument: C leaves the order
@@ -66,14 +67,9 @@ struct gen {
 	unsigned call_sub[MAX_CALLS];
 };
 
-/* splitmix64: small, and the same sequence on every host */
 static uint64_t rnd(struct gen *g)
 {
-	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return test_splitmix64(&g->rng);
 }
 
 static uint32_t below(struct gen *g, uint32_t n)
