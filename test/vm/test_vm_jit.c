@@ -32,6 +32,7 @@
 #include "vm-image.h"
 #endif
 #include "insn.h"
+#include "tail-env.h"
 
 #ifdef BPFTIME_HAVE_JIT
 
@@ -1179,20 +1180,7 @@ static void test_helper_sees_the_run(void **state)
 
 /* ---- tail calls ---- */
 
-struct tail_env {
-	const struct bpftime_vm *slots[4];
-	int lookups;
-};
-
-static const struct bpftime_vm *tail_lookup(void *host, uint64_t map, uint64_t index)
-{
-	struct tail_env *env = host;
-
-	env->lookups++;
-	if (map != 0xabc || index >= 4)
-		return NULL;
-	return env->slots[index];
-}
+/* struct tail_env and tail_lookup: tail-env.h */
 
 /* caller (with the hook, slot 0 = itself) and callee (slot 1): native or not each */
 struct tail_setup {

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <bpftime/vm.h>
 #include "insn.h"
+#include "tail-env.h"
 
 static uint64_t helper_ret1(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
 			    const struct bpftime_vm_call *call)
@@ -376,20 +377,7 @@ static void test_fault_inside_callback_stops_run(void **state)
 
 /* ---- tail calls ---- */
 
-struct tail_env {
-	const struct bpftime_vm *slots[4];
-	int lookups;
-};
-
-static const struct bpftime_vm *tail_lookup(void *host, uint64_t map, uint64_t index)
-{
-	struct tail_env *env = host;
-
-	env->lookups++;
-	if (map != 0xabc || index >= 4)
-		return NULL;
-	return env->slots[index];
-}
+/* struct tail_env and tail_lookup: tail-env.h */
 
 static struct bpftime_vm *load_tail(const struct bpf_insn *p, size_t n, struct tail_env *env,
 				    bool checked)
