@@ -148,41 +148,26 @@ static uint64_t *copy_insns(const struct bpftime_catalog_view *cat, uint32_t idx
 	return insns;
 }
 
-static void release_native(void *mem, size_t len)
+static void *native_map(size_t len)
+{
+	return agent_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			      0);
+}
+
+static int native_protect(void *mem, size_t len, bool exec)
+{
+	return agent_sys_mprotect(mem, len, exec ? PROT_READ | PROT_EXEC : PROT_READ);
+}
+
+static void native_unmap(void *mem, size_t len)
 {
 	agent_sys_munmap(mem, len);
 }
 
-/* Map @image's code and slots for @vm: written, then read + exec for the
- * code and read-only for the slots, never writable and executable at once. */
-static int map_native(struct agent_prog *p, const void *image, size_t len)
-{
-	int64_t size = bpftime_vm__native_size(image, len);
-	size_t exec_len = 0;
-	void *mem;
-	int err;
-
-	if (size < 0)
-		return (int)size;
-	mem = agent_sys_mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!mem)
-		return -ENOMEM;
-	err = bpftime_vm__native_bind(p->vm, image, len, mem, (size_t)size, release_native,
-				      &exec_len);
-	if (err) {
-		agent_sys_munmap(mem, (size_t)size);
-		return err;
-	}
-	if (agent_sys_mprotect(mem, exec_len, PROT_READ | PROT_EXEC) ||
-	    (exec_len < (size_t)size &&
-	     agent_sys_mprotect((char *)mem + exec_len, (size_t)size - exec_len, PROT_READ))) {
-		/* W^X policies (SELinux execmem) end here: interpret */
-		bpftime_vm__native_drop(p->vm);
-		return -EACCES;
-	}
-	return 0;
-}
+/* Pages for the supervisor's images, by raw syscalls (bpftime_vm__native_map
+ * makes them never writable and executable at once; a W^X policy such as
+ * SELinux's execmem leaves the program interpreted). */
+static const struct bpftime_vm_native_mem native_mem = {native_map, native_protect, native_unmap};
 
 /*
  * The supervisor's native image of the program, when the catalog has one
@@ -205,7 +190,7 @@ static void load_native(struct agent_prog *p, const struct bpftime_catalog_view 
 	n = bpftime_catalog__prog_image(cat, idx, cp, image, (uint32_t)bytes);
 	if (n < 0)
 		log_prog(p, "its native image is unreadable, it runs interpreted", n, NULL);
-	else if ((n = map_native(p, image, (size_t)n)))
+	else if ((n = bpftime_vm__native_map(p->vm, image, (size_t)n, &native_mem)))
 		log_prog(p, "its native image cannot be used, it runs interpreted", n,
 			 bpftime_vm__last_error(p->vm));
 	else

@@ -323,6 +323,39 @@ int bpftime_vm__native_bind(struct bpftime_vm *vm, const void *image, size_t len
 	return 0;
 }
 
+int bpftime_vm__native_map(struct bpftime_vm *vm, const void *image, size_t len,
+			   const struct bpftime_vm_native_mem *mem)
+{
+	int64_t size = bpftime_vm__native_size(image, len);
+	size_t exec_len = 0;
+	void *pages;
+	int err;
+
+	if (!vm || !mem)
+		return -EINVAL;
+	if (size < 0)
+		return bpftime_vm_error(vm, (int)size, "native image: not an image of this build");
+	pages = mem->map((size_t)size);
+	if (!pages)
+		return bpftime_vm_error(vm, -ENOMEM, "native image: no %lld bytes of memory",
+					(long long)size);
+	err = bpftime_vm__native_bind(vm, image, len, pages, (size_t)size, mem->unmap, &exec_len);
+	if (err) {
+		mem->unmap(pages, (size_t)size);
+		return err;
+	}
+	err = mem->protect(pages, exec_len, true);
+	if (!err && exec_len < (size_t)size)
+		err = mem->protect((char *)pages + exec_len, (size_t)size - exec_len, false);
+	if (err) {
+		/* dropping the binding releases the pages */
+		bpftime_vm__native_drop(vm);
+		return bpftime_vm_error(vm, err,
+					"native image: the code cannot be made executable");
+	}
+	return 0;
+}
+
 void bpftime_vm_native_unbind(struct bpftime_vm *vm)
 {
 	if (vm->native_fn)

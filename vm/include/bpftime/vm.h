@@ -291,9 +291,29 @@ int bpftime_vm__native_bind(struct bpftime_vm *vm, const void *image, size_t len
  */
 void bpftime_vm__native_drop(struct bpftime_vm *vm);
 
+/** @brief A host's pages for a native image (bpftime_vm__native_map). */
+struct bpftime_vm_native_mem {
+	/* @len bytes, page-aligned, read + write; NULL when none */
+	void *(*map)(size_t len);
+	/* make [@mem, @mem + @len) read + exec (@exec) or read-only; 0 or -errno */
+	int (*protect)(void *mem, size_t len, bool exec);
+	void (*unmap)(void *mem, size_t len);
+};
+
 /**
- * @brief bpftime_vm__native_bind with memory from mmap, made executable
- * (libc; not in bpftime_vm__create's freestanding set).
+ * @brief bpftime_vm__native_bind into pages from @mem, then the code made
+ * read + exec and the data slots read-only: the pages are never writable
+ * and executable at once. Freestanding: the host brings the syscalls.
+ * @return 0, or as bpftime_vm__native_bind; -ENOMEM (no pages), or
+ * protect's error (a W^X policy, say), the binding then undone. The
+ * message in bpftime_vm__last_error.
+ */
+int bpftime_vm__native_map(struct bpftime_vm *vm, const void *image, size_t len,
+			   const struct bpftime_vm_native_mem *mem);
+
+/**
+ * @brief bpftime_vm__native_map with pages from libc's mmap (not in
+ * bpftime_vm__create's freestanding set).
  */
 int bpftime_vm__load_native(struct bpftime_vm *vm, const void *image, size_t len);
 
