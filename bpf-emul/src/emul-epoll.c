@@ -114,15 +114,38 @@ static struct epoll_state *state(struct bpftime_emul *e)
 
 /* ---- waiters ---- */
 
-static void signal_regs(struct epoll_state *st, const struct emul_obj *o)
+/* With st->lock held. */
+static void signal_locked(struct epoll_state *st, const struct emul_obj *o)
 {
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&st->lock);
 	for (struct ep_reg *r = st->regs; r; r = r->next)
 		/* EAGAIN at a full counter: the caller has a report pending */
 		if (r->o == o && r->signal && write(r->file, &one, sizeof(one)) < 0)
 			continue;
+}
+
+static void signal_regs(struct epoll_state *st, const struct emul_obj *o)
+{
+	pthread_mutex_lock(&st->lock);
+	signal_locked(st, o);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void emul_epoll_flush(struct bpftime_emul *e)
+{
+	struct epoll_state *st = e->epoll;
+
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->lock);
+	/* the perf buffer's poll flag is taken here or by its waiter, never
+	 * both: one report per wake-up either way; a ring with unread
+	 * records is reported, at worst once more than the waiter would */
+	for (struct ep_buf *b = st->bufs; b; b = b->next)
+		if (b->ring ? bpftime_map__ringbuf_ready(b->m) == 1
+			    : bpftime_map__perfbuf_poll(b->m) == 1)
+			signal_locked(st, b->o);
 	pthread_mutex_unlock(&st->lock);
 }
 

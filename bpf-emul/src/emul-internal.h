@@ -555,6 +555,13 @@ int32_t emul_syscall_nr(const char *name);
  * mmap), so waiters of registrations made before can start. */
 void emul_epoll_buffer_changed(struct bpftime_emul *e, struct emul_obj *o);
 
+/* A program the supervisor ran for a caller (PROG_TEST_RUN) wrote its
+ * buffers: report them to the epoll instances now, before the caller's
+ * syscall returns, as the kernel's wake-up has happened by then (bpftrace
+ * drains its perf buffers right after running END), instead of when the
+ * waiter threads get to it. */
+void emul_epoll_flush(struct bpftime_emul *e);
+
 /* bpftime_emul__free must call these, in this order, before it releases
  * the objects: the first stops and joins the epoll waiter threads (which
  * use the buffers) and drops their references; the second frees the

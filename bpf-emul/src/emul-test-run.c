@@ -85,6 +85,7 @@ static int run_prog(struct run *r)
 	}
 	r->duration = (now_ns() - start) / r->repeat;
 	bpftime_map_region__cpu_put(r->e->region, rc.cpu);
+	emul_epoll_flush(r->e);
 	if (err) {
 		char msg[256];
 
