@@ -56,8 +56,13 @@ else
 fi
 kill -USR1 "$tpid"
 wait_file "$tmp/target.out" "^done" 10 || fail "the target did not finish"
-sleep 0.3
-interrupt "$bpid" bpftrace
+case $script in
+*"exit()"*) wait_gone "$bpid" bpftrace 20 ;;
+*)
+	sleep 0.3
+	interrupt "$bpid" bpftrace
+	;;
+esac
 wait "$bpid"
 # a stack frame's offset depends on the compiler (the clang build's
 # target is not the gcc build's): frames are compared by symbol
