@@ -192,10 +192,12 @@ static __attribute__((noinline)) void run_case(const struct tcase *c, const uint
 		memcpy(o->mem, c->mem, c->mem_len);
 }
 
-static void same_outcome(const struct tcase *c, bool checked, const struct outcome *a,
-			 const struct outcome *b)
+/* @b ran where the stack area is not run_full()'s: a fault on the stack
+ * is at another address (compared by alignment). */
+static void same_outcome_at(const struct tcase *c, bool checked, const struct outcome *a,
+			    const struct outcome *b, bool other_stack)
 {
-	const char *m = checked ? "checked" : "fast";
+	const char *m = checked ? (other_stack ? "checked entry" : "checked") : "fast";
 
 	if (a->ret != b->ret)
 		fail_msg("%s (%s): interpreter returned %d (fault at %u), jit %d (fault at %u)",
@@ -211,7 +213,7 @@ static void same_outcome(const struct tcase *c, bool checked, const struct outco
 		bool addr_ok =
 		    a->fault.addr == b->fault.addr ||
 		    (a->addr_in_insns != UINT64_MAX && a->addr_in_insns == b->addr_in_insns) ||
-		    (!checked && c->fast_stack_addr &&
+		    ((other_stack || (!checked && c->fast_stack_addr)) &&
 		     (a->fault.addr & 15) == (b->fault.addr & 15));
 
 		if (a->fault.err != b->fault.err || a->fault.pc != b->fault.pc || !addr_ok ||
@@ -230,6 +232,33 @@ static void same_outcome(const struct tcase *c, bool checked, const struct outco
 		if (a->mem[i] != b->mem[i])
 			fail_msg("%s (%s): memory byte %zu: 0x%02x interpreted, 0x%02x native",
 				 c->name, m, i, a->mem[i], b->mem[i]);
+}
+
+static void same_outcome(const struct tcase *c, bool checked, const struct outcome *a,
+			 const struct outcome *b)
+{
+	same_outcome_at(c, checked, a, b, false);
+}
+
+/* Checked native code run from the image's entry (vm-image.h), which a vm
+ * uses when it keeps its stack: @c's checked case again that way, against
+ * the interpreter's outcome @interp. Not for a case with its own options
+ * (a stack option or an instruction limit decides the path itself). */
+static void run_checked_entry(const struct tcase *c, const uint8_t *init,
+			      const struct outcome *interp)
+{
+	BPFTIME_VM_OPTS(keep, .keep_stack = true);
+	struct bpftime_vm *vm;
+	struct outcome o;
+
+	if (c->opts)
+		return;
+	vm = make_vm(c->p, c->n, true, true, &keep);
+	if (c->setup)
+		c->setup(vm);
+	run_case(c, init, (const struct bpftime_vm *const *)&vm, 1, &o);
+	same_outcome_at(c, true, interp, &o, true);
+	bpftime_vm__free(vm);
 }
 
 /* Run @c interpreted and native in each of its modes; out[checked] gets the
@@ -256,6 +285,8 @@ static void run_both(const struct tcase *c, struct outcome out[2])
 		for (int e = 0; e < 2; e++)
 			run_case(c, init, (const struct bpftime_vm *const *)&vm[e], 1, &o[e]);
 		same_outcome(c, checked, &o[0], &o[1]);
+		if (checked)
+			run_checked_entry(c, init, &o[0]);
 		if (out)
 			out[checked] = o[1];
 		for (int e = 0; e < 2; e++)
@@ -1860,6 +1891,44 @@ static uint64_t helper_ret1_plus(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
 	return a + 100000;
 }
 
+/* Which images have the entry (vm-image.h): fast ones and checked ones,
+ * not counting ones; a checked image's runs start there only on a vm that
+ * keeps its stack, elsewhere run_full() clears the stack first. */
+static void test_checked_entry(void **state)
+{
+	/* returns the slot's old value, then leaves 77 in it */
+	struct bpf_insn p[] = {LDX(BPF_DW, 0, 10, -8), ST(BPF_DW, 10, -8, 77), EXIT()};
+	const struct {
+		bool checked;
+		uint64_t limit;
+		bool entry;
+	} img[] = {{false, 0, true}, {true, 0, true}, {true, 1000, false}};
+
+	for (size_t k = 0; k < ARRAY_LEN(img); k++) {
+		BPFTIME_VM_OPTS(o, .insn_limit = img[k].limit);
+		struct bpftime_vm *vm = make_vm(p, ARRAY_LEN(p), img[k].checked, false, &o);
+		size_t len = 0;
+		void *image = compile(vm, &len);
+
+		assert_int_equal(!!(((struct vm_image_hdr *)image)->flags & VM_IMAGE_ENTRY),
+				 img[k].entry);
+		free(image);
+		bpftime_vm__free(vm);
+	}
+	/* a checked image on a vm that does not keep its stack: every run
+	 * reads 0, as the interpreter's (the entry would see the 77) */
+	for (int run = 0; run < 2; run++) {
+		struct bpftime_vm *vm = make_vm(p, ARRAY_LEN(p), true, true, NULL);
+		uint64_t r0 = 1;
+
+		assert_int_equal(bpftime_vm__exec(vm, NULL, 0, &r0), 0);
+		assert_int_equal(r0, 0);
+		assert_int_equal(bpftime_vm__exec(vm, NULL, 0, &r0), 0);
+		assert_int_equal(r0, 0);
+		bpftime_vm__free(vm);
+	}
+}
+
 static void test_image_in_another_vm(void **state)
 {
 	/* map value, function value (dynamic bpf_loop) and helper address all
@@ -2218,6 +2287,7 @@ int main(void)
 	    cmocka_unit_test(test_checked_insn_limit),
 	    cmocka_unit_test(test_checked_insn_count_exact),
 	    cmocka_unit_test(test_checked_insns_without_limit),
+	    cmocka_unit_test(test_checked_entry),
 	    cmocka_unit_test(test_zero_stack),
 	    cmocka_unit_test(test_bind_rejections),
 	    cmocka_unit_test(test_native_bind_by_hand),

@@ -33,15 +33,18 @@
  * A fault sets call->err (and call->run->fault); the caller of a function
  * checks call->err after it returns and stops too.
  *
- * A fast-mode image also has an entry (VM_IMAGE_ENTRY, at entry_code),
- * where every run of it starts (a checked image has none):
+ * A fast-mode image, and a checked one that does not count instructions,
+ * also has an entry (VM_IMAGE_ENTRY, at entry_code), where its runs start:
  *
  *   int entry(const struct bpftime_vm *vm, struct bpftime_vm_run *run);
  *
  * which sets up the call state as run_full() (vm-run.c) does, runs
  * function 0 with run->ctx and run->ctx_len, stores r0 in run->r0 and
  * returns call->err. Being generated, it lets LLVM drop the call state of
- * a program that never hands it to anyone: the entry costs one call.
+ * a program that never hands it to anyone: the entry costs one call. A
+ * checked entry keeps the run's stack area in its own frame, uncleared:
+ * it is used only by a vm with opts.keep_stack and without
+ * opts.zero_stack (the agent's), as run_full() clears it otherwise.
  */
 #ifndef BPFTIME_VM_IMAGE_H
 #define BPFTIME_VM_IMAGE_H
@@ -49,13 +52,13 @@
 #include <stdint.h>
 
 #define VM_IMAGE_MAGIC "BPFTJIT"
-#define VM_IMAGE_ABI   4 /* 2: dec_hash; 3: the frame in call->depth; 4: entry */
+#define VM_IMAGE_ABI   5 /* 2: dec_hash; 3: the frame in call->depth; 4: entry; 5: checked entry */
 #define VM_IMAGE_PAGE  4096u
 
 /* vm_image_hdr.flags */
 #define VM_IMAGE_CHECKED (1u << 0) /* bounds-checked code */
 #define VM_IMAGE_COUNTED (1u << 1) /* counts instructions (opts.insn_limit) */
-#define VM_IMAGE_ENTRY   (1u << 2) /* has the fast entry, at entry_code */
+#define VM_IMAGE_ENTRY   (1u << 2) /* has the entry, at entry_code */
 
 struct vm_image_hdr {
 	char magic[8];      /* VM_IMAGE_MAGIC, NUL-padded */

@@ -39,11 +39,21 @@ static int check_layout(const struct vm_image_hdr *h, size_t len)
 		return -EINVAL;
 	if (h->nr_slots > (1u << 24) || h->nr_funcs == 0)
 		return -EINVAL;
-	/* every fast image has the entry runs start at, a checked one none */
-	if (!(h->flags & VM_IMAGE_ENTRY) != !!(h->flags & VM_IMAGE_CHECKED) ||
+	/* every image has the entry runs start at but a counting one */
+	if (!(h->flags & VM_IMAGE_ENTRY) != !!(h->flags & VM_IMAGE_COUNTED) ||
 	    ((h->flags & VM_IMAGE_ENTRY) && h->entry_code >= h->code_len))
 		return -EINVAL;
 	return 0;
+}
+
+/* A checked entry leaves the run's stack as the last run left it: right
+ * for a vm that keeps it (opts.keep_stack) and does not clear it
+ * (opts.zero_stack); any other runs through run_full(), which clears it. */
+static bool entry_usable(const struct bpftime_vm *vm, const struct vm_image_hdr *h)
+{
+	if (!(h->flags & VM_IMAGE_CHECKED))
+		return true;
+	return vm->opts.keep_stack && !vm->opts.zero_stack;
 }
 
 static uint64_t mapping_size(const struct vm_image_hdr *h)
@@ -310,7 +320,7 @@ int bpftime_vm__native_bind(struct bpftime_vm *vm, const void *image, size_t len
 		return err;
 	}
 	vm->native_fn = table;
-	vm->native_entry = (h->flags & VM_IMAGE_ENTRY)
+	vm->native_entry = (h->flags & VM_IMAGE_ENTRY) && entry_usable(vm, h)
 			       ? (vm_native_entry)(void *)((uint8_t *)mem + h->entry_code)
 			       : NULL;
 	vm->native_checked = (h->flags & VM_IMAGE_CHECKED) != 0;

@@ -24,15 +24,19 @@ static __attribute__((noinline)) int run_full(const struct bpftime_vm *vm,
 					      struct bpftime_vm_run *run);
 
 /*
- * Fast-mode native code: each function keeps its frame in its own native
- * frame, so the run needs no stack area (a tail call into interpreted code
- * gets one, vm-native.c), and the image's entry sets up the call state in
- * generated code (vm-image.h), where LLVM drops what the program never
- * uses: the per-run cost of a short program is two stores and two jumps.
+ * Native code: the image's entry sets up the call state in generated
+ * code (vm-image.h), where LLVM drops what the program never uses: the
+ * per-run cost of a short program is two stores and two jumps. In fast
+ * mode each function keeps its frame in its own native frame (a tail
+ * call into interpreted code gets a stack area, vm-native.c); a checked
+ * entry has the area in its frame. Counting images, and checked ones on
+ * a vm that clears its stack, have none (vm-native.c): run_full.
  */
 int bpftime_vm__run(const struct bpftime_vm *vm, struct bpftime_vm_run *run)
 {
-	if (vm->native_entry && !(run->flags & BPFTIME_VM_RUN_CHECKED)) {
+	/* a checked image's entry serves every run; a fast one's only the
+	 * runs that do not ask for checks */
+	if (vm->native_entry && (vm->native_checked || !(run->flags & BPFTIME_VM_RUN_CHECKED))) {
 		run->fault.err = 0;
 		run->insns = 0;
 		return vm->native_entry(vm, run);

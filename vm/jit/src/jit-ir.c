@@ -1213,26 +1213,28 @@ static void declare_funcs(struct irb *w)
 }
 
 /*
- * The fast-mode entry (vm-image.h): int entry(vm, run). It builds the call
- * state in its own frame and calls function 0 with run's ctx, which the
- * inliner usually merges into it: then a program that never passes the
- * call state on (no helper, tail call or callx) keeps none of its stores,
- * and a run costs what the program does plus one call.
+ * The entry (vm-image.h): int entry(vm, run). It builds the call state in
+ * its own frame and calls function 0 with run's ctx, which the inliner
+ * usually merges into it: then a program that never passes the call state
+ * on (no helper, tail call or callx) keeps none of its stores, and a run
+ * costs what the program does plus one call. Fast mode has no stack area
+ * (frames are allocas; a tail call into the interpreter gets one,
+ * vm-native.c); checked mode keeps the area, uncleared, in the entry's
+ * frame (used only where the vm keeps its stack, vm-native.c), and has
+ * no instruction limit (a counting image has no entry).
  */
 static void build_entry(struct irb *w)
 {
 	LLVMTypeRef ty = LLVMFunctionType(w->i32, (LLVMTypeRef[]){w->ptr, w->ptr}, 2, 0);
 	LLVMValueRef fn = LLVMAddFunction(w->mod, JIT_ENTRY_NAME, ty);
-	LLVMValueRef vm, run, call, a[6], r0;
+	LLVMValueRef vm, run, call, a[6], r0, lo = c64(w, 0), hi = c64(w, 0);
 	const struct {
 		size_t off;
 		LLVMValueRef v;
 	} init[] = {
-	    {offsetof(struct bpftime_vm_call, stack_lo), c64(w, 0)},
-	    {offsetof(struct bpftime_vm_call, stack_hi), c64(w, 0)},
 	    {offsetof(struct bpftime_vm_call, insn_left), c64(w, UINT64_MAX)},
 	    {offsetof(struct bpftime_vm_call, tail_calls), c32(w, 0)},
-	    {offsetof(struct bpftime_vm_call, checked), LLVMConstInt(w->i8, 0, 0)},
+	    {offsetof(struct bpftime_vm_call, checked), LLVMConstInt(w->i8, w->checked, 0)},
 	    {offsetof(struct bpftime_vm_call, depth), c32(w, 0)},
 	    {offsetof(struct bpftime_vm_call, err), c32(w, 0)},
 	};
@@ -1244,11 +1246,19 @@ static void build_entry(struct irb *w)
 	run = LLVMGetParam(fn, 1);
 	call = LLVMBuildAlloca(w->b, LLVMArrayType2(w->i8, sizeof(struct bpftime_vm_call)), "call");
 	LLVMSetAlignment(call, 16);
-	/* fast mode: no stack area (frames are allocas; a tail call into the
-	 * interpreter gets one, vm-native.c) and no instruction limit */
+	if (w->checked) {
+		LLVMValueRef area =
+		    LLVMBuildAlloca(w->b, LLVMArrayType2(w->i8, VM_STACK_TOTAL), "stack");
+
+		LLVMSetAlignment(area, 16);
+		lo = LLVMBuildPtrToInt(w->b, area, w->i64, "");
+		hi = LLVMBuildAdd(w->b, lo, c64(w, VM_STACK_TOTAL), "");
+	}
 	LLVMBuildStore(w->b, vm, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, vm))));
 	LLVMBuildStore(w->b, vm, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, cur))));
 	LLVMBuildStore(w->b, run, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, run))));
+	LLVMBuildStore(w->b, lo, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, stack_lo))));
+	LLVMBuildStore(w->b, hi, gep8(w, call, c64(w, offsetof(struct bpftime_vm_call, stack_hi))));
 	for (size_t k = 0; k < sizeof(init) / sizeof(*init); k++)
 		LLVMBuildStore(w->b, init[k].v, gep8(w, call, c64(w, init[k].off)));
 	a[0] = call;
@@ -1293,7 +1303,7 @@ int jit_build_ir(const struct bpftime_vm *vm, LLVMContextRef ctx, LLVMModuleRef 
 		err = build_function(&w, start, i);
 		start = i;
 	}
-	if (!err && !w.checked)
+	if (!err && !w.counted)
 		build_entry(&w);
 out:
 	LLVMDisposeBuilder(w.b);

@@ -302,10 +302,10 @@ static int assemble(const struct obj *o, const struct bpftime_vm *vm, const stru
 	if (!err && f.nr != nfuncs)
 		err =
 		    jit_error(e, -EIO, "%u of the program's %u functions have code", f.nr, nfuncs);
-	/* every fast image has its entry (vm-image.h), a checked one none */
-	if (!err && f.has_entry == vm->opts.bounds_check)
-		err = jit_error(e, -EIO, "the fast entry is %s",
-				f.has_entry ? "in checked code" : "missing");
+	/* every image has its entry (vm-image.h) but a counting one */
+	if (!err && f.has_entry == (vm->opts.bounds_check && vm->opts.insn_limit))
+		err = jit_error(e, -EIO, "the entry is %s",
+				f.has_entry ? "in counting code" : "missing");
 	if (err) {
 		free(img);
 		return err;
