@@ -73,12 +73,25 @@
 #define KERNEL_CS       0x10
 #define KERNEL_DS       0x18
 
+/* One event's links. @top is one past the highest slot in use, so a hook
+ * reads only that many (usually one): the loop over empty slots cost
+ * ~10 ns a traced syscall, whose branches the syscall leaves cold. Raised
+ * after a slot is filled, lowered after trailing slots are emptied (both
+ * release); a hook that read an old @top misses a link published after
+ * it, or reads a slot that is NULL by now: both as if it ran a moment
+ * earlier or later. */
+struct sc_list {
+	uint32_t top;
+	struct agent_link *slot[SC_SLOTS];
+};
+
 struct sc_link {
 	struct agent_link l; /* what helpers see */
 	uint64_t tp_id;
 	uint32_t in_use;
 	uint32_t faults;
-	struct agent_link **slot; /* where it is published */
+	struct sc_list *list; /* where it is published: list->slot[idx] */
+	uint32_t idx;
 	uint64_t freed_at;
 };
 
@@ -93,13 +106,13 @@ struct sc_record {
 };
 
 static struct {
-	struct agent_link *enter[AGENT_SC_NR][SC_SLOTS];
-	struct agent_link *exit[AGENT_SC_NR][SC_SLOTS];
-	struct agent_link *raw_enter[SC_SLOTS];
-	struct agent_link *raw_exit[SC_SLOTS];
-	struct agent_link *kprobe[AGENT_SC_NR][SC_SLOTS];    /* __x64_sys_X */
-	struct agent_link *kretprobe[AGENT_SC_NR][SC_SLOTS]; /* __x64_sys_X's return */
-	uint32_t override_refused; /* overrides on a plain number (logged once) */
+	struct sc_list enter[AGENT_SC_NR];
+	struct sc_list exit[AGENT_SC_NR];
+	struct sc_list raw_enter;
+	struct sc_list raw_exit;
+	struct sc_list kprobe[AGENT_SC_NR];    /* __x64_sys_X */
+	struct sc_list kretprobe[AGENT_SC_NR]; /* __x64_sys_X's return */
+	uint32_t override_refused;             /* overrides on a plain number (logged once) */
 	struct sc_link links[SC_LINKS];
 	uint32_t nr_links;
 } sc;
@@ -238,28 +251,26 @@ SC_ENTRY(agent_sc_exit_entry, agent_sc_exit_c, "rcx", SC_FAST_EXIT);
 
 /* ---- running ---- */
 
-static struct agent_link *const no_links[SC_SLOTS];
-
-/* The links of @a and @b, by attachment id. @return how many. */
-static int collect(struct agent_link *const *a, struct agent_link *const *b,
-		   struct agent_link **out)
+/* Append the links of @list to @out[0..n), keeping @out sorted by
+ * attachment id. @return the new count. */
+static int collect(const struct sc_list *list, struct agent_link **out, int n)
 {
-	int n = 0;
+	/* pairs with the follower's release store of top (after the slot's) */
+	uint32_t top = __atomic_load_n(&list->top, __ATOMIC_ACQUIRE);
 
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < SC_SLOTS; i++) {
-			/* pairs with the follower's release store */
-			struct agent_link *l = __atomic_load_n(&(k ? b : a)[i], __ATOMIC_ACQUIRE);
-			int j = n++;
+	for (uint32_t i = 0; i < top; i++) {
+		/* pairs with the follower's release store */
+		struct agent_link *l = __atomic_load_n(&list->slot[i], __ATOMIC_ACQUIRE);
+		int j = n++;
 
-			if (!l) {
-				n--;
-				continue;
-			}
-			for (; j > 0 && out[j - 1]->attach_id > l->attach_id; j--)
-				out[j] = out[j - 1];
-			out[j] = l;
+		if (!l) {
+			n--;
+			continue;
 		}
+		for (; j > 0 && out[j - 1]->attach_id > l->attach_id; j--)
+			out[j] = out[j - 1];
+		out[j] = l;
+	}
 	return n;
 }
 
@@ -267,23 +278,25 @@ static int collect(struct agent_link *const *a, struct agent_link *const *b,
  * @raw the raw_syscalls list), given its byte @want of the fast path's
  * table: only the lists it names are read (a list published after the
  * byte was read is seen on the next syscall). @return how many. */
-static int collect_tp(uint64_t nr, uint8_t want, struct agent_link *(*ev)[SC_SLOTS],
-		      struct agent_link *const *raw, struct agent_link **out)
+static int collect_tp(uint64_t nr, uint8_t want, const struct sc_list *ev,
+		      const struct sc_list *raw, struct agent_link **out)
 {
-	bool e = nr < AGENT_SC_NR && (want & AGENT_SC_WANT_EVENT);
+	int n = 0;
 
-	if (!(want & AGENT_SC_WANT_RAW))
-		return e ? collect(ev[nr], no_links, out) : 0;
-	return collect(e ? ev[nr] : no_links, raw, out);
+	if (nr < AGENT_SC_NR && (want & AGENT_SC_WANT_EVENT))
+		n = collect(&ev[nr], out, 0);
+	if (want & AGENT_SC_WANT_RAW)
+		n = collect(raw, out, n);
+	return n;
 }
 
 /* The kprobe (or kretprobe) links of @nr in @lists, when @want says any. */
-static int collect_kp(uint64_t nr, uint8_t want, struct agent_link *(*lists)[SC_SLOTS],
+static int collect_kp(uint64_t nr, uint8_t want, const struct sc_list *lists,
 		      struct agent_link **out)
 {
 	if (nr >= AGENT_SC_NR || !(want & AGENT_SC_WANT_KPROBE))
 		return 0;
-	return collect(lists[nr], no_links, out);
+	return collect(&lists[nr], out, 0);
 }
 
 /*
@@ -453,7 +466,7 @@ void agent_sc_enter_c(struct bpftime_regs *regs)
 	/* pairs with publish_wants' release: the lists it names are published */
 	want = __atomic_load_n(&agent_sc_want_enter[(uint16_t)nr], __ATOMIC_ACQUIRE);
 	/* numbers past the table: raw_syscalls only, as the kernel's */
-	n = collect_tp(nr, want, sc.enter, sc.raw_enter, links);
+	n = collect_tp(nr, want, sc.enter, &sc.raw_enter, links);
 	nk = collect_kp(nr, want, sc.kprobe, kp);
 	if (!n && !nk)
 		return;
@@ -490,7 +503,7 @@ void agent_sc_exit_c(struct bpftime_regs *regs)
 	if (!r)
 		return;
 	want = __atomic_load_n(&agent_sc_want_exit[(uint16_t)nr], __ATOMIC_ACQUIRE);
-	n = collect_tp(nr, want, sc.exit, sc.raw_exit, links);
+	n = collect_tp(nr, want, sc.exit, &sc.raw_exit, links);
 	nk = collect_kp(nr, want, sc.kretprobe, kp);
 	if (!n && !nk)
 		return;
@@ -527,18 +540,14 @@ bool agent_sc_nr_wanted(uint64_t nr)
 {
 	if (nr < AGENT_SC_NR)
 		return agent_sc_want_enter[nr] || agent_sc_want_exit[nr];
-	for (int i = 0; i < SC_SLOTS; i++)
-		if (sc.raw_enter[i] || sc.raw_exit[i])
-			return true;
-	return false;
+	return sc.raw_enter.top || sc.raw_exit.top;
 }
 
-static bool any(struct agent_link *const *slots)
+/* Trailing slots are emptied as links go (list_trim): a list has links
+ * exactly when its top is not 0. */
+static bool any(const struct sc_list *list)
 {
-	for (int i = 0; i < SC_SLOTS; i++)
-		if (slots[i])
-			return true;
-	return false;
+	return list->top != 0;
 }
 
 /* Recompute the fast path's tables from the slots, after a link was
@@ -546,17 +555,17 @@ static bool any(struct agent_link *const *slots)
  * (a hook that still saw the byte finds no link and returns). */
 static void publish_wants(void)
 {
-	uint8_t raw_enter = any(sc.raw_enter) ? AGENT_SC_WANT_RAW : 0;
-	uint8_t raw_exit = any(sc.raw_exit) ? AGENT_SC_WANT_RAW : 0;
+	uint8_t raw_enter = any(&sc.raw_enter) ? AGENT_SC_WANT_RAW : 0;
+	uint8_t raw_exit = any(&sc.raw_exit) ? AGENT_SC_WANT_RAW : 0;
 
 	for (uint32_t nr = 0; nr < AGENT_SC_WANT; nr++) {
 		uint8_t e = raw_enter, x = raw_exit;
 
 		if (nr < AGENT_SC_NR) {
-			e |= (any(sc.enter[nr]) ? AGENT_SC_WANT_EVENT : 0) |
-			     (any(sc.kprobe[nr]) ? AGENT_SC_WANT_KPROBE : 0);
-			x |= (any(sc.exit[nr]) ? AGENT_SC_WANT_EVENT : 0) |
-			     (any(sc.kretprobe[nr]) ? AGENT_SC_WANT_KPROBE : 0);
+			e |= (any(&sc.enter[nr]) ? AGENT_SC_WANT_EVENT : 0) |
+			     (any(&sc.kprobe[nr]) ? AGENT_SC_WANT_KPROBE : 0);
+			x |= (any(&sc.exit[nr]) ? AGENT_SC_WANT_EVENT : 0) |
+			     (any(&sc.kretprobe[nr]) ? AGENT_SC_WANT_KPROBE : 0);
 		}
 		/* only what changes: the tables' pages stay untouched (zero)
 		 * until raw_syscalls links need them */
@@ -575,8 +584,8 @@ static int name_is(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* The slot list of event @a, or NULL when it is no syscall event. */
-static struct agent_link **slots_of(const struct bpftime_catalog_attach *a)
+/* The list of event @a, or NULL when it is no syscall event. */
+static struct sc_list *list_of(const struct bpftime_catalog_attach *a)
 {
 	bool exit = a->flags & BPFTIME_CATALOG_ATTACH_SYS_EXIT;
 	char cat[sizeof(a->tp_category) + 1];
@@ -585,15 +594,15 @@ static struct agent_link **slots_of(const struct bpftime_catalog_attach *a)
 	    a->kind == BPFTIME_CATALOG_KRETPROBE_SYSCALL) {
 		if (a->syscall_nr < 0 || a->syscall_nr >= AGENT_SC_NR)
 			return NULL;
-		return a->kind == BPFTIME_CATALOG_KPROBE_SYSCALL ? sc.kprobe[a->syscall_nr]
-								 : sc.kretprobe[a->syscall_nr];
+		return a->kind == BPFTIME_CATALOG_KPROBE_SYSCALL ? &sc.kprobe[a->syscall_nr]
+								 : &sc.kretprobe[a->syscall_nr];
 	}
 	memcpy(cat, a->tp_category, sizeof(a->tp_category));
 	cat[sizeof(a->tp_category)] = '\0';
 	if (name_is(cat, "raw_syscalls") && a->syscall_nr == -1)
-		return exit ? sc.raw_exit : sc.raw_enter;
+		return exit ? &sc.raw_exit : &sc.raw_enter;
 	if (name_is(cat, "syscalls") && a->syscall_nr >= 0 && a->syscall_nr < AGENT_SC_NR)
-		return exit ? sc.exit[a->syscall_nr] : sc.enter[a->syscall_nr];
+		return exit ? &sc.exit[a->syscall_nr] : &sc.enter[a->syscall_nr];
 	return NULL;
 }
 
@@ -625,16 +634,16 @@ static void sahf_check(void)
 
 int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p)
 {
-	struct agent_link **slots = slots_of(a);
+	struct sc_list *list = list_of(a);
 	uint64_t now = agent_sys_now_ns();
 	struct sc_link *sl = NULL;
 	int slot = -1;
 
-	if (!slots)
+	if (!list)
 		return -EINVAL;
 	sahf_check();
 	for (int i = 0; i < SC_SLOTS && slot < 0; i++)
-		if (!slots[i])
+		if (!list->slot[i])
 			slot = i;
 	for (int i = 0; i < SC_LINKS && slot >= 0 && !sl; i++) {
 		struct sc_link *c = &sc.links[i];
@@ -655,13 +664,27 @@ int agent_sc_link(const struct bpftime_catalog_attach *a, struct agent_prog *p)
 		sl->l.func_ip = FAKE_SYS_IP(a->syscall_nr);
 	sl->tp_id = a->tp_id;
 	sl->faults = 0;
-	sl->slot = &slots[slot];
+	sl->list = list;
+	sl->idx = (uint32_t)slot;
 	sl->in_use = 1;
 	sc.nr_links++;
 	/* publishes the link's fields: pairs with the hooks' acquire */
-	__atomic_store_n(sl->slot, &sl->l, __ATOMIC_RELEASE);
+	__atomic_store_n(&list->slot[slot], &sl->l, __ATOMIC_RELEASE);
+	if ((uint32_t)slot >= list->top)
+		__atomic_store_n(&list->top, (uint32_t)slot + 1, __ATOMIC_RELEASE);
 	publish_wants();
 	return 0;
+}
+
+/* Lower @list's top past its trailing empty slots. */
+static void list_trim(struct sc_list *list)
+{
+	uint32_t top = list->top;
+
+	while (top && !list->slot[top - 1])
+		top--;
+	if (top != list->top)
+		__atomic_store_n(&list->top, top, __ATOMIC_RELEASE);
 }
 
 void agent_sc_unlink_others(const uint32_t *ids, uint32_t n)
@@ -678,7 +701,8 @@ void agent_sc_unlink_others(const uint32_t *ids, uint32_t n)
 			keep = ids[k] == sl->l.attach_id;
 		if (keep)
 			continue;
-		__atomic_store_n(sl->slot, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&sl->list->slot[sl->idx], NULL, __ATOMIC_RELEASE);
+		list_trim(sl->list);
 		sl->in_use = 0;
 		sl->freed_at = agent_sys_now_ns();
 		sc.nr_links--;
