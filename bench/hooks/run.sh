@@ -13,8 +13,9 @@
 # epoll consumer, empty uretprobe) it runs
 # bpftime-bench-hooks-target,
 # which times ROUNDS x CALLS calls of bench_probed() against as many of an
-# unprobed twin and prints the difference per call (thread CPU time,
-# median of the rounds), three ways:
+# unprobed twin, in alternating blocks of 10,000 calls, and prints the
+# difference per call of their fastest blocks (thread CPU time), three
+# ways:
 #
 #   baseline  the target alone (the difference should be ~0);
 #   ours      the target under `bpftime start`, the tool
@@ -196,7 +197,7 @@ if [ -z "$cost" ]; then
 	exit 1
 fi
 echo "baseline (no probe): bench_probed $probed ns/call, its twin $twin ns/call, difference $cost ns"
-echo "calls per round: ours $calls, kernel $kcalls; $rounds rounds; thread CPU time, median of rounds"
+echo "calls per round: ours $calls, kernel $kcalls; $rounds rounds, timed in blocks of 10000 calls (fewer: one per round); thread CPU time of the fastest block"
 echo
 
 notes=
@@ -395,7 +396,7 @@ echo "  traced getppid() measured within each process (minus its own untraced"
 echo "  getuid(), against the baseline's difference): ours ${o_in:-n/a}, kernel ${k_in:-n/a}"
 echo
 [ "$kernel_ok" -eq 1 ] || echo "kernel: n/a ($kernel_why; the kernel column needs root and kernel eBPF)"
-[ -n "$widest_at" ] && echo "widest spread of the rounds' costs: $widest% ($widest_at)"
+[ -n "$widest_at" ] && echo "widest spread of the blocks' costs ((median - fastest) / fastest): $widest% ($widest_at)"
 [ -n "$notes" ] && echo "$notes" | sed '/^$/d'
 if [ "$smoke" -eq 1 ] && [ "$failed" -ne 0 ]; then
 	echo "smoke: our column is missing figures"
