@@ -67,11 +67,13 @@ fail() {
 # hooks: how many perf events the agent in the target must hook (bpftime);
 # sites: yes when the tool uses syscall tracepoints (the agent then says
 # it rewrote libc's syscall sites); lines: how many output lines the
-# normaliser must see before the tool is stopped (streaming tools).
+# normaliser must see before the tool is stopped (streaming tools);
+# perfbuf: yes when the tool reads a perf buffer (see perfbufs_ready).
 libc=
 tool=
 sites=no
 lines=0
+perfbuf=no
 case $case_ in
 opensnoop)
 	tool="opensnoop -p @PID@"
@@ -79,6 +81,7 @@ opensnoop)
 	hooks=4 # open and openat, entry and exit
 	sites=yes
 	lines=4
+	perfbuf=yes
 	;;
 syscount)
 	tool="syscount -p @PID@ -T 4"
@@ -120,6 +123,7 @@ gethostlatency)
 	work="resolve 2"
 	hooks=6 # getaddrinfo, gethostbyname, gethostbyname2: entry and return
 	lines=4
+	perfbuf=yes
 	printf '%s\n' "lbt_target localhost" "lbt_target localhost" "lbt_target localhost" \
 		"lbt_target localhost" >"$tmp/want"
 	;;
@@ -130,6 +134,7 @@ sigsnoop-k | killsnoop)
 	hooks=6 # kill, tkill and tgkill, entry and exit
 	sites=yes
 	lines=5
+	perfbuf=yes
 	printf '%s\n' "lbt_target 23 SELF 0" "lbt_target 23 SELF 0" "lbt_target 23 SELF 0" \
 		"lbt_target 0 SELF 0" "lbt_target 23 2147483632 -3" >"$tmp/want"
 	;;
@@ -139,6 +144,7 @@ sigsnoop-kxn)
 	hooks=6
 	sites=yes
 	lines=1
+	perfbuf=yes
 	echo "lbt_target SIGURG 2147483632 -3" >"$tmp/want"
 	;;
 *)
@@ -200,6 +206,26 @@ wait_lines() {
 	return 0
 }
 
+# perfbufs_ready PID: whether the tool (PID, or under bpftime-run its
+# child of the tool's name) has an epoll instance watching one perf buffer
+# per online CPU. libbpf's perf_buffer__new stores each CPU's buffer in the
+# PERF_EVENT_ARRAY before it adds it to its epoll, so outputs then reach a
+# buffer; before, bpf_perf_event_output() finds the slot empty (-ENOENT)
+# and the event is lost, on the kernel as under bpftime. opensnoop prints
+# its header before perf_buffer__new (strace shows it), so its first line
+# does not say it is ready.
+perfbufs_ready() {
+	ncpu=$(getconf _NPROCESSORS_ONLN)
+	for p in $1 $(pgrep -P "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "${tool%% *}" ] || continue
+		for f in /proc/"$p"/fd/*; do
+			[ "$(readlink "$f" 2>/dev/null)" = "anon_inode:[eventpoll]" ] || continue
+			[ "$(grep -c '^tfd:' "/proc/$p/fdinfo/${f##*/}" 2>/dev/null)" -ge "$ncpu" ] && return 0
+		done
+	done
+	return 1
+}
+
 # run MODE: the workload under the tool, in $tmp/MODE; the normalised
 # output in $tmp/MODE/got
 run() {
@@ -244,6 +270,13 @@ run() {
 	until [ -s "$d/tool.out" ]; do
 		kill -0 "$sp" 2>/dev/null || fail "$m: ${tool%% *} exited before attaching"
 		[ "$i" -lt 600 ] || fail "$m: ${tool%% *} did not attach within 30 s"
+		sleep 0.05
+		i=$((i + 1))
+	done
+	i=0
+	while [ "$perfbuf" = yes ] && ! perfbufs_ready "$sp"; do
+		kill -0 "$sp" 2>/dev/null || fail "$m: ${tool%% *} exited before opening its perf buffers"
+		[ "$i" -lt 200 ] || fail "$m: ${tool%% *} did not open its perf buffers within 10 s"
 		sleep 0.05
 		i=$((i + 1))
 	done
