@@ -22,6 +22,13 @@
  * for the site. Not found (a stripped static program, another libc, a raw
  * clone): logged, and such children are followed only once they run a
  * hook, as before.
+ *
+ * vfork's own syscall site (glibc's and musl's vfork: pop the return
+ * address, `mov $58,%eax; syscall`, push it back) is patched for good the
+ * same way, so that its entries count the vforks in flight (agent-sc.c,
+ * agent_tid_vfork): the child runs on its parent's TCB, under which the
+ * thread's cached ids name the parent. Its stub runs the syscall at the
+ * site's %rsp and the child skips the exit call (rw-syscall.h).
  */
 #include <elf.h>
 #include "agent-internal.h"
@@ -34,11 +41,13 @@
 #define NR_CLONE    56
 #define NR_FORK     57
 #define NR_CLONE3   435
+#define NR_VFORK    58
 #define MAX_WATCHED 2
 #define MAX_FOUND   16
 
 static struct {
 	bool done;
+	bool fork_found, vfork_found;
 	uint32_t nr;
 	uint64_t site[MAX_WATCHED]; /* patched for good */
 	uint64_t stub[MAX_WATCHED];
@@ -96,10 +105,22 @@ static int child_site(const struct found *f)
 	return -1;
 }
 
-/* _Fork's file offset and size in the ELF image @e of @size bytes, from
- * .symtab, else .dynsym. @return 0, or -ENOENT. */
-static int find_fork(const uint8_t *e, uint64_t size, uint64_t *off, uint64_t *len)
+/* vfork's own syscall. -1: none. */
+static int vfork_site(const struct found *f)
 {
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->kind[i] == BPFTIME_RW_SC_SITE && f->nr[i] == NR_VFORK)
+			return (int)i;
+	return -1;
+}
+
+/* Function @name's file offset and size in the ELF image @e of @size
+ * bytes, from .symtab, else .dynsym. @return 0, or -ENOENT. */
+static int find_func(const uint8_t *e, uint64_t size, const char *name, uint64_t *off,
+		     uint64_t *len)
+{
+	uint64_t name_len = agent_strlen(name) + 1;
+
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)e;
 	const Elf64_Shdr *sh;
 	const Elf64_Phdr *ph;
@@ -127,8 +148,8 @@ static int find_fork(const uint8_t *e, uint64_t size, uint64_t *off, uint64_t *l
 				const Elf64_Sym *y = (const Elf64_Sym *)(e + s->sh_offset) + k;
 
 				if (ELF64_ST_TYPE(y->st_info) != STT_FUNC || !y->st_size ||
-				    y->st_name + 6 > st->sh_size ||
-				    memcmp(e + st->sh_offset + y->st_name, "_Fork", 6))
+				    y->st_name + name_len > st->sh_size ||
+				    memcmp(e + st->sh_offset + y->st_name, name, name_len))
 					continue;
 				/* the symbol's address to a file offset */
 				for (unsigned int p = 0; p < eh->e_phnum; p++)
@@ -201,8 +222,16 @@ static int watch(int kind, uint64_t addr, uint32_t nr, const uint8_t *code, uint
 	return 0;
 }
 
-/* Look for _Fork in the file of executable mapping @m and watch its site. */
-static int try_file(const struct agent_mapping *m)
+/* The function to look for and which of its sites to watch. */
+struct target {
+	const char *name;
+	int (*pick)(const struct found *f);
+	bool *found;
+};
+
+/* Look for @t's function in the file of executable mapping @m and watch
+ * its site. */
+static int try_file(const struct agent_mapping *m, const struct target *t)
 {
 	struct found f = {{0}, {0}, {0}, 0};
 	uint64_t off, len, size = 0;
@@ -220,7 +249,7 @@ static int try_file(const struct agent_mapping *m)
 	agent_close(fd);
 	if (!e)
 		return -ENOMEM;
-	err = find_fork(e, size, &off, &len);
+	err = find_func(e, size, t->name, &off, &len);
 	/* inside this executable mapping */
 	if (!err && (off < m->offset || off + len > m->offset + (m->end - m->start) || len > 4096))
 		err = -ENOENT;
@@ -230,10 +259,12 @@ static int try_file(const struct agent_mapping *m)
 		int k;
 
 		bpftime_rw_sc_scan(e + off, len, addr, site_found, &f);
-		k = child_site(&f);
+		k = t->pick(&f);
 		err = k < 0
 			  ? -ENOENT
 			  : watch(f.kind[k], f.at[k], f.nr[k], e + off + (f.at[k] - addr), m->prot);
+		if (!err)
+			*t->found = true;
 	}
 	agent_sys_munmap(e, size);
 	return err;
@@ -241,7 +272,7 @@ static int try_file(const struct agent_mapping *m)
 
 struct scan {
 	bool first_seen;
-	int err;
+	int err, vfork_err;
 };
 
 static void each_mapping(void *arg, const struct agent_mapping *m)
@@ -256,20 +287,23 @@ static void each_mapping(void *arg, const struct agent_mapping *m)
 		fw.main_ino = m->ino;
 	}
 	program = m->ino == fw.main_ino;
-	if (fw.nr || !(m->prot & PROT_EXEC) || (!program && !is_libc(m->path)))
+	if (!(m->prot & PROT_EXEC) || (!program && !is_libc(m->path)))
 		return;
-	s->err = try_file(m);
+	if (!fw.fork_found)
+		s->err = try_file(m, &(struct target){"_Fork", child_site, &fw.fork_found});
+	if (!fw.vfork_found)
+		s->vfork_err = try_file(m, &(struct target){"vfork", vfork_site, &fw.vfork_found});
 }
 
 void agent_forkwatch_init(void)
 {
-	struct scan s = {false, -ENOENT};
+	struct scan s = {false, -ENOENT, -ENOENT};
 
 	if (fw.done)
 		return; /* a fork child: the parent's patch is ours */
 	fw.done = true;
 	agent_procmaps_each(each_mapping, &s);
-	if (fw.nr)
+	if (fw.fork_found)
 		agent_log(agent_session_dir(),
 			  "fork children follow the session from their first system call", NULL);
 	else
@@ -277,6 +311,13 @@ void agent_forkwatch_init(void)
 			      "fork children made before a hook was installed are not followed: "
 			      "no _Fork syscall site found, errno ",
 			      -s.err);
+	if (fw.vfork_found)
+		agent_sc_watch_vfork(true);
+	else
+		agent_log_num(agent_session_dir(),
+			      "uprobe hits in a vfork child name its parent: no vfork syscall site "
+			      "found, errno ",
+			      -s.vfork_err);
 }
 
 bool agent_forkwatch_undo(void)
@@ -291,7 +332,9 @@ bool agent_forkwatch_undo(void)
 		bpftime_rw_sc_unpatch(fw.site[i], fw.orig[i], fw.stub[i]);
 		bpftime_rw_sc_end(page, 8192, fw.prot[i]);
 	}
+	if (fw.vfork_found)
+		agent_sc_watch_vfork(false);
 	fw.nr = 0;
-	fw.done = false;
+	fw.done = fw.fork_found = fw.vfork_found = false;
 	return any;
 }

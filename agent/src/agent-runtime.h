@@ -97,6 +97,10 @@ void agent_tid_init(void);
 uint32_t agent_tid(void);
 uint32_t agent_pid(void);
 void agent_tid_forked(void);
+/* A vfork begins (@delta 1: the parent's enter hook) or ends (-1: its exit
+ * hook, once the child has exec'd or exited). While one is in flight the
+ * ids come from the kernel: the child runs on its parent's TCB. */
+void agent_tid_vfork(int delta);
 
 /* The maps region of the session followed now (NULL before the first). */
 struct bpftime_map_region *agent_rt_region(void);

@@ -123,6 +123,9 @@ static struct {
  * the links are published (publish_wants). */
 uint8_t agent_sc_want_enter[AGENT_SC_WANT];
 uint8_t agent_sc_want_exit[AGENT_SC_WANT];
+static bool vfork_watched; /* agent_sc_watch_vfork */
+
+#define NR_VFORK 58
 
 /* ---- the entries ---- */
 
@@ -460,11 +463,14 @@ void agent_sc_enter_c(struct bpftime_regs *regs)
 
 	/* a fork child's first syscall restarts the agent for it (agent-fork.c) */
 	agent_fork_check();
+	/* pairs with publish_wants' release: the lists it names are published */
+	want = __atomic_load_n(&agent_sc_want_enter[(uint16_t)nr], __ATOMIC_ACQUIRE);
+	/* the child will run on our TCB: its hits must not take our ids */
+	if (nr == NR_VFORK && (want & AGENT_SC_WANT_VFORK))
+		agent_tid_vfork(1);
 	r = agent_rt_region();
 	if (!r)
 		return;
-	/* pairs with publish_wants' release: the lists it names are published */
-	want = __atomic_load_n(&agent_sc_want_enter[(uint16_t)nr], __ATOMIC_ACQUIRE);
 	/* numbers past the table: raw_syscalls only, as the kernel's */
 	n = collect_tp(nr, want, sc.enter, &sc.raw_enter, links);
 	nk = collect_kp(nr, want, sc.kprobe, kp);
@@ -499,10 +505,14 @@ void agent_sc_exit_c(struct bpftime_regs *regs)
 	uint8_t want;
 	int n, nk;
 
+	want = __atomic_load_n(&agent_sc_want_exit[(uint16_t)nr], __ATOMIC_ACQUIRE);
+	/* the parent runs again: the child exec'd or exited (it skips this
+	 * exit call, rw-syscall.h) */
+	if (nr == NR_VFORK && (want & AGENT_SC_WANT_VFORK))
+		agent_tid_vfork(-1);
 	r = agent_rt_region();
 	if (!r)
 		return;
-	want = __atomic_load_n(&agent_sc_want_exit[(uint16_t)nr], __ATOMIC_ACQUIRE);
 	n = collect_tp(nr, want, sc.exit, &sc.raw_exit, links);
 	nk = collect_kp(nr, want, sc.kretprobe, kp);
 	if (!n && !nk)
@@ -561,6 +571,10 @@ static void publish_wants(void)
 	for (uint32_t nr = 0; nr < AGENT_SC_WANT; nr++) {
 		uint8_t e = raw_enter, x = raw_exit;
 
+		if (nr == NR_VFORK && vfork_watched) {
+			e |= AGENT_SC_WANT_VFORK;
+			x |= AGENT_SC_WANT_VFORK;
+		}
 		if (nr < AGENT_SC_NR) {
 			e |= (any(&sc.enter[nr]) ? AGENT_SC_WANT_EVENT : 0) |
 			     (any(&sc.kprobe[nr]) ? AGENT_SC_WANT_KPROBE : 0);
@@ -575,6 +589,12 @@ static void publish_wants(void)
 			__atomic_store_n(&agent_sc_want_exit[nr], x, __ATOMIC_RELEASE);
 	}
 }
+void agent_sc_watch_vfork(bool on)
+{
+	vfork_watched = on;
+	publish_wants();
+}
+
 static int name_is(const char *a, const char *b)
 {
 	while (*a && *a == *b) {

@@ -25,10 +25,14 @@
  * the thread the slot was filled for, right as long as the TID is. A fork
  * child empties the table (agent_tid_forked), so a child of a raw fork,
  * whose TCB still holds the parent's TID, is not taken for its parent. A
- * vfork child shares our memory and its parent's TCB: there a hit names
- * the parent (its TID and its pid): so only uprobe hits take the cached
- * pid (agent-run.h), and syscall hits of execve and exit the exact TID
- * (agent-sc.c).
+ * vfork child shares our memory and its parent's TCB, where the cache
+ * would name the parent: while a vfork is in flight (counted by the stubs
+ * of vfork's syscall sites, agent-forkwatch.c: the parent's enter hook
+ * before the syscall, its exit hook once the child exec'd or exited),
+ * every thread asks the kernel. A vfork made where no site is watched
+ * (posix_spawn's clone with CLONE_VFORK, a raw syscall) is not counted:
+ * there a hit names the parent, so syscall hits take the exact pid
+ * (agent-run.h), and those of execve and exit the exact TID (agent-sc.c).
  */
 #include <stdbool.h>
 #include "agent-internal.h"
@@ -49,7 +53,8 @@ struct slot {
 };
 
 static struct slot slots[SLOTS];
-static int usable; /* 1: RDFSBASE works here */
+static int usable;             /* 1: RDFSBASE works here */
+static uint32_t vfork_flights; /* vforks in flight (agent_tid_vfork) */
 
 void agent_tid_init(void)
 {
@@ -105,7 +110,9 @@ static inline uint32_t ids(uint32_t *pid)
 	struct slot *s;
 	uint32_t seq, tid, *word;
 
-	if (__builtin_expect(!usable, 0) || __builtin_expect(!(fs = fs_base()), 0))
+	if (__builtin_expect(!usable, 0) ||
+	    __builtin_expect(__atomic_load_n(&vfork_flights, __ATOMIC_RELAXED) != 0, 0) ||
+	    __builtin_expect(!(fs = fs_base()), 0))
 		return ids_syscall(pid);
 	s = slot_of(fs);
 	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
@@ -137,8 +144,22 @@ uint32_t agent_pid(void)
 	return pid;
 }
 
+void agent_tid_vfork(int delta)
+{
+	uint32_t n = __atomic_load_n(&vfork_flights, __ATOMIC_RELAXED);
+
+	/* never below 0: an exit hook whose enter ran before the watch began */
+	do {
+		if (delta < 0 && !n)
+			return;
+	} while (!__atomic_compare_exchange_n(&vfork_flights, &n, n + (uint32_t)delta, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
 void agent_tid_forked(void)
 {
+	/* none of our vforks is in flight in a fork child */
+	__atomic_store_n(&vfork_flights, 0, __ATOMIC_RELAXED);
 	/* one thread here, ours: nobody reads the table meanwhile */
 	for (int i = 0; i < SLOTS; i++) {
 		slots[i].seq = 0;
