@@ -28,7 +28,12 @@
  * same way, so that its entries count the vforks in flight (agent-sc.c,
  * agent_tid_vfork): the child runs on its parent's TCB, under which the
  * thread's cached ids name the parent. Its stub runs the syscall at the
- * site's %rsp and the child skips the exit call (rw-syscall.h).
+ * site's %rsp and the child skips the exit call (rw-syscall.h). So are
+ * clone's and clone3's (posix_spawn's child: CLONE_VM | CLONE_VFORK, on
+ * a stack of its own but its parent's TCB), whose entries count only the
+ * calls with CLONE_VFORK. clone3's function is in .symtab only
+ * (__clone3); without it, the first clone3 site in the CLONE3_SPAN bytes
+ * from clone's start is taken (glibc links clone.S and clone3.S in turn).
  */
 #include <elf.h>
 #include "agent-internal.h"
@@ -42,12 +47,13 @@
 #define NR_FORK     57
 #define NR_CLONE3   435
 #define NR_VFORK    58
-#define MAX_WATCHED 2
-#define MAX_FOUND   16
+#define MAX_WATCHED 4
+#define CLONE3_SPAN 16384
+#define MAX_FOUND   64
 
 static struct {
 	bool done;
-	bool fork_found, vfork_found;
+	bool fork_found, vfork_found, clone_found, clone3_found;
 	uint32_t nr;
 	uint64_t site[MAX_WATCHED]; /* patched for good */
 	uint64_t stub[MAX_WATCHED];
@@ -105,11 +111,11 @@ static int child_site(const struct found *f)
 	return -1;
 }
 
-/* vfork's own syscall. -1: none. */
-static int vfork_site(const struct found *f)
+/* The first `mov $nr,%eax; syscall` of number @nr. -1: none. */
+static int site_of(const struct found *f, uint32_t nr)
 {
 	for (uint32_t i = 0; i < f->n; i++)
-		if (f->kind[i] == BPFTIME_RW_SC_SITE && f->nr[i] == NR_VFORK)
+		if (f->kind[i] == BPFTIME_RW_SC_SITE && f->nr[i] == nr)
 			return (int)i;
 	return -1;
 }
@@ -222,10 +228,13 @@ static int watch(int kind, uint64_t addr, uint32_t nr, const uint8_t *code, uint
 	return 0;
 }
 
-/* The function to look for and which of its sites to watch. */
+/* The function to look for and which of its sites to watch: _Fork's
+ * child site (nr 0), else the site of number @nr, in the function or, with
+ * @span, in the @span bytes from its start. */
 struct target {
 	const char *name;
-	int (*pick)(const struct found *f);
+	uint32_t nr;
+	uint64_t span;
 	bool *found;
 };
 
@@ -250,8 +259,15 @@ static int try_file(const struct agent_mapping *m, const struct target *t)
 	if (!e)
 		return -ENOMEM;
 	err = find_func(e, size, t->name, &off, &len);
+	if (!err && t->span) {
+		/* as far as the mapping goes */
+		uint64_t end = m->offset + (m->end - m->start);
+
+		len = off < end && end - off < t->span ? end - off : t->span;
+	}
 	/* inside this executable mapping */
-	if (!err && (off < m->offset || off + len > m->offset + (m->end - m->start) || len > 4096))
+	if (!err && (off < m->offset || off + len > m->offset + (m->end - m->start) ||
+		     len > (t->span ? t->span : 4096)))
 		err = -ENOENT;
 	if (!err) {
 		uint64_t addr = m->start + (off - m->offset);
@@ -259,7 +275,7 @@ static int try_file(const struct agent_mapping *m, const struct target *t)
 		int k;
 
 		bpftime_rw_sc_scan(e + off, len, addr, site_found, &f);
-		k = t->pick(&f);
+		k = t->nr ? site_of(&f, t->nr) : child_site(&f);
 		err = k < 0
 			  ? -ENOENT
 			  : watch(f.kind[k], f.at[k], f.nr[k], e + off + (f.at[k] - addr), m->prot);
@@ -290,9 +306,14 @@ static void each_mapping(void *arg, const struct agent_mapping *m)
 	if (!(m->prot & PROT_EXEC) || (!program && !is_libc(m->path)))
 		return;
 	if (!fw.fork_found)
-		s->err = try_file(m, &(struct target){"_Fork", child_site, &fw.fork_found});
+		s->err = try_file(m, &(struct target){"_Fork", 0, 0, &fw.fork_found});
 	if (!fw.vfork_found)
-		s->vfork_err = try_file(m, &(struct target){"vfork", vfork_site, &fw.vfork_found});
+		s->vfork_err = try_file(m, &(struct target){"vfork", NR_VFORK, 0, &fw.vfork_found});
+	if (!fw.clone_found)
+		try_file(m, &(struct target){"clone", NR_CLONE, 0, &fw.clone_found});
+	if (!fw.clone3_found &&
+	    try_file(m, &(struct target){"__clone3", NR_CLONE3, 0, &fw.clone3_found}) == -ENOENT)
+		try_file(m, &(struct target){"clone", NR_CLONE3, CLONE3_SPAN, &fw.clone3_found});
 }
 
 void agent_forkwatch_init(void)
@@ -311,8 +332,15 @@ void agent_forkwatch_init(void)
 			      "fork children made before a hook was installed are not followed: "
 			      "no _Fork syscall site found, errno ",
 			      -s.err);
+	agent_sc_watch_vfork(NR_CLONE, fw.clone_found);
+	agent_sc_watch_vfork(NR_CLONE3, fw.clone3_found);
+	if (!fw.clone3_found)
+		agent_log(agent_session_dir(),
+			  "uprobe hits in a posix_spawn child may name its parent: no clone3 "
+			  "syscall site found",
+			  NULL);
 	if (fw.vfork_found)
-		agent_sc_watch_vfork(true);
+		agent_sc_watch_vfork(NR_VFORK, true);
 	else
 		agent_log_num(agent_session_dir(),
 			      "uprobe hits in a vfork child name its parent: no vfork syscall site "
@@ -332,9 +360,10 @@ bool agent_forkwatch_undo(void)
 		bpftime_rw_sc_unpatch(fw.site[i], fw.orig[i], fw.stub[i]);
 		bpftime_rw_sc_end(page, 8192, fw.prot[i]);
 	}
-	if (fw.vfork_found)
-		agent_sc_watch_vfork(false);
+	agent_sc_watch_vfork(NR_VFORK, false);
+	agent_sc_watch_vfork(NR_CLONE, false);
+	agent_sc_watch_vfork(NR_CLONE3, fw.clone3_found);
 	fw.nr = 0;
-	fw.done = fw.fork_found = fw.vfork_found = false;
+	fw.done = fw.fork_found = fw.vfork_found = fw.clone_found = fw.clone3_found = false;
 	return any;
 }

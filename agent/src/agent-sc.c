@@ -123,9 +123,13 @@ static struct {
  * the links are published (publish_wants). */
 uint8_t agent_sc_want_enter[AGENT_SC_WANT];
 uint8_t agent_sc_want_exit[AGENT_SC_WANT];
-static bool vfork_watched; /* agent_sc_watch_vfork */
+/* the numbers whose sites count vforks (agent_sc_watch_vfork) */
+static bool vfork_watched[AGENT_SC_NR];
 
-#define NR_VFORK 58
+#define NR_CLONE    56
+#define NR_VFORK    58
+#define NR_CLONE3   435
+#define CLONE_VFORK 0x4000ull
 
 /* ---- the entries ---- */
 
@@ -451,6 +455,30 @@ static void skip_syscall(struct bpftime_regs *regs, uint64_t nr, uint64_t rc)
 		    NULL);
 }
 
+/* Does syscall @nr with @regs make a child that runs on our TCB until it
+ * execs or exits? vfork always; clone and clone3 with CLONE_VFORK, as
+ * posix_spawn's (the flags of clone3's struct clone_args are read with
+ * process_vm_readv: a bad pointer fails the syscall, not us). The same
+ * answer before and after the syscall: the registers are kept. */
+static bool vforks(uint64_t nr, const struct bpftime_regs *regs)
+{
+	uint64_t flags = 0;
+
+	if (nr == NR_VFORK)
+		return true;
+	if (nr == NR_CLONE)
+		return regs->di & CLONE_VFORK;
+	if (nr == NR_CLONE3 && regs->si >= sizeof(flags)) {
+		struct agent_iovec l = {&flags, sizeof(flags)};
+		struct agent_iovec r = {(void *)(uintptr_t)regs->di, sizeof(flags)};
+
+		return agent_process_vm_readv(agent_getpid(), &l, 1, &r, 1) ==
+			   (long)sizeof(flags) &&
+		       (flags & CLONE_VFORK);
+	}
+	return false;
+}
+
 void agent_sc_enter_c(struct bpftime_regs *regs)
 {
 	struct agent_link *links[2 * SC_SLOTS], *kp[SC_SLOTS];
@@ -466,7 +494,7 @@ void agent_sc_enter_c(struct bpftime_regs *regs)
 	/* pairs with publish_wants' release: the lists it names are published */
 	want = __atomic_load_n(&agent_sc_want_enter[(uint16_t)nr], __ATOMIC_ACQUIRE);
 	/* the child will run on our TCB: its hits must not take our ids */
-	if (nr == NR_VFORK && (want & AGENT_SC_WANT_VFORK))
+	if ((want & AGENT_SC_WANT_VFORK) && vforks(nr, regs))
 		agent_tid_vfork(1);
 	r = agent_rt_region();
 	if (!r)
@@ -508,7 +536,7 @@ void agent_sc_exit_c(struct bpftime_regs *regs)
 	want = __atomic_load_n(&agent_sc_want_exit[(uint16_t)nr], __ATOMIC_ACQUIRE);
 	/* the parent runs again: the child exec'd or exited (it skips this
 	 * exit call, rw-syscall.h) */
-	if (nr == NR_VFORK && (want & AGENT_SC_WANT_VFORK))
+	if ((want & AGENT_SC_WANT_VFORK) && vforks(nr, regs))
 		agent_tid_vfork(-1);
 	r = agent_rt_region();
 	if (!r)
@@ -571,7 +599,7 @@ static void publish_wants(void)
 	for (uint32_t nr = 0; nr < AGENT_SC_WANT; nr++) {
 		uint8_t e = raw_enter, x = raw_exit;
 
-		if (nr == NR_VFORK && vfork_watched) {
+		if (nr < AGENT_SC_NR && vfork_watched[nr]) {
 			e |= AGENT_SC_WANT_VFORK;
 			x |= AGENT_SC_WANT_VFORK;
 		}
@@ -589,9 +617,11 @@ static void publish_wants(void)
 			__atomic_store_n(&agent_sc_want_exit[nr], x, __ATOMIC_RELEASE);
 	}
 }
-void agent_sc_watch_vfork(bool on)
+void agent_sc_watch_vfork(uint32_t nr, bool on)
 {
-	vfork_watched = on;
+	if (nr >= AGENT_SC_NR)
+		return;
+	vfork_watched[nr] = on;
 	publish_wants();
 }
 

@@ -29,14 +29,14 @@ extern char agent_sc_exit_entry[];
 #define AGENT_SC_WANT_EVENT  0x01 /* syscalls/sys_{enter,exit}_X */
 #define AGENT_SC_WANT_RAW    0x02 /* raw_syscalls (set for every number) */
 #define AGENT_SC_WANT_KPROBE 0x04 /* a kprobe / kretprobe on __x64_sys_X */
-#define AGENT_SC_WANT_VFORK  0x08 /* vfork (58): counted (agent_sc_watch_vfork) */
+#define AGENT_SC_WANT_VFORK  0x08 /* vfork, clone, clone3: counted (agent_sc_watch_vfork) */
 extern uint8_t agent_sc_want_enter[AGENT_SC_WANT];
 extern uint8_t agent_sc_want_exit[AGENT_SC_WANT];
 
-/* Count vforks in flight (agent_tid_vfork) through the stubs of vfork's
- * syscall sites, from now on (@on) or no longer. Follower thread (or
- * before it starts). */
-void agent_sc_watch_vfork(bool on);
+/* Count vforks in flight (agent_tid_vfork) through the stubs of syscall
+ * @nr's sites (vfork; clone and clone3 with CLONE_VFORK), from now on
+ * (@on) or no longer. Follower thread (or before it starts). */
+void agent_sc_watch_vfork(uint32_t nr, bool on);
 
 /* Is attachment @attach_id linked? */
 bool agent_sc_linked(uint32_t attach_id);
