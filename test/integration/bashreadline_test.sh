@@ -68,17 +68,6 @@ fail() {
 }
 
 
-# wait_gone PID SECONDS
-wait_gone() {
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$i" -lt $(($2 * 20)) ] || return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 0
-}
-
 # A copy of bash, still named bash (libbpf-tools' program wants that
 # comm): a kernel uprobe on /bin/bash (a kernel-mode run of this test at
 # the same time, anyone's bashreadline) writes its int3 into /bin/bash's
