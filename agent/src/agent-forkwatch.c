@@ -362,7 +362,7 @@ bool agent_forkwatch_undo(void)
 	}
 	agent_sc_watch_vfork(NR_VFORK, false);
 	agent_sc_watch_vfork(NR_CLONE, false);
-	agent_sc_watch_vfork(NR_CLONE3, fw.clone3_found);
+	agent_sc_watch_vfork(NR_CLONE3, false);
 	fw.nr = 0;
 	fw.done = fw.fork_found = fw.vfork_found = fw.clone_found = fw.clone3_found = false;
 	return any;
