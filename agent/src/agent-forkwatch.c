@@ -43,10 +43,7 @@
 #include "agent-sys.h"
 #include "rw-syscall.h"
 
-#define NR_CLONE    56
 #define NR_FORK     57
-#define NR_CLONE3   435
-#define NR_VFORK    58
 #define MAX_WATCHED 4
 #define CLONE3_SPAN 16384
 #define MAX_FOUND   64
@@ -106,7 +103,8 @@ static int child_site(const struct found *f)
 {
 	for (uint32_t i = 0; i + 1 < f->n; i++)
 		if (f->kind[i] == BPFTIME_RW_SC_SITE &&
-		    (f->nr[i] == NR_CLONE || f->nr[i] == NR_FORK || f->nr[i] == NR_CLONE3))
+		    (f->nr[i] == AGENT_NR_CLONE || f->nr[i] == NR_FORK ||
+		     f->nr[i] == AGENT_NR_CLONE3))
 			return f->kind[i + 1] == BPFTIME_RW_SC_OTHER ? -1 : (int)i + 1;
 	return -1;
 }
@@ -125,9 +123,8 @@ static int site_of(const struct found *f, uint32_t nr)
 static int find_func(const uint8_t *e, uint64_t size, const char *name, uint64_t *off,
 		     uint64_t *len)
 {
-	uint64_t name_len = agent_strlen(name) + 1;
-
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)e;
+	uint64_t name_len = agent_strlen(name) + 1;
 	const Elf64_Shdr *sh;
 	const Elf64_Phdr *ph;
 
@@ -238,26 +235,15 @@ struct target {
 	bool *found;
 };
 
-/* Look for @t's function in the file of executable mapping @m and watch
- * its site. */
-static int try_file(const struct agent_mapping *m, const struct target *t)
+/* Look for @t's function in @e (@size bytes), the file of executable
+ * mapping @m, and watch its site. */
+static int try_target(const struct agent_mapping *m, const uint8_t *e, uint64_t size,
+		      const struct target *t)
 {
 	struct found f = {{0}, {0}, {0}, 0};
-	uint64_t off, len, size = 0;
-	uint8_t *e;
-	int fd, err;
+	uint64_t off, len;
+	int err;
 
-	fd = agent_procmaps_open(m, &size);
-	if (fd < 0)
-		return fd;
-	if (size < sizeof(Elf64_Ehdr)) {
-		agent_close(fd);
-		return -ENOEXEC;
-	}
-	e = agent_sys_mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-	agent_close(fd);
-	if (!e)
-		return -ENOMEM;
 	err = find_func(e, size, t->name, &off, &len);
 	if (!err && t->span) {
 		/* as far as the mapping goes */
@@ -282,8 +268,24 @@ static int try_file(const struct agent_mapping *m, const struct target *t)
 		if (!err)
 			*t->found = true;
 	}
-	agent_sys_munmap(e, size);
 	return err;
+}
+
+/* The file of executable mapping @m, mapped read-only: *@e, *@size.
+ * @return 0 or -errno. */
+static int map_file(const struct agent_mapping *m, uint8_t **e, uint64_t *size)
+{
+	int fd = agent_procmaps_open(m, size);
+
+	if (fd < 0)
+		return fd;
+	if (*size < sizeof(Elf64_Ehdr)) {
+		agent_close(fd);
+		return -ENOEXEC;
+	}
+	*e = agent_sys_mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+	agent_close(fd);
+	return *e ? 0 : -ENOMEM;
 }
 
 struct scan {
@@ -295,6 +297,9 @@ static void each_mapping(void *arg, const struct agent_mapping *m)
 {
 	struct scan *s = arg;
 	bool program = false;
+	uint64_t size = 0;
+	uint8_t *e;
+	int err;
 
 	if (!m->ino || m->path[0] != '/')
 		return;
@@ -303,17 +308,29 @@ static void each_mapping(void *arg, const struct agent_mapping *m)
 		fw.main_ino = m->ino;
 	}
 	program = m->ino == fw.main_ino;
-	if (!(m->prot & PROT_EXEC) || (!program && !is_libc(m->path)))
+	if (!(m->prot & PROT_EXEC) || (!program && !is_libc(m->path)) ||
+	    (fw.fork_found && fw.vfork_found && fw.clone_found && fw.clone3_found))
 		return;
+	err = map_file(m, &e, &size);
+	if (err) {
+		s->err = s->vfork_err = err;
+		return;
+	}
 	if (!fw.fork_found)
-		s->err = try_file(m, &(struct target){"_Fork", 0, 0, &fw.fork_found});
+		s->err = try_target(m, e, size, &(struct target){"_Fork", 0, 0, &fw.fork_found});
 	if (!fw.vfork_found)
-		s->vfork_err = try_file(m, &(struct target){"vfork", NR_VFORK, 0, &fw.vfork_found});
+		s->vfork_err = try_target(
+		    m, e, size, &(struct target){"vfork", AGENT_NR_VFORK, 0, &fw.vfork_found});
 	if (!fw.clone_found)
-		try_file(m, &(struct target){"clone", NR_CLONE, 0, &fw.clone_found});
-	if (!fw.clone3_found &&
-	    try_file(m, &(struct target){"__clone3", NR_CLONE3, 0, &fw.clone3_found}) == -ENOENT)
-		try_file(m, &(struct target){"clone", NR_CLONE3, CLONE3_SPAN, &fw.clone3_found});
+		try_target(m, e, size,
+			   &(struct target){"clone", AGENT_NR_CLONE, 0, &fw.clone_found});
+	if (!fw.clone3_found && try_target(m, e, size,
+					   &(struct target){"__clone3", AGENT_NR_CLONE3, 0,
+							    &fw.clone3_found}) == -ENOENT)
+		try_target(
+		    m, e, size,
+		    &(struct target){"clone", AGENT_NR_CLONE3, CLONE3_SPAN, &fw.clone3_found});
+	agent_sys_munmap(e, size);
 }
 
 void agent_forkwatch_init(void)
@@ -332,15 +349,15 @@ void agent_forkwatch_init(void)
 			      "fork children made before a hook was installed are not followed: "
 			      "no _Fork syscall site found, errno ",
 			      -s.err);
-	agent_sc_watch_vfork(NR_CLONE, fw.clone_found);
-	agent_sc_watch_vfork(NR_CLONE3, fw.clone3_found);
+	agent_sc_watch_vfork(AGENT_NR_CLONE, fw.clone_found);
+	agent_sc_watch_vfork(AGENT_NR_CLONE3, fw.clone3_found);
 	if (!fw.clone3_found)
 		agent_log(agent_session_dir(),
 			  "uprobe hits in a posix_spawn child may name its parent: no clone3 "
 			  "syscall site found",
 			  NULL);
 	if (fw.vfork_found)
-		agent_sc_watch_vfork(NR_VFORK, true);
+		agent_sc_watch_vfork(AGENT_NR_VFORK, true);
 	else
 		agent_log_num(agent_session_dir(),
 			      "uprobe hits in a vfork child name its parent: no vfork syscall site "
@@ -360,9 +377,9 @@ bool agent_forkwatch_undo(void)
 		bpftime_rw_sc_unpatch(fw.site[i], fw.orig[i], fw.stub[i]);
 		bpftime_rw_sc_end(page, 8192, fw.prot[i]);
 	}
-	agent_sc_watch_vfork(NR_VFORK, false);
-	agent_sc_watch_vfork(NR_CLONE, false);
-	agent_sc_watch_vfork(NR_CLONE3, false);
+	agent_sc_watch_vfork(AGENT_NR_VFORK, false);
+	agent_sc_watch_vfork(AGENT_NR_CLONE, false);
+	agent_sc_watch_vfork(AGENT_NR_CLONE3, false);
 	fw.nr = 0;
 	fw.done = fw.fork_found = fw.vfork_found = fw.clone_found = fw.clone3_found = false;
 	return any;

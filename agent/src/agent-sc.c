@@ -126,9 +126,6 @@ uint8_t agent_sc_want_exit[AGENT_SC_WANT];
 /* the numbers whose sites count vforks (agent_sc_watch_vfork) */
 static bool vfork_watched[AGENT_SC_NR];
 
-#define NR_CLONE    56
-#define NR_VFORK    58
-#define NR_CLONE3   435
 #define CLONE_VFORK 0x4000ull
 
 /* ---- the entries ---- */
@@ -464,11 +461,11 @@ static bool vforks(uint64_t nr, const struct bpftime_regs *regs)
 {
 	uint64_t flags = 0;
 
-	if (nr == NR_VFORK)
+	if (nr == AGENT_NR_VFORK)
 		return true;
-	if (nr == NR_CLONE)
+	if (nr == AGENT_NR_CLONE)
 		return regs->di & CLONE_VFORK;
-	if (nr == NR_CLONE3 && regs->si >= sizeof(flags)) {
+	if (nr == AGENT_NR_CLONE3 && regs->si >= sizeof(flags)) {
 		struct agent_iovec l = {&flags, sizeof(flags)};
 		struct agent_iovec r = {(void *)(uintptr_t)regs->di, sizeof(flags)};
 

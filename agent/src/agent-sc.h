@@ -33,6 +33,11 @@ extern char agent_sc_exit_entry[];
 extern uint8_t agent_sc_want_enter[AGENT_SC_WANT];
 extern uint8_t agent_sc_want_exit[AGENT_SC_WANT];
 
+/* The syscalls whose child may run on its parent's TCB (a vfork child). */
+#define AGENT_NR_CLONE  56
+#define AGENT_NR_VFORK  58
+#define AGENT_NR_CLONE3 435
+
 /* Count vforks in flight (agent_tid_vfork) through the stubs of syscall
  * @nr's sites (vfork; clone and clone3 with CLONE_VFORK), from now on
  * (@on) or no longer. Follower thread (or before it starts). */
