@@ -27,10 +27,10 @@
  * whose TCB still holds the parent's TID, is not taken for its parent. A
  * vfork child shares our memory and its parent's TCB, where the cache
  * would name the parent: while a vfork is in flight (counted by the stubs
- * of vfork's syscall sites, agent-forkwatch.c: the parent's enter hook
- * before the syscall, its exit hook once the child exec'd or exited),
- * every thread asks the kernel. A vfork made where no site is watched
- * (posix_spawn's clone with CLONE_VFORK, a raw syscall) is not counted:
+ * of the C library's vfork, clone and clone3 sites, agent-forkwatch.c: the
+ * parent's enter hook before the syscall, its exit hook once the child
+ * exec'd or exited), every thread asks the kernel. A vfork made where no
+ * site is watched (a raw syscall outside those functions) is not counted:
  * there a hit names the parent, so syscall hits take the exact pid
  * (agent-run.h), and those of execve and exit the exact TID (agent-sc.c).
  */
