@@ -23,8 +23,8 @@
  * meanwhile, which moved medians over a few long rounds by 20 ns and more.
  *
  * -s (syscalls): instead, it times ROUNDS * CALLS calls each of getppid(),
- * getuid() and syscall(SYS_getuid), in blocks of BLOCK calls, one block
- * of each in turn, and prints
+ * getuid() and syscall(SYS_getuid), in blocks as above, one block of each
+ * in turn, and prints
  *
  *   target <pid> calls <ROUNDS * CALLS> getppid <ns> getuid <ns> sysgetuid <ns> spread <pct>
  *
@@ -154,42 +154,70 @@ static unsigned long parse(const char *s)
 	return v;
 }
 
-/* -s: the three syscall loops, in alternating blocks */
+#define MAX_FNS 3
+
+/* What time_blocks() measured: per function, its fastest block (cpu and
+ * wall separately) and, for each block, its cpu ns per call. */
+struct blocks {
+	unsigned long n, calls; /* blocks; calls per function, warm-up included */
+	struct sample best[MAX_FNS];
+	double *cpu[MAX_FNS]; /* [block], malloc'd */
+};
+
+/* Call @fns functions @calls * @rounds times each, after one untimed block
+ * of at most 1000 (page faults, the first hits, caches), in blocks of
+ * BLOCK calls (@calls when fewer), a block of each in turn. Exits on
+ * allocation failure. */
+static void time_blocks(void (*volatile const *fn)(uint64_t), int fns, unsigned long calls,
+			unsigned long rounds, struct blocks *r)
+{
+	unsigned long block = calls < BLOCK ? calls : BLOCK;
+	uint64_t warm = calls < 1000 ? calls : 1000;
+
+	r->n = calls * rounds / block;
+	r->calls = r->n * block + warm;
+	for (int k = 0; k < fns; k++) {
+		r->cpu[k] = malloc(r->n * sizeof(*r->cpu[k]));
+		if (!r->cpu[k]) {
+			perror("target: malloc");
+			exit(1);
+		}
+		timed(fn[k], warm);
+	}
+	for (unsigned long b = 0; b < r->n; b++)
+		for (int k = 0; k < fns; k++) {
+			struct sample t = timed(fn[k], block);
+
+			if (!b || t.cpu < r->best[k].cpu)
+				r->best[k].cpu = t.cpu;
+			if (!b || t.wall < r->best[k].wall)
+				r->best[k].wall = t.wall;
+			r->cpu[k][b] = t.cpu;
+		}
+}
+
+/* -s: the three syscall loops */
 static void syscalls(unsigned long calls, unsigned long rounds)
 {
 	void (*volatile fn[3])(uint64_t) = {call_getppid, call_getuid, call_sysgetuid};
-	unsigned long total = calls * rounds, block = total < BLOCK ? total : BLOCK;
-	unsigned long blocks = total / block;
-	double best[3], *ppid = malloc(blocks * sizeof(*ppid)), spread;
-	uint64_t warm = calls < 1000 ? calls : 1000;
+	struct blocks r;
+	double best[3], spread;
 
-	if (!ppid) {
-		perror("target: malloc");
-		exit(1);
-	}
+	time_blocks(fn, 3, calls, rounds, &r);
 	for (int k = 0; k < 3; k++)
-		timed(fn[k], warm);
-	for (unsigned long b = 0; b < blocks; b++)
-		for (int k = 0; k < 3; k++) {
-			double ns = timed(fn[k], block).cpu;
-
-			if (!b || ns < best[k])
-				best[k] = ns;
-			if (!k)
-				ppid[b] = ns;
-		}
-	spread = best[0] > 0 ? 100.0 * (median(ppid, (int)blocks) - best[0]) / best[0] : 0;
-	free(ppid);
+		best[k] = r.best[k].cpu;
+	spread = best[0] > 0 ? 100.0 * (median(r.cpu[0], (int)r.n) - best[0]) / best[0] : 0;
 	printf("target %d calls %lu getppid %.1f getuid %.1f sysgetuid %.1f spread %.0f\n",
-	       (int)getpid(), blocks * block + warm, best[0], best[1], best[2], spread);
+	       (int)getpid(), r.calls, best[0], best[1], best[2], spread);
+	for (int k = 0; k < 3; k++)
+		free(r.cpu[k]);
 }
 
 int main(int argc, char **argv)
 {
-	double best[2] = {0, 0}, best_wall[2] = {0, 0}, *cost;
-	unsigned long calls = 1000000, rounds = 7, block, blocks;
-	void (*volatile probed_fn)(uint64_t) = bench_probed;
-	void (*volatile twin_fn)(uint64_t) = bench_twin;
+	void (*volatile fn[2])(uint64_t) = {bench_probed, bench_twin};
+	unsigned long calls = 1000000, rounds = 7;
+	struct blocks r;
 	int wait = 0, sys = 0, opt, sig;
 	double c, spread;
 	sigset_t set;
@@ -223,34 +251,16 @@ int main(int argc, char **argv)
 		syscalls(calls, rounds);
 		return 0;
 	}
-	block = calls < BLOCK ? calls : BLOCK;
-	blocks = calls * rounds / block;
-	cost = malloc(blocks * sizeof(*cost));
-	if (!cost) {
-		perror("target: malloc");
-		return 1;
-	}
-	/* one untimed block first: page faults, the first hits, caches */
-	timed(probed_fn, calls < 1000 ? calls : 1000);
-	timed(twin_fn, calls < 1000 ? calls : 1000);
-	for (unsigned long b = 0; b < blocks; b++) {
-		struct sample p = timed(probed_fn, block), t = timed(twin_fn, block);
-
-		if (!b || p.cpu < best[0])
-			best[0] = p.cpu;
-		if (!b || t.cpu < best[1])
-			best[1] = t.cpu;
-		if (!b || p.wall < best_wall[0])
-			best_wall[0] = p.wall;
-		if (!b || t.wall < best_wall[1])
-			best_wall[1] = t.wall;
-		cost[b] = p.cpu - t.cpu;
-	}
-	c = best[0] - best[1];
-	spread = c > 0 ? 100.0 * (median(cost, (int)blocks) - c) / c : 0;
-	free(cost);
+	time_blocks(fn, 2, calls, rounds, &r);
+	/* each block's cost: the probed block minus the twin block after it */
+	for (unsigned long b = 0; b < r.n; b++)
+		r.cpu[0][b] -= r.cpu[1][b];
+	c = r.best[0].cpu - r.best[1].cpu;
+	spread = c > 0 ? 100.0 * (median(r.cpu[0], (int)r.n) - c) / c : 0;
 	printf("target %d calls %lu probed %.1f twin %.1f cost %.1f wall %.1f spread %.0f\n",
-	       (int)getpid(), blocks * block + (calls < 1000 ? calls : 1000), best[0], best[1], c,
-	       best_wall[0] - best_wall[1], spread);
+	       (int)getpid(), r.calls, r.best[0].cpu, r.best[1].cpu, c,
+	       r.best[0].wall - r.best[1].wall, spread);
+	free(r.cpu[0]);
+	free(r.cpu[1]);
 	return 0;
 }
