@@ -61,6 +61,33 @@ interrupt() {
 	return 0
 }
 
+# wait_count FILE PATTERN N SECONDS: until FILE has N lines matching
+# PATTERN; 1 if not within SECONDS.
+wait_count() {
+	i=0
+	while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
+		[ "$i" -lt $(($4 * 20)) ] || return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 0
+}
+
+# wait_quiet FILE SECS: until FILE has not grown for half a second (at
+# most SECS seconds): a tool has printed what it had.
+wait_quiet() {
+	i=0
+	q=0
+	last=-1
+	while [ "$q" -lt 10 ] && [ "$i" -lt $(($2 * 20)) ]; do
+		size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then q=$((q + 1)); else q=0; fi
+		last=$size
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
 # wait_gone PID SECS: until PID has exited (SECS seconds); 1 if it has not.
 wait_gone() {
 	k=0

@@ -64,7 +64,8 @@ case $script in
 	wait_gone "$bpid" 20 || fail "bpftrace did not exit by itself within 20 s"
 	;;
 *)
-	sleep 0.3
+	# bpftrace drops what it has not printed yet when SIGINT comes
+	wait_quiet "$tmp/bt.out" 10
 	interrupt "$bpid" bpftrace
 	;;
 esac

@@ -62,11 +62,7 @@ wait_file "$session_dir/agent.log" "agent\[$vpid\]: .*libc.*syscall sites rewrit
 	fail "the agent did not patch libc's syscall sites within 5 s"
 
 kill -USR1 "$vpid"
-i=0
-while [ "$(grep -c "other" "$tmp/victim.out")" -lt 3 ] && [ "$i" -lt 200 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_count "$tmp/victim.out" "other" 3 10
 [ "$(grep -c "target -1 errno 13 exists 0$" "$tmp/victim.out")" -eq 3 ] ||
 	fail "open($target) did not fail with EACCES, unmade, 3 times"
 [ "$(grep -c "target-raw -1 errno 13 exists 0$" "$tmp/victim.out")" -eq 3 ] ||
@@ -116,11 +112,10 @@ if command -v bpftrace >/dev/null 2>&1; then
 	wait_file "$session_dir/agent.log" "agent\[$bv\]: .*libc.*syscall sites rewritten" 5 ||
 		fail "the agent did not patch libc's syscall sites for bpftrace within 5 s"
 	kill -USR1 "$bv"
-	i=0
-	while [ "$(grep -c "other" "$tmp/bvictim.out")" -lt 2 ] && [ "$i" -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_count "$tmp/bvictim.out" "other" 2 10
+	# bpftrace drops the events it has not printed when SIGINT comes (on
+	# the kernel too): its 4 hits first
+	wait_count "$tmp/bt.out" "^hit $bv$" 4 10
 	interrupt "$bt" bpftrace
 	[ "$(grep -c "errno 1\( exists 0\)*$" "$tmp/bvictim.out")" -eq 4 ] ||
 		{ show 10 bvictim.out bt.out bt.err; fail "bpftrace's override(-1) did not fail 4 opens with EPERM"; }

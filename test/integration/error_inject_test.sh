@@ -47,11 +47,7 @@ wait_file "$session_dir/agent.log" "agent\[$vpid\]: perf event .*: hooked" 5 ||
 	fail "the agent in the victim did not hook do_work within 5 s"
 
 kill -USR1 "$vpid"
-i=0
-while [ "$(grep -c after "$tmp/victim.out")" -lt 3 ] && [ "$i" -lt 200 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_count "$tmp/victim.out" after 3 10
 [ "$(grep -c "after do_work(21) = -12 body 1$" "$tmp/victim.out")" -eq 3 ] ||
 	fail "do_work(21) did not return -12 without running its body, 3 times"
 kill -TERM "$tpid"
