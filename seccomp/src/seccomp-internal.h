@@ -120,6 +120,9 @@ struct sec_caller {
 	struct sec_task *task;
 };
 
+/* bpftime_seccomp__kill: calls held across a signal, one per thread */
+#define SEC_HOLD_MAX 16
+
 struct bpftime_seccomp {
 	int listener;
 	bpftime_seccomp_handler_fn handler;

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -90,12 +91,13 @@ int bpftime_seccomp__fd(const struct bpftime_seccomp *s)
 	return s->listener;
 }
 
-/* 0 with a notification in s->req, -ENOENT when its caller is gone. */
-static int recv_one(struct bpftime_seccomp *s)
+/* 0 with a notification in @n (s->req_size bytes), -ENOENT when its
+ * caller is gone. */
+static int recv_one(struct bpftime_seccomp *s, struct seccomp_notif *n)
 {
 	for (;;) {
-		memset(s->req, 0, s->req_size);
-		if (!ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, s->req))
+		memset(n, 0, s->req_size);
+		if (!ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n))
 			return 0;
 		if (errno == ENOENT)
 			return -ENOENT;
@@ -104,10 +106,9 @@ static int recv_one(struct bpftime_seccomp *s)
 	}
 }
 
-/* Run the handler for the notification in s->req. */
-static long dispatch(struct bpftime_seccomp *s)
+/* Run the handler for the notification @n. */
+static long dispatch(struct bpftime_seccomp *s, const struct seccomp_notif *n)
 {
-	const struct seccomp_notif *n = s->req;
 	struct sec_caller sc = {.s = s, .id = n->id, .tid = (pid_t)n->pid};
 	struct bpftime_caller c = {.ops = &sec_caller_ops, .ctx = &sc, .tid = (pid_t)n->pid};
 	uint64_t args[6];
@@ -169,11 +170,66 @@ int bpftime_seccomp__handle_one(struct bpftime_seccomp *s)
 	long result;
 	int err;
 
-	err = recv_one(s);
+	err = recv_one(s, s->req);
 	if (err)
 		return err == -ENOENT ? 0 : err;
-	result = dispatch(s);
+	result = dispatch(s, s->req);
 	return respond(s, s->req->id, result);
+}
+
+/* Is a call waiting on the listener, not received yet? */
+static bool call_waiting(const struct bpftime_seccomp *s)
+{
+	struct pollfd p = {.fd = s->listener, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* Receive the calls waiting now (at most @max) into new buffers. */
+static size_t hold_waiting(struct bpftime_seccomp *s, struct seccomp_notif **held, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && call_waiting(s)) {
+		struct seccomp_notif *req = malloc(s->req_size);
+
+		if (!req)
+			break;
+		int err = recv_one(s, req);
+
+		if (err) {
+			free(req);
+			if (err == -ENOENT)
+				continue; /* its caller was killed meanwhile */
+			break;
+		}
+		held[n++] = req;
+	}
+	return n;
+}
+
+int bpftime_seccomp__kill(struct bpftime_seccomp *s, pid_t pid, int sig)
+{
+	struct seccomp_notif *held[SEC_HOLD_MAX];
+	size_t n = 0;
+	int err = 0, r;
+
+	/* A call queued but not received waits interruptibly: a signal with
+	 * a handler installed without SA_RESTART fails it with EINTR now (an
+	 * open() or ioctl() the kernel would never interrupt). Received, it
+	 * waits killably (WAIT_KILLABLE_RECV): the signal stays pending
+	 * until our answer and its handler runs after the call returns. */
+	if (s)
+		n = hold_waiting(s, held, SEC_HOLD_MAX);
+	if (kill(pid, sig))
+		err = -errno;
+	for (size_t i = 0; i < n; i++) {
+		r = respond(s, held[i]->id, dispatch(s, held[i]));
+		if (r < 0 && !err)
+			err = r;
+		free(held[i]);
+	}
+	return err;
 }
 
 static int reap(pid_t pid, int *status)

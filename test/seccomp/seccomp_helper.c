@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,22 @@ static void mode_signal(void)
 	CHECK(got_usr1);
 }
 
+/* SIGUSR1 (a handler, no SA_RESTART) comes while a call waits queued, not
+ * received yet. Sent by bpftime_seccomp__kill ("pending-held"), the call
+ * completes and the handler runs after it; sent by a plain kill
+ * ("pending-eintr"), the kernel fails the call with EINTR: the behaviour
+ * the former works around. */
+static void mode_pending(bool held)
+{
+	struct sigaction sa = {.sa_handler = on_usr1};
+	long r;
+
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	r = op(SC_OP_VALUE, 42, 0);
+	CHECK(got_usr1);
+	CHECK(held ? r == 42 : fails(r, EINTR));
+}
+
 /* What the supervisor ignored stays ignored; nothing is blocked. */
 static void mode_sigstate(void)
 {
@@ -308,6 +325,10 @@ int main(int argc, char **argv)
 		op(SC_OP_KILL_ME, 0, 0);
 	else if (!strcmp(mode, "signal"))
 		mode_signal();
+	else if (!strcmp(mode, "pending-held"))
+		mode_pending(true);
+	else if (!strcmp(mode, "pending-eintr"))
+		mode_pending(false);
 	else if (!strcmp(mode, "sigstate"))
 		mode_sigstate();
 	else if (!strcmp(mode, "exempt"))

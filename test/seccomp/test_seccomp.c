@@ -360,6 +360,45 @@ static void test_signal_does_not_interrupt_a_received_call(void **state)
 	assert_exited_ok(run(&st, "signal", NULL));
 }
 
+/* SIGUSR1 reaches the helper while its call waits, queued and not
+ * received: the listener is readable, and the helper has had time to fall
+ * asleep in the kernel's wait. through_server: bpftime_seccomp__kill, else
+ * a plain kill. */
+static void signal_queued_call(const char *mode, bool through_server)
+{
+	struct sc_state st = {0};
+	struct bpftime_seccomp *s;
+	struct pollfd p = {.events = POLLIN};
+	int listener, status = -1;
+	pid_t pid;
+
+	assert_int_equal(spawn(mode, NULL, &pid, &listener), 0);
+	s = bpftime_seccomp__new(listener, handler, &st);
+	assert_non_null(s);
+	p.fd = bpftime_seccomp__fd(s);
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	sleep_ms(100);
+	assert_int_equal(bpftime_seccomp__kill(through_server ? s : NULL, pid, SIGUSR1), 0);
+	/* time for the signal to act before we receive anything: a call we
+	 * received in the meantime would switch to the killable wait
+	 * (seccomp_do_user_notification) and complete after all */
+	sleep_ms(100);
+	assert_int_equal(bpftime_seccomp__loop(s, pid, &status), 0);
+	assert_exited_ok(status);
+	/* held: answered once; a plain kill: the call never reached us */
+	assert_int_equal(st.calls, through_server ? 1 : 0);
+	bpftime_seccomp__free(s);
+}
+
+static void test_kill_does_not_fail_a_queued_call(void **state)
+{
+	if (!kernel_at_least(5, 19))
+		skip(); /* no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */
+	signal_queued_call("pending-held", true);
+	/* the kernel's behaviour that bpftime_seccomp__kill works around */
+	signal_queued_call("pending-eintr", false);
+}
+
 static void test_exit_status_is_collected(void **state)
 {
 	struct sc_state st;
@@ -578,6 +617,7 @@ int main(void)
 	    cmocka_unit_test(test_caller_killed_mid_call_does_not_stop_the_loop),
 	    cmocka_unit_test(test_spawned_child_killed_mid_call),
 	    cmocka_unit_test(test_signal_does_not_interrupt_a_received_call),
+	    cmocka_unit_test(test_kill_does_not_fail_a_queued_call),
 	    cmocka_unit_test(test_exit_status_is_collected),
 	    cmocka_unit_test(test_signal_dispositions_and_mask),
 	    cmocka_unit_test(test_program_found_in_path),

@@ -126,6 +126,23 @@ int bpftime_seccomp__exempt_code(struct bpftime_seccomp *s, const char *path);
 int bpftime_seccomp__handle_one(struct bpftime_seccomp *s);
 
 /**
+ * @brief Send @sig to @pid (kill(2)) without failing with EINTR a call of
+ * it that waits for us.
+ *
+ * The kernel's seccomp wait is interruptible until the supervisor has
+ * received the call (WAIT_KILLABLE_RECV covers only the time after): a
+ * signal whose handler was installed without SA_RESTART fails a call still
+ * queued with EINTR, an open() or ioctl() the kernel itself would never
+ * interrupt. So the calls queued on @s's listener are received first (up
+ * to 16), the signal is sent, and then they are handled and answered: the
+ * handler runs after each call returns, as after the kernel's own calls.
+ * A call made between that check and the kill can still fail: a window of
+ * microseconds. @s NULL: a plain kill.
+ * @return 0, or -errno of kill(2) or of the listener.
+ */
+int bpftime_seccomp__kill(struct bpftime_seccomp *s, pid_t pid, int sig);
+
+/**
  * @brief Serve notifications until the process @pid (a child of ours)
  * exits, then reap it.
  *
