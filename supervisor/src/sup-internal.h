@@ -179,10 +179,13 @@ void sup_spawn_explain(int err, const char *tool);
  * (TOOL keeps our dispositions, ignored ones included, and gets an empty
  * mask from the spawn). @return the signalfd or -errno. */
 int sup_signals_open(void);
+struct bpftime_seccomp;
 /* Reads one signal from @sigfd and forwards it to @tool (0: none any
- * more) unless the terminal already sent it to TOOL's process group.
+ * more) unless the terminal already sent it to TOOL's process group;
+ * through @sec, TOOL's server (NULL: none), so that a call of TOOL's
+ * waiting for us does not fail with EINTR (bpftime_seccomp__kill).
  * @return the signal, 0 when there was none. */
-int sup_signals_forward(int sigfd, pid_t tool);
+int sup_signals_forward(int sigfd, pid_t tool, struct bpftime_seccomp *sec);
 /* A wait status as a shell reports it: the exit code, or 128 + signal. */
 int sup_exit_status(int wstatus);
 

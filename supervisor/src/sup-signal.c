@@ -20,12 +20,21 @@
  * come with si_code SI_KERNEL (n_tty's isig() -> kill_pgrp(..., priv=1)),
  * a kill(2) with SI_USER: a SI_KERNEL signal is not forwarded when TOOL is
  * in our process group.
+ *
+ * A forwarded signal must not fail with EINTR a call TOOL is making, where
+ * the kernel's own call would not fail: the kernel's wait for us is
+ * interruptible until we receive the call, and a bpftrace whose open() in
+ * a symbol lookup or in its clean-up failed so printed errors (and bcc then
+ * closed a stale fd number). bpftime_seccomp__kill receives the calls
+ * queued on TOOL's listener before it signals. The terminal's own SIGINT
+ * reaches TOOL directly and can still land in that window.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <bpftime/seccomp.h>
 #include "sup-internal.h"
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -45,11 +54,11 @@ int sup_signals_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int sup_signals_forward(int sigfd, pid_t tool)
+int sup_signals_forward(int sigfd, pid_t tool, struct bpftime_seccomp *sec)
 {
 	struct signalfd_siginfo si;
 	ssize_t n = read(sigfd, &si, sizeof(si));
-	int sig;
+	int sig, err;
 
 	if (n != (ssize_t)sizeof(si))
 		return 0;
@@ -63,9 +72,10 @@ int sup_signals_forward(int sigfd, pid_t tool)
 	}
 	sup_log(SUP_LOG_DEBUG, "forwarding %s from pid %u to TOOL (pid %d)", strsignal(sig),
 		si.ssi_pid, (int)tool);
-	if (kill(tool, sig) && errno != ESRCH)
+	err = bpftime_seccomp__kill(sec, tool, sig);
+	if (err && err != -ESRCH)
 		sup_log(SUP_LOG_WARN, "cannot forward %s to pid %d: %s", strsignal(sig), (int)tool,
-			strerror(errno));
+			strerror(-err));
 	return sig;
 }
 

@@ -14,6 +14,10 @@
  *               again: the second answer after the supervisor was killed
  *   sigint      prints "ready", waits; its SIGINT/SIGTERM handler prints
  *               "got SIGINT" (or SIGTERM) and exits 0
+ *   busy-sigint prints "ready", makes bpf(BPF_MAP_GET_NEXT_ID) calls back to back with a
+ *               SIGINT handler installed without SA_RESTART; after 10
+ *               SIGINTs, "done signals N calls C eintr E": E calls failed
+ *               with EINTR (the kernel's bpf() never does)
  *
  * An alarm ends every mode after 30 s, so that a failing test never hangs.
  */
@@ -112,6 +116,37 @@ static int wait_signal(void)
 	return 0;
 }
 
+static volatile sig_atomic_t sigints;
+
+static void count_sigint(int sig)
+{
+	(void)sig;
+	sigints++;
+}
+
+static int busy_sigint(void)
+{
+	struct sigaction sa = {.sa_handler = count_sigint}; /* no SA_RESTART */
+	long calls = 0, eintr = 0;
+
+	if (sigaction(SIGINT, &sa, NULL))
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	union bpf_attr a;
+
+	while (sigints < 10) {
+		/* a call the supervisor answers without a message */
+		memset(&a, 0, sizeof(a));
+		if (syscall(SYS_bpf, BPF_MAP_GET_NEXT_ID, &a, sizeof(a)) < 0 && errno == EINTR)
+			eintr++;
+		calls++;
+	}
+	printf("done signals %d calls %ld eintr %ld\n", (int)sigints, calls, eintr);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	alarm(30);
@@ -129,5 +164,7 @@ int main(int argc, char **argv)
 		return wait_bpf();
 	if (!strcmp(argv[1], "sigint"))
 		return wait_signal();
+	if (!strcmp(argv[1], "busy-sigint"))
+		return busy_sigint();
 	return 2;
 }
