@@ -192,11 +192,11 @@ static size_t hold_waiting(struct bpftime_seccomp *s, struct seccomp_notif **hel
 
 	while (n < max && call_waiting(s)) {
 		struct seccomp_notif *req = malloc(s->req_size);
+		int err;
 
 		if (!req)
 			break;
-		int err = recv_one(s, req);
-
+		err = recv_one(s, req);
 		if (err) {
 			free(req);
 			if (err == -ENOENT)
