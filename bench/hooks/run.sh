@@ -105,6 +105,10 @@ run_case() {
 	side=$1 mode=$2 n=$3 sflag=${4:-}
 	cost= spread= events= want= why=
 	d=$tmp/$side-$mode$sflag
+	# a fresh directory: the interpreted row reruns a case, and a stale
+	# target.out's "ready" read before the new target truncates it gave
+	# the tool an empty pid
+	rm -rf "$d"
 	mkdir -p "$d"
 	case $side in
 	ours)
