@@ -12,6 +12,11 @@
  *       a second `bpftime run --session NAME` hands over the listener of
  *       its TOOL (PID), so that one emulator answers both tools and they
  *       share maps, programs and ids; answer "ok\n" or "error TEXT\n".
+ *   "signal PID SIG\n"
+ *       that supervisor forwards a signal to its TOOL (PID), whose calls
+ *       we serve: we send it (bpftime_seccomp__kill), so that a call it
+ *       has queued with us does not fail with EINTR; answer "ok\n" or
+ *       "error TEXT\n". Only for a tool that joined us.
  *
  * The server runs inside the supervisor's poll loop, between two trapped
  * calls, so a client is served with timeouts: one that stops reading
@@ -19,11 +24,13 @@
  * root) is answered; the directory is 0700 anyway.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <bpftime/seccomp.h>
 #include "sup-internal.h"
 
 #define REQ_MAX (SUP_CMD_MAX + 64)
@@ -199,7 +206,33 @@ static bool parse_join(const char *line, struct sup_join *join)
 	return true;
 }
 
-int sup_control_answer(int ctl, const struct sup_loop *l, struct sup_join *join)
+static void reply(int client, int err)
+{
+	char msg[128];
+
+	if (err)
+		snprintf(msg, sizeof(msg), "error %s\n", strerror(-err));
+	else
+		snprintf(msg, sizeof(msg), "ok\n");
+	send_all(client, msg, strlen(msg));
+}
+
+/* "signal PID SIG" for a joined tool */
+static void answer_signal(int client, struct sup_loop *l, const char *line)
+{
+	int pid, sig, err = -ESRCH;
+
+	if (sscanf(line, "signal %d %d", &pid, &sig) != 2 || pid <= 0 || sig <= 0 || sig >= NSIG) {
+		reply(client, -EINVAL);
+		return;
+	}
+	for (size_t i = 1; i < sizeof(l->srv) / sizeof(l->srv[0]); i++)
+		if (l->srv[i].sec && l->srv[i].pid == pid)
+			err = bpftime_seccomp__kill(l->srv[i].sec, pid, sig);
+	reply(client, err);
+}
+
+int sup_control_answer(int ctl, struct sup_loop *l, struct sup_join *join)
 {
 	cleanup_close int client = accept4(ctl, NULL, NULL, SOCK_CLOEXEC);
 	cleanup_close int fd = -1;
@@ -210,6 +243,10 @@ int sup_control_answer(int ctl, const struct sup_loop *l, struct sup_join *join)
 		return 0;
 	if (!strcmp(line, "status")) {
 		answer_status(client, l);
+		return 0;
+	}
+	if (!strncmp(line, "signal ", 7)) {
+		answer_signal(client, l, line);
 		return 0;
 	}
 	memset(join, 0, sizeof(*join));
@@ -224,13 +261,7 @@ int sup_control_answer(int ctl, const struct sup_loop *l, struct sup_join *join)
 
 void sup_control_join_reply(struct sup_join *join, int err)
 {
-	char msg[128];
-
-	if (err)
-		snprintf(msg, sizeof(msg), "error %s\n", strerror(-err));
-	else
-		snprintf(msg, sizeof(msg), "ok\n");
-	send_all(join->client, msg, strlen(msg));
+	reply(join->client, err);
 	sup_close_and_reset(&join->client);
 	sup_close_and_reset(&join->listener);
 }
@@ -316,5 +347,27 @@ int sup_control_join(const struct sup_session *s, int listener, pid_t pid, bool 
 	answer[strcspn(answer, "\n")] = '\0';
 	sup_log(SUP_LOG_ERROR, "the supervisor of session %s refused %s: %s", s->name, argv[0],
 		n > 0 ? answer : "no answer");
+	return -ECONNREFUSED;
+}
+
+int sup_control_signal(const struct sup_session *s, pid_t pid, int sig)
+{
+	cleanup_close int fd = connect_session(s);
+	char req[64], answer[128] = {0};
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return fd;
+	snprintf(req, sizeof(req), "signal %d %d\n", (int)pid, sig);
+	err = send_request(fd, req, -1);
+	if (err)
+		return err;
+	n = read(fd, answer, sizeof(answer) - 1);
+	if (n > 0 && !strncmp(answer, "ok\n", 3))
+		return 0;
+	answer[strcspn(answer, "\n")] = '\0';
+	sup_log(SUP_LOG_DEBUG, "the supervisor of session %s did not signal pid %d: %s", s->name,
+		(int)pid, n > 0 ? answer : "no answer");
 	return -ECONNREFUSED;
 }

@@ -180,12 +180,16 @@ void sup_spawn_explain(int err, const char *tool);
  * mask from the spawn). @return the signalfd or -errno. */
 int sup_signals_open(void);
 struct bpftime_seccomp;
+struct sup_session;
 /* Reads one signal from @sigfd and forwards it to @tool (0: none any
- * more) unless the terminal already sent it to TOOL's process group;
- * through @sec, TOOL's server (NULL: none), so that a call of TOOL's
- * waiting for us does not fail with EINTR (bpftime_seccomp__kill).
+ * more) unless the terminal already sent it to TOOL's process group, so
+ * that a call of TOOL's waiting for its supervisor does not fail with
+ * EINTR (bpftime_seccomp__kill): through @sec, TOOL's server, when we
+ * serve TOOL; through @owner's supervisor when we joined that session
+ * (sup_control_signal); else (both NULL, or that fails) a plain kill.
  * @return the signal, 0 when there was none. */
-int sup_signals_forward(int sigfd, pid_t tool, struct bpftime_seccomp *sec);
+int sup_signals_forward(int sigfd, pid_t tool, struct bpftime_seccomp *sec,
+			const struct sup_session *owner);
 /* A wait status as a shell reports it: the exit code, or 128 + signal. */
 int sup_exit_status(int wstatus);
 
@@ -228,6 +232,7 @@ struct sup_loop {
 	const struct sup_session *session;
 	pid_t tool;                /* our child: reaped here, then 0 */
 	struct bpftime_emul *emul; /* NULL in a supervisor that joined another */
+	bool joined;               /* we joined another's session */
 	/* [0]: TOOL's listener (none when we joined); [1..]: joined tools */
 	struct sup_server srv[1 + SUP_JOIN_MAX];
 };
@@ -256,13 +261,16 @@ int sup_control_open(const struct sup_session *s);
 /* Accepts one client on @ctl and answers a status request; 1 when the
  * client hands over a listener instead (@join filled: answer it with
  * sup_control_join_reply), 0 otherwise. */
-int sup_control_answer(int ctl, const struct sup_loop *l, struct sup_join *join);
+int sup_control_answer(int ctl, struct sup_loop *l, struct sup_join *join);
 /* Tells the joining supervisor how it went (@err 0 or -errno) and closes
  * what @join still holds. */
 void sup_control_join_reply(struct sup_join *join, int err);
 /* Connects to a session's socket and copies the answer to @out.
  * -ECONNREFUSED or -ENOENT when no supervisor listens. */
 int sup_control_ask(const struct sup_session *s, FILE *out);
+/* Asks the session's supervisor, which serves our TOOL @pid since we
+ * joined it, to send @sig to it ("signal" request). 0, or -errno. */
+int sup_control_signal(const struct sup_session *s, pid_t pid, int sig);
 /* Hands @listener (of TOOL @pid) to the session's supervisor. 0 once it
  * serves it, or -errno with a message. */
 int sup_control_join(const struct sup_session *s, int listener, pid_t pid, bool fake_root,

@@ -181,7 +181,8 @@ static void dispatch(struct sup_loop *l, struct pollfd *p)
 			server_free(l, i); /* nothing holds that filter any more */
 	}
 	if ((p[P_SIGNALS].revents & POLLIN) &&
-	    sup_signals_forward(l->sigfd, l->tool, l->srv[0].sec) && !l->tool && nr_joined(l)) {
+	    sup_signals_forward(l->sigfd, l->tool, l->srv[0].sec, l->joined ? l->session : NULL) &&
+	    !l->tool && nr_joined(l)) {
 		sup_log(SUP_LOG_WARN,
 			"session %s ends now: the tools that joined it get ENOSYS "
 			"from bpf() from now on",

@@ -256,6 +256,7 @@ static int serve(struct run *r, const struct sup_opts *o, bool joined, int *wsta
 	r->loop.session = &r->session;
 	r->loop.tool = pid;
 	r->loop.emul = r->emul;
+	r->loop.joined = joined;
 	ret = sup_loop_run(&r->loop, wstatus);
 	sup_run_agent_finish(&r->agent);
 	if (ret) {

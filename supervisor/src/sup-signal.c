@@ -26,7 +26,9 @@
  * interruptible until we receive the call, and a bpftrace whose open() in
  * a symbol lookup or in its clean-up failed so printed errors (and bcc then
  * closed a stale fd number). bpftime_seccomp__kill receives the calls
- * queued on TOOL's listener before it signals. The terminal's own SIGINT
+ * queued on TOOL's listener before it signals; a TOOL that joined another
+ * session is served by that session's supervisor, which sends the signal
+ * for us (sup_control_signal). The terminal's own SIGINT
  * reaches TOOL directly and can still land in that window.
  */
 #include <errno.h>
@@ -54,7 +56,8 @@ int sup_signals_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int sup_signals_forward(int sigfd, pid_t tool, struct bpftime_seccomp *sec)
+int sup_signals_forward(int sigfd, pid_t tool, struct bpftime_seccomp *sec,
+			const struct sup_session *owner)
 {
 	struct signalfd_siginfo si;
 	ssize_t n = read(sigfd, &si, sizeof(si));
@@ -72,6 +75,8 @@ int sup_signals_forward(int sigfd, pid_t tool, struct bpftime_seccomp *sec)
 	}
 	sup_log(SUP_LOG_DEBUG, "forwarding %s from pid %u to TOOL (pid %d)", strsignal(sig),
 		si.ssi_pid, (int)tool);
+	if (!sec && owner && !sup_control_signal(owner, tool, sig))
+		return sig;
 	err = bpftime_seccomp__kill(sec, tool, sig);
 	if (err && err != -ESRCH)
 		sup_log(SUP_LOG_WARN, "cannot forward %s to pid %d: %s", strsignal(sig), (int)tool,

@@ -159,7 +159,7 @@ static int wait_child(pid_t pid, int sigfd)
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN)
-			sup_signals_forward(sigfd, pid, NULL);
+			sup_signals_forward(sigfd, pid, NULL, NULL);
 		if (p[1].revents & POLLIN)
 			break;
 	}

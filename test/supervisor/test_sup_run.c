@@ -374,24 +374,49 @@ static void test_sigterm_is_forwarded(void **state)
  * a SIGINT handler installed without SA_RESTART, and counts the calls
  * that failed with EINTR while SIGINTs come every 20 ms. A call queued
  * when we forward would fail unless received first. */
+static void signal_busy_tool(struct proc *p)
+{
+	int sent = 0;
+
+	assert_true(read_until(p, "ready"));
+	while (!strstr(p->buf, "done") && sent < 500) {
+		assert_int_equal(kill(p->pid, SIGINT), 0);
+		sent++;
+		read_within(p, "done", 20);
+	}
+	assert_true(read_until(p, " eintr "));
+	assert_true(read_until(p, "\n"));
+	assert_non_null(strstr(p->buf, " eintr 0\n"));
+	assert_int_equal(finish(p), 0);
+}
+
 static void test_forwarded_signal_fails_no_call(void **state)
 {
 	char *argv[] = {BPFTIME(0), "--", SUP_PROBE, "busy-sigint", NULL};
 	struct proc p;
-	int sent = 0;
 
 	SKIP_WITHOUT_SECCOMP();
 	start(&p, argv, false);
-	assert_true(read_until(&p, "ready"));
-	while (!strstr(p.buf, "done") && sent < 500) {
-		assert_int_equal(kill(p.pid, SIGINT), 0);
-		sent++;
-		read_within(&p, "done", 20);
-	}
-	assert_true(read_until(&p, "\n"));
-	assert_non_null(strstr(p.buf, "done"));
-	assert_non_null(strstr(p.buf, " eintr 0\n"));
-	assert_int_equal(finish(&p), 0);
+	signal_busy_tool(&p);
+}
+
+/* The same for a tool that joined another session: its calls are served
+ * by that session's supervisor, which sends the signal for the one the
+ * tool runs under ("signal" on the control socket). */
+static void test_forwarded_signal_fails_no_call_of_joined_tool(void **state)
+{
+	char *a_argv[] = {BPFTIME(0), "--session", "busy", "--", SUP_PROBE, "wait-bpf", NULL};
+	char *b_argv[] = {BPFTIME(0), "--session", "busy", "--", SUP_PROBE, "busy-sigint", NULL};
+	struct proc a, b;
+
+	SKIP_WITHOUT_SECCOMP();
+	start(&a, a_argv, false);
+	assert_true(read_until(&a, "first -1 EINVAL\n"));
+	start(&b, b_argv, false);
+	signal_busy_tool(&b);
+	assert_int_equal(write(a.in, "go\n", 3), 3);
+	assert_true(read_until(&a, "second -1 EINVAL\n"));
+	assert_int_equal(finish(&a), 0);
 }
 
 /* Started with SIGINT ignored (`bpftime run -- TOOL &` in a script): TOOL
@@ -726,6 +751,7 @@ int main(void)
 	    cmocka_unit_test(test_sigint_is_forwarded),
 	    cmocka_unit_test(test_sigterm_is_forwarded),
 	    cmocka_unit_test(test_forwarded_signal_fails_no_call),
+	    cmocka_unit_test(test_forwarded_signal_fails_no_call_of_joined_tool),
 	    cmocka_unit_test(test_ignored_sigint_stays_transparent),
 	    cmocka_unit_test(test_fake_root_id),
 	    cmocka_unit_test(test_fake_root_probe_dynamic),
